@@ -41,6 +41,7 @@ func (c *Client) CreateOrder(ctx context.Context, o supplier.Order) (supplier.Pl
 	vd := c.judge(endpointCreate, r)
 	if vd.prob != nil {
 		if r.status >= 500 && vd.token == "" {
+			vd.prob.Detail += "; the order may exist, check the BTS portal"
 			return supplier.Placed{}, supplier.OutcomeUnknown(vd.prob)
 		}
 		if vd.token == errOrderNotFound || vd.token == errNotFound {
