@@ -1,10 +1,12 @@
 package bts
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -284,9 +286,10 @@ func TestReadPastDeadline(t *testing.T) {
 	c := newTestClient(t, f, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := c.Rates(ctx, supplier.RateRequest{CountryCode: "ES", PostalCode: "1", Lines: []supplier.Line{{EAN: "8411061123456", Quantity: 1}}})
+	_, err := c.Rates(ctx, supplier.RateRequest{CountryCode: "ES", PostalCode: "46005", Lines: []supplier.Line{{EAN: "8411061123456", Quantity: 1}}})
 	checkProblem(t, err, problem.Unavailable, problem.CodeSupplierUnavailable, false)
 	mustf(t, errors.Is(err, context.DeadlineExceeded), "cause should be the deadline: %v", err)
+	mustf(t, !strings.Contains(err.Error(), "46005"), "error carries the postcode: %v", err)
 	select {
 	case <-entered:
 	default:
@@ -975,5 +978,33 @@ func TestParseDays(t *testing.T) {
 	for _, tc := range cases {
 		lo, hi, ok := parseDays(tc.in)
 		mustf(t, lo == tc.lo && hi == tc.hi && ok == tc.ok, "parseDays(%v) = %d,%d,%v", tc.in, lo, hi, ok)
+	}
+}
+
+// TestLogsCarryNoSecrets runs successes and failures with debug logging and
+// checks that neither the token nor customer data reach the log.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := newFake(t)
+	f.addOrder(&fakeOrder{Number: "743799256900", Status: "Mystery", Tracking: "GLS-1"})
+	c := newTestClient(t, f, func(cfg *Config) { cfg.Logger = log })
+	ctx := context.Background()
+	rr := supplier.RateRequest{CountryCode: "ES", PostalCode: "46005", Lines: []supplier.Line{{EAN: "8411061123456", Quantity: 1}}}
+	_, _ = c.Rates(ctx, rr)
+	_, _ = c.CreateOrder(ctx, testOrder())
+	_, _ = c.Tracking(ctx, "743799256900")
+	f.handle("setCreateOrder", func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := http.NewResponseController(w).Hijack()
+		conn.Close()
+	})
+	_, _ = c.CreateOrder(ctx, testOrder())
+	f.srv.Close()
+	_, _ = c.Rates(ctx, rr)
+	_, _ = c.CreateOrder(ctx, testOrder())
+	out := buf.String()
+	mustf(t, strings.Contains(out, "bts request failed") && strings.Contains(out, "Mystery"), "expected logs missing:\n%s", out)
+	for _, secret := range []string{fakeToken, "46005", "Ana", "Garc", "Calle", "Valencia", "+346", "a@example.com"} {
+		mustf(t, !strings.Contains(out, secret), "log carries %q:\n%s", secret, out)
 	}
 }

@@ -3,6 +3,7 @@ package bts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowbridge/flowbridge/problem"
@@ -191,9 +193,10 @@ func (c *Client) send(ctx context.Context, endpoint string, query, form url.Valu
 		u.RawQuery = query.Encode()
 	}
 
-	var wrote bool
+	// WroteHeaders runs on the transport's writer goroutine.
+	var wrote atomic.Bool
 	trace := &httptrace.ClientTrace{
-		WroteHeaders: func() { wrote = true },
+		WroteHeaders: func() { wrote.Store(true) },
 	}
 	ctx = httptrace.WithClientTrace(ctx, trace)
 
@@ -216,7 +219,8 @@ func (c *Client) send(ctx context.Context, endpoint string, query, form url.Valu
 	start := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		sent := wrote || !refusedBeforeSend(err)
+		err = stripURL(endpoint, err)
+		sent := wrote.Load() || !refusedBeforeSend(err)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "bts request failed",
 			slog.String("endpoint", endpoint), slog.Bool("maybe_sent", sent), slog.String("error", redact(err, c.token)))
 		return nil, &sendError{err: err, sent: sent}
@@ -250,6 +254,16 @@ func refusedBeforeSend(err error) bool {
 	}
 	var pe *problem.Error
 	return errors.As(err, &pe) && !supplier.IsOutcomeUnknown(err)
+}
+
+// stripURL drops the request URL from a *url.Error: query strings carry
+// postcodes and the error may end up in logs.
+func stripURL(endpoint string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, endpoint, ue.Err)
+	}
+	return err
 }
 
 // redact removes the token from an error text, should a transport ever
