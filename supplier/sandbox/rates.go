@@ -38,45 +38,43 @@ func (z zone) String() string {
 	}
 }
 
-var euCountries = map[string]bool{
-	"AT": true, "BE": true, "BG": true, "HR": true, "CY": true, "CZ": true, "DK": true,
-	"EE": true, "FI": true, "FR": true, "DE": true, "GR": true, "HU": true, "IE": true,
-	"IT": true, "LV": true, "LT": true, "LU": true, "MT": true, "NL": true, "PL": true,
-	"PT": true, "RO": true, "SK": true, "SI": true, "SE": true,
-}
-
-var europeCountries = map[string]bool{
-	"GB": true, "CH": true, "NO": true, "IS": true, "LI": true, "AD": true,
-}
-
-// noServiceCountries are documented destinations with no carrier at all.
-var noServiceCountries = map[string]bool{"AQ": true}
-
 // noServicePostcode has no carrier in any country: a documented way to get
 // an empty rate list (→ no_shipping_option) for any country.
 const noServicePostcode = "00000"
 
-// zoneOf classifies a normalised destination.
-func zoneOf(country, postcode string) zone {
-	switch {
-	case postcode == noServicePostcode || noServiceCountries[country]:
+// countryZone places a country (upper-case ISO 3166-1 alpha-2) in a zone;
+// Spain's islands are split off by postcode in zoneOf.
+func countryZone(country string) zone {
+	switch country {
+	case "AQ": // documented: no carrier delivers to Antarctica
 		return zoneNone
-	case country == "ES":
-		// 35/38 Canary Islands, 51 Ceuta, 52 Melilla: outside the EU VAT
-		// area, so only carriers that handle customs go there.
-		for _, p := range []string{"35", "38", "51", "52"} {
-			if strings.HasPrefix(postcode, p) {
-				return zoneIslands
-			}
-		}
+	case "ES":
 		return zoneDomestic
-	case euCountries[country]:
+	case "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
+		"IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "SE":
 		return zoneEU
-	case europeCountries[country]:
+	case "GB", "CH", "NO", "IS", "LI", "AD":
 		return zoneEurope
 	default:
 		return zoneWorld
 	}
+}
+
+// zoneOf classifies a normalised destination.
+func zoneOf(country, postcode string) zone {
+	if postcode == noServicePostcode {
+		return zoneNone
+	}
+	z := countryZone(country)
+	if z == zoneDomestic && len(postcode) >= 2 {
+		// 35/38 Canary Islands, 51 Ceuta, 52 Melilla: outside the EU VAT
+		// area, so only carriers that handle customs go there.
+		switch postcode[:2] {
+		case "35", "38", "51", "52":
+			return zoneIslands
+		}
+	}
+	return z
 }
 
 // tariff is one carrier's price and transit time for a zone.
@@ -100,53 +98,55 @@ type carrier struct {
 	tariffs     map[zone]tariff
 }
 
-// carriers is the sandbox's fixed carrier table. A zone missing from a
-// carrier's tariffs means the carrier does not deliver there (no GLS to
-// GB/CH/NO, no GLS or DHL to the Canary Islands, only DHL and Correos
-// worldwide).
-var carriers = []carrier{
-	{
-		code: "gls", name: "GLS", maxGrams: 40000,
-		urlTemplate: "https://gls-group.com/ES/en/parcel-tracking?match={number}",
-		tariffs: map[zone]tariff{
-			zoneDomestic: {"Business Parcel", 495, 55, 2, 3},
-			zoneEU:       {"EuroBusiness Parcel", 995, 120, 3, 5},
+// carrierTable is the sandbox's fixed carrier list, in a stable order. A
+// zone missing from a carrier's tariffs means the carrier does not deliver
+// there (no GLS to GB/CH/NO, no GLS or DHL to the Canary Islands, only DHL
+// and Correos worldwide).
+func carrierTable() []carrier {
+	return []carrier{
+		{
+			code: "gls", name: "GLS", maxGrams: 40000,
+			urlTemplate: "https://gls-group.com/ES/en/parcel-tracking?match={number}",
+			tariffs: map[zone]tariff{
+				zoneDomestic: {"Business Parcel", 495, 55, 2, 3},
+				zoneEU:       {"EuroBusiness Parcel", 995, 120, 3, 5},
+			},
 		},
-	},
-	{
-		code: "seur", name: "SEUR", maxGrams: 40000, trackPrefix: "5",
-		urlTemplate: "https://www.seur.com/livetracking/?segOnlineIdentificador={number}",
-		tariffs: map[zone]tariff{
-			zoneDomestic: {"SEUR 24", 575, 65, 1, 2},
-			zoneIslands:  {"SEUR Islas", 990, 110, 3, 5},
-			zoneEU:       {"SEUR Classic", 1150, 130, 3, 6},
-			zoneEurope:   {"SEUR Classic", 1890, 190, 4, 7},
+		{
+			code: "seur", name: "SEUR", maxGrams: 40000, trackPrefix: "5",
+			urlTemplate: "https://www.seur.com/livetracking/?segOnlineIdentificador={number}",
+			tariffs: map[zone]tariff{
+				zoneDomestic: {"SEUR 24", 575, 65, 1, 2},
+				zoneIslands:  {"SEUR Islas", 990, 110, 3, 5},
+				zoneEU:       {"SEUR Classic", 1150, 130, 3, 6},
+				zoneEurope:   {"SEUR Classic", 1890, 190, 4, 7},
+			},
 		},
-	},
-	{
-		code: "dhl", name: "DHL", maxGrams: 70000, trackPrefix: "JJD",
-		urlTemplate: "https://www.dhl.com/es-en/home/tracking.html?tracking-id={number}",
-		tariffs: map[zone]tariff{
-			zoneDomestic: {"Parcel", 690, 80, 1, 2},
-			zoneEU:       {"Parcel Connect", 1290, 150, 2, 4},
-			zoneEurope:   {"Parcel International", 1990, 210, 3, 5},
-			zoneWorld:    {"Express Worldwide", 3490, 450, 4, 8},
+		{
+			code: "dhl", name: "DHL", maxGrams: 70000, trackPrefix: "JJD",
+			urlTemplate: "https://www.dhl.com/es-en/home/tracking.html?tracking-id={number}",
+			tariffs: map[zone]tariff{
+				zoneDomestic: {"Parcel", 690, 80, 1, 2},
+				zoneEU:       {"Parcel Connect", 1290, 150, 2, 4},
+				zoneEurope:   {"Parcel International", 1990, 210, 3, 5},
+				zoneWorld:    {"Express Worldwide", 3490, 450, 4, 8},
+			},
 		},
-	},
-	{
-		code: "correos", name: "Correos", maxGrams: 30000, trackPrefix: "PQ", trackSuffix: "ES",
-		urlTemplate: "https://www.correos.es/es/en/tools/tracker/items/details?tracking-number={number}",
-		tariffs: map[zone]tariff{
-			zoneDomestic: {"Paq Estándar", 425, 50, 3, 5},
-			zoneIslands:  {"Paq Estándar Islas", 690, 70, 4, 7},
-			zoneEU:       {"Paq Internacional", 1090, 110, 5, 8},
-			zoneEurope:   {"Paq Internacional", 1590, 160, 6, 10},
-			zoneWorld:    {"Paq Internacional", 2490, 300, 10, 20},
+		{
+			code: "correos", name: "Correos", maxGrams: 30000, trackPrefix: "PQ", trackSuffix: "ES",
+			urlTemplate: "https://www.correos.es/es/en/tools/tracker/items/details?tracking-number={number}",
+			tariffs: map[zone]tariff{
+				zoneDomestic: {"Paq Estándar", 425, 50, 3, 5},
+				zoneIslands:  {"Paq Estándar Islas", 690, 70, 4, 7},
+				zoneEU:       {"Paq Internacional", 1090, 110, 5, 8},
+				zoneEurope:   {"Paq Internacional", 1590, 160, 6, 10},
+				zoneWorld:    {"Paq Internacional", 2490, 300, 10, 20},
+			},
 		},
-	},
+	}
 }
 
-func carrierByCode(code string) (carrier, bool) {
+func carrierByCode(carriers []carrier, code string) (carrier, bool) {
 	for _, c := range carriers {
 		if c.code == code {
 			return c, true
@@ -199,7 +199,7 @@ func rateID(carrierCode, country, postcode string) string {
 // quote lists every option for a normalised destination and cart weight,
 // cheapest first (ties: faster, then carrier name), so the list itself is
 // deterministic.
-func quote(country, postcode string, grams int) []supplier.Rate {
+func quote(carriers []carrier, country, postcode string, grams int) []supplier.Rate {
 	z := zoneOf(country, postcode)
 	rates := []supplier.Rate{}
 	if z == zoneNone {

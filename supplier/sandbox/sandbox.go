@@ -43,6 +43,7 @@ type Stats struct {
 type Supplier struct {
 	cfg      Config
 	products map[string]Product // by gtinKey
+	carriers []carrier
 
 	mu     sync.Mutex
 	seq    int64
@@ -83,6 +84,7 @@ func New(cfg Config) *Supplier {
 	return &Supplier{
 		cfg:      cfg,
 		products: indexCatalogue(Catalogue()),
+		carriers: carrierTable(),
 		orders:   map[string]*order{},
 		byRef:    map[string]string{},
 		dropped:  map[string]bool{},
@@ -137,7 +139,7 @@ func (s *Supplier) Rates(ctx context.Context, req supplier.RateRequest) ([]suppl
 	if err != nil {
 		return nil, err
 	}
-	return quote(country, normPostcode(req.PostalCode), weight(items)), nil
+	return quote(s.carriers, country, normPostcode(req.PostalCode), weight(items)), nil
 }
 
 // CreateOrder implements supplier.Supplier. See the package comment for the
@@ -172,7 +174,7 @@ func (s *Supplier) CreateOrder(ctx context.Context, o supplier.Order) (supplier.
 		return supplier.Placed{}, err
 	}
 	grams := weight(items)
-	c, t, err := checkRate(o.ShippingRateID, country, postcode, grams)
+	c, t, err := checkRate(s.carriers, o.ShippingRateID, country, postcode, grams)
 	if err != nil {
 		return supplier.Placed{}, err
 	}
@@ -416,7 +418,7 @@ func checkStock(items []item) error {
 
 // checkRate accepts a rate id only for the destination it was quoted for
 // and only if the carrier still takes this cart there.
-func checkRate(id, country, postcode string, grams int) (carrier, tariff, error) {
+func checkRate(carriers []carrier, id, country, postcode string, grams int) (carrier, tariff, error) {
 	fail := func(msg string) (carrier, tariff, error) {
 		return carrier{}, tariff{}, &problem.Error{
 			Kind: problem.Rejected, Code: problem.CodeInvalidShippingRate,
@@ -429,7 +431,7 @@ func checkRate(id, country, postcode string, grams int) (carrier, tariff, error)
 		return fail("a shipping rate id from a rates quote is required")
 	}
 	code, _, _ := strings.Cut(id, "-")
-	c, ok := carrierByCode(code)
+	c, ok := carrierByCode(carriers, code)
 	if !ok {
 		return fail("not a sandbox rate id")
 	}
