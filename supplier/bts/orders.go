@@ -29,9 +29,10 @@ func (c *Client) CreateOrder(ctx context.Context, o supplier.Order) (supplier.Pl
 	r, se := c.send(ctx, endpointCreate, nil, form)
 	if se != nil {
 		if !se.sent {
-			pe := transportProblem(endpointCreate, se)
+			// Copy: the transport's problem may be a shared value.
+			pe := *transportProblem(endpointCreate, se)
 			pe.Detail += " (the order was not sent)"
-			return supplier.Placed{}, pe
+			return supplier.Placed{}, &pe
 		}
 		return supplier.Placed{}, supplier.OutcomeUnknown(problem.Wrap(se.err, problem.Unavailable, problem.CodeSupplierUnavailable,
 			"BTS setCreateOrder: the request was sent but no complete answer came back; the order may exist, check the BTS portal").
