@@ -330,7 +330,7 @@ func (o Options) checkService(ctx context.Context, cfg Config, r *Report) {
 			Fix:     "Make " + EnvAPIKey + " and the Flow secret equal to one of FLOWBRIDGE_API_KEYS, character for character (keys are case-sensitive)"})
 	case status == http.StatusNotFound:
 		r.add(Check{Area: "service", Name: "api key", Level: Pass,
-			Message: "key accepted (a made-up order answered 404" + problemSummary(body) + ", as expected)"})
+			Message: "key accepted (a made-up order answered 404" + problemCode(body) + ", as expected)"})
 	case status >= 500:
 		r.add(Check{Area: "service", Name: "api key", Level: Pass, Message: fmt.Sprintf("key accepted (answered %d)", status)})
 		r.add(Check{Area: "service", Name: "tracking lookup", Level: Warn,
@@ -377,6 +377,17 @@ func problemSummary(body []byte) string {
 	}
 	if p.Detail != "" && len(p.Detail) <= 160 {
 		return " " + p.Code + ": " + p.Detail
+	}
+	return " " + p.Code
+}
+
+// problemCode renders " code" from a flowbridge problem body.
+func problemCode(body []byte) string {
+	var p struct {
+		Code string `json:"code"`
+	}
+	if json.Unmarshal(body, &p) != nil || p.Code == "" {
+		return ""
 	}
 	return " " + p.Code
 }
@@ -470,7 +481,7 @@ func Print(w io.Writer, rep Report) {
 			fmt.Fprintf(w, "      fix: %s\n", c.Fix)
 		}
 	}
-	fmt.Fprintf(w, "%d passed, %d failed, %d warnings\n", rep.Count(Pass), rep.Count(Fail), rep.Count(Warn))
+	fmt.Fprintf(w, "%d passed, %d failed, %d warning(s)\n", rep.Count(Pass), rep.Count(Fail), rep.Count(Warn))
 }
 
 func detail(err error) string {

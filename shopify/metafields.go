@@ -303,9 +303,12 @@ func classify(w flowtemplates.Metafield, have []Definition) Result {
 		}
 		r.Problem = fmt.Sprintf("found %s but the workflows use %s: the %s differs in letter case, and Flow matches it exactly",
 			near.Ref(), r.Ref(), what)
+		keep := "`flowbridge templates --namespace " + near.Namespace + "`"
+		if near.Key != w.Key {
+			keep = "namespace " + near.Namespace + " and key " + near.Key + " (`flowbridge templates`)"
+		}
 		r.Fix = fmt.Sprintf("Either delete %s under Settings → Custom data → Orders and run `flowbridge setup`, "+
-			"or keep it and regenerate the templates with `flowbridge templates --namespace %s` (and use key %q)",
-			near.Ref(), near.Namespace, near.Key)
+			"or keep it and regenerate the templates with %s (`flowbridge templates`)", near.Ref(), keep)
 		return r
 	}
 	r.Status = Missing
