@@ -305,10 +305,10 @@ func classify(w flowtemplates.Metafield, have []Definition) Result {
 			near.Ref(), r.Ref(), what)
 		keep := "`flowbridge templates --namespace " + near.Namespace + "`"
 		if near.Key != w.Key {
-			keep = "namespace " + near.Namespace + " and key " + near.Key + " (`flowbridge templates`)"
+			keep = "namespace " + near.Namespace + " and key " + near.Key
 		}
 		r.Fix = fmt.Sprintf("Either delete %s under Settings → Custom data → Orders and run `flowbridge setup`, "+
-			"or keep it and regenerate the templates with %s (`flowbridge templates`)", near.Ref(), keep)
+			"or keep it and regenerate the templates with %s", near.Ref(), keep)
 		return r
 	}
 	r.Status = Missing
