@@ -1,0 +1,502 @@
+package main
+
+import (
+	"debug/buildinfo"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// Machine says where the figures come from.
+type Machine struct {
+	CPU          string `json:"cpu"`
+	Cores        int    `json:"cores"`
+	Kernel       string `json:"kernel"`
+	GoDriver     string `json:"go_driver"`
+	GoFlowbridge string `json:"go_flowbridge,omitempty"`
+	Redis        string `json:"redis"`
+	Commit       string `json:"commit"`
+	// LoadAvg is /proc/loadavg when the run started: other work on the
+	// machine shares the cores with the benchmark.
+	LoadAvg string `json:"loadavg_at_start"`
+	When         string `json:"when"`
+	Command      string `json:"command"`
+}
+
+func machineInfo(o options, redisVersion string) Machine {
+	m := Machine{Cores: runtime.NumCPU(), GoDriver: runtime.Version(), Redis: redisVersion,
+		When: time.Now().UTC().Format(time.RFC3339), Command: o.command}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				m.CPU = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	if o.fbBin != "" {
+		if bi, err := buildinfo.ReadFile(o.fbBin); err == nil {
+			m.GoFlowbridge = bi.GoVersion
+		}
+	}
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
+		m.Commit = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+func f2(v float64) string { return fmt.Sprintf("%.2f", v) }
+func f3(v float64) string { return fmt.Sprintf("%.3f", v) }
+func fp(v *float64, f func(float64) string) string {
+	if v == nil {
+		return "–"
+	}
+	return f(*v)
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// render writes docs/BENCHMARKS.md and the plots from the results.
+func render(o options) error {
+	plots := filepath.Join(o.docs, "bench")
+	if err := os.MkdirAll(plots, 0o755); err != nil {
+		return err
+	}
+	var (
+		m    Machine
+		ov   OverheadResult
+		hp   HotPathResult
+		fl   FlashResult
+		fs   FlashResult
+		foot FootprintResult
+	)
+	hasM := readJSON(o.results, "machine", &m)
+	hasOv := readJSON(o.results, "overhead", &ov)
+	hasHP := readJSON(o.results, "hotpath", &hp)
+	hasFl := readJSON(o.results, "flash-20rps", &fl)
+	hasFs := readJSON(o.results, "flash-1rps", &fs)
+	hasFoot := readJSON(o.results, "footprint", &foot)
+
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Benchmarks\n\n")
+	w("Everything below is produced by one command, run from the repository root:\n\n```sh\n%s\n```\n\n", o.command)
+	w("It builds `cmd/flowbridge`, the fake supplier (`bench/cmd/fakesupplier`) and the floor server (`bench/cmd/floor`), ")
+	w("starts a private `redis-server` on a free loopback port (`--save \"\" --appendonly no`; the machine's 6379 is never used), ")
+	w("runs the scenarios with the driver `bench/cmd/benchrun` (load from [vegeta](https://github.com/tsenart/vegeta) used as a library), ")
+	w("writes raw results to `bench/results/*.json` (process logs in `bench/results/logs/`), and renders this page and the plots in `docs/bench/`. ")
+	w("`bench/run -render-only` re-renders from the JSON without measuring.\n\n")
+	if hasM {
+		w("## Machine\n\n| | |\n|---|---|\n")
+		w("| CPU | %s |\n| cores | %d (load generator, flowbridge, fake supplier and Redis share them) |\n| kernel | %s |\n", m.CPU, m.Cores, m.Kernel)
+		w("| Go | driver %s, flowbridge %s |\n| Redis | %s |\n| commit | %s |\n| measured | %s |\n| load average when the run started (1, 5, 15 min) | %s |\n\n", m.GoDriver, orDash(m.GoFlowbridge), m.Redis, m.Commit, m.When, m.LoadAvg)
+		w("All traffic is on loopback. On 2 shared cores, single runs vary by about ±20 %%: read the figures as orders of magnitude and ratios, not as absolutes.\n\n")
+	}
+
+	w("## The fake supplier\n\n")
+	w("`bench/cmd/fakesupplier` is a separate process speaking the BTS Wholesaler wire format that `supplier/bts` uses ")
+	w("(Bearer JWT; `getCountries`, `getShippingPrices`, `getOrder`, `getTrackings`, `getProductStock` as GET with PHP bracket keys; `setCreateOrder` as a form POST). ")
+	w("It adds a latency (`-latency`, `-jitter`, or `-dist lognormal -sigma`), a rate limit that answers `429` in plain text above `-rate` accepted requests in any sliding 1-s window, ")
+	w("and counts every order created, every duplicate, every 429, at `GET /_stats`. Its tests (`bench/btsfake`) drive it with the real `supplier/bts` adapter. ")
+	w("BTS takes no client reference, so a **duplicate** is a create whose whole form (name, address, products, rate, payment) was already created; every benchmark order has its own name and street, so any duplicate is a second order for the same Shopify order. ")
+	w("The flash-sale counts below come from this process, not from flowbridge.\n\n")
+
+	// ---- overhead
+	w("## 1. Overhead over a direct supplier call\n\n")
+	if hasOv {
+		w("The same calls sent (a) straight to the fake supplier and (b) through one flowbridge replica (BTS adapter, Redis store, shared rate limiter set far above the load), ")
+		w("closed loop at concurrency 1 and 32, each series %.0f s (at most %d requests) after a 1-s warm-up. The fake supplier answers after %s, so the difference is flowbridge's own cost. ", ov.DurationS, o.maxRequests, orZero(ov.SupplierLatency))
+		w("*tracking*: `GET getOrder` vs `GET /tracking/{id}` with a new order number every call (no cache hit); *order*: `POST setCreateOrder` vs first-time `POST /orders` with a new Shopify order every call (claim, create, record).\n\n")
+		if ov.NotRun != "" {
+			w("> Not complete: %s.\n\n", ov.NotRun)
+		}
+		w("| call | c | path | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, r := range ov.Rows {
+			row := func(path string, s Summary) {
+				w("| %s | %d | %s | %d | %d | %.0f | %s | %s | %s | %s |\n", r.Op, r.Concurrency, path, s.Requests, s.Errors, s.RPS, f3(s.P50Ms), f3(s.P90Ms), f3(s.P99Ms), f2(s.MaxMs))
+			}
+			row("direct", r.Direct)
+			if r.Via != nil {
+				row("flowbridge", *r.Via)
+				w("| %s | %d | **added (b − a)** | | | | **%s** | **%s** | **%s** | %s |\n", r.Op, r.Concurrency, fp(r.DeltaP50Ms, f3), fp(r.DeltaP90Ms, f3), fp(r.DeltaP99Ms, f3), fp(r.DeltaMaxMs, f2))
+			}
+		}
+		w("\nTarget at concurrency 1: ≤ 0.3 ms added at p50 and ≤ 1 ms at p99.\n\n")
+		for _, r := range ov.Rows {
+			if r.Concurrency == 1 && r.DeltaP50Ms != nil {
+				w("- %s, c=1: p50 +%s ms (%s), p99 +%s ms (%s).\n", r.Op, f3(*r.DeltaP50Ms), yes(*r.DeltaP50Ms <= 0.3), f3(*r.DeltaP99Ms), yes(*r.DeltaP99Ms <= 1))
+			}
+		}
+		w("\n")
+		if err := overheadPlot(ov, 1, filepath.Join(plots, "overhead-c1.png")); err == nil {
+			w("![latency percentiles at concurrency 1](bench/overhead-c1.png)\n\n")
+		}
+		if err := overheadPlot(ov, 32, filepath.Join(plots, "overhead-c32.png")); err == nil {
+			w("![latency percentiles at concurrency 32](bench/overhead-c32.png)\n\n")
+		}
+	} else {
+		w("Not measured yet.\n\n")
+	}
+
+	// ---- hot path
+	w("## 2. Hot path against the machine's floor\n\n")
+	if hasHP {
+		w("Closed loop, %d connections, same vegeta settings for all three. The **floor** is `bench/cmd/floor`: a bare Echo v4 handler doing one Redis `GET` and answering its JSON, measured in the same run against the same Redis. ", hp.Concurrency)
+		w("*Replayed orders*: `POST /orders` for an order already placed (answered from the idempotency record). *Cached tracking*: `GET /tracking/{id}` for a number already looked up.\n\n")
+		if hp.NotRun != "" {
+			w("> Not complete: %s.\n\n", hp.NotRun)
+		}
+		w("| series | c | requests | errors | req/s | %% of floor | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|\n")
+		row := func(s *Summary, pct *float64) {
+			if s == nil {
+				return
+			}
+			w("| %s | %d | %d | %d | %.0f | %s | %s | %s | %s |\n", s.Name, s.Concurrency, s.Requests, s.Errors, s.RPS, fp(pct, func(v float64) string { return fmt.Sprintf("%.0f %%", v) }), f3(s.P50Ms), f3(s.P99Ms), f2(s.MaxMs))
+		}
+		row(&hp.Floor, ptr(100))
+		row(hp.Replayed, hp.ReplayedPct)
+		row(hp.Cached, hp.CachedPct)
+		row(&hp.FloorC1, nil)
+		row(hp.ReplayedC1, nil)
+		row(hp.CachedC1, nil)
+		w("\nTarget: ≥ 60 %% of the floor's throughput.")
+		if hp.ReplayedPct != nil && hp.CachedPct != nil {
+			w(" Replayed orders: %.0f %% (%s); cached tracking: %.0f %% (%s).", *hp.ReplayedPct, yes(*hp.ReplayedPct >= 60), *hp.CachedPct, yes(*hp.CachedPct >= 60))
+		}
+		w("\n\n")
+		if err := hotpathPlot(hp, filepath.Join(plots, "hotpath.png")); err == nil {
+			w("![throughput against the floor](bench/hotpath.png)\n\n")
+		}
+	} else {
+		w("Not measured yet.\n\n")
+	}
+
+	// ---- flash
+	w("## 3. Flash sale under a supplier rate limit\n\n")
+	w("A client that behaves like Shopify Flow's *Send HTTP request* sends `POST /orders` to three flowbridge replicas (round robin, one shared Redis): ")
+	w("each send is a workflow run that waits at most **30 s** for an answer and re-sends after a timeout, a 429 or a 5xx, stops at a 2xx or another 4xx, and ignores `Retry-After` ")
+	w("(Flow actions are reported to ignore it). Flow publishes no re-send schedule; the client assumes 1 min doubling to 16 min and **compresses that time 60×** ")
+	w("(1 s doubling to 16 s, ±20 %% jitter; the 30-s timeout is not compressed, since it is what flowbridge's own deadlines must fit in). ")
+	w("Sends arrive open-loop at 200 per second (vegeta's constant pacer); every order is unique, 20 %% of them are sent twice (shuffled). ")
+	w("The fake supplier answers after a lognormal latency and 429s above its limit; flowbridge's shared limiter is set a little below the supplier's limit ")
+	w("(`FLOWBRIDGE_SUPPLIER_RATE_LIMIT`, burst 1), because the supplier counts in a sliding window and network jitter can bunch two requests that left 1/rate apart.\n\n")
+	flashTable := func(rs ...FlashResult) {
+		w("| | ")
+		for _, r := range rs {
+			w("%s | ", r.Label)
+		}
+		w("\n|---|")
+		for range rs {
+			w("---|")
+		}
+		w("\n")
+		line := func(name string, f func(r FlashResult) string) {
+			w("| %s | ", name)
+			for _, r := range rs {
+				w("%s | ", f(r))
+			}
+			w("\n")
+		}
+		line("distinct orders (+ duplicate sends)", func(r FlashResult) string { return fmt.Sprintf("%d (+%d)", r.Orders, r.DuplicateSends) })
+		line("supplier limit / flowbridge limit", func(r FlashResult) string {
+			return fmt.Sprintf("%d/s / %g/s", r.SupplierLimit, r.FlowbridgeLimit)
+		})
+		line("supplier latency", func(r FlashResult) string { return r.SupplierLatency })
+		line("**supplier orders created**", func(r FlashResult) string {
+			return fmt.Sprintf("**%d** (%s)", r.Created, yes(r.Created == int64(r.Orders)))
+		})
+		line("**supplier duplicates**", func(r FlashResult) string { return fmt.Sprintf("**%d** (%s)", r.Duplicates, yes(r.Duplicates == 0)) })
+		line("**supplier 429s served**", func(r FlashResult) string {
+			return fmt.Sprintf("**%d** (%s)", r.Supplier429, yes(r.Supplier429 == 0))
+		})
+		line("peak requests accepted in 1 s at the supplier", func(r FlashResult) string { return fmt.Sprint(r.Supplier.PeakPerSecond) })
+		line("**time until every order was placed**", func(r FlashResult) string {
+			ideal := float64(r.Orders) / r.FlowbridgeLimit
+			return fmt.Sprintf("**%.1f s** (limit alone: %.1f s)", r.AllPlacedS, ideal)
+		})
+		line("time until every Flow run ended", func(r FlashResult) string { return fmt.Sprintf("%.1f s", r.AllAnsweredS) })
+		line("**longest single Flow call**", func(r FlashResult) string { return fmt.Sprintf("**%.2f s**", r.LongestCallS) })
+		line("Flow runs: 2xx / final 4xx / gave up", func(r FlashResult) string {
+			return fmt.Sprintf("%d / %d / %d", r.RunsOK, r.RunsFailed, r.RunsGaveUp)
+		})
+		line("attempts (max per run), client timeouts", func(r FlashResult) string {
+			return fmt.Sprintf("%d (%d), %d", r.Attempts, r.MaxAttemptsPerRun, r.Timeouts)
+		})
+		line("answers by status", func(r FlashResult) string { return codesText(r.Codes) })
+		line("2xx outcomes", func(r FlashResult) string { return codesText(r.Outcomes) })
+		line("orders answered with two different supplier numbers", func(r FlashResult) string { return fmt.Sprint(r.Inconsistent) })
+		line("run duration p50 / max", func(r FlashResult) string { return fmt.Sprintf("%.1f s / %.1f s", r.RunSecondsP50, r.RunSecondsMax) })
+		line("peak RSS per replica", func(r FlashResult) string {
+			var parts []string
+			for _, k := range r.PeakRSSKiB {
+				parts = append(parts, fmt.Sprintf("%.1f MiB", float64(k)/1024))
+			}
+			return strings.Join(parts, ", ")
+		})
+	}
+	var runs []FlashResult
+	if hasFl && fl.NotRun == "" {
+		runs = append(runs, fl)
+	}
+	if hasFs && fs.NotRun == "" {
+		runs = append(runs, fs)
+	}
+	if len(runs) > 0 {
+		flashTable(runs...)
+		w("\n")
+		if hasFs && fs.NotRun == "" {
+			w("The 1 req/s run (BigBuy's documented order limit) is **scaled down to %d orders**: 2,000 orders at 1 per second take more than 33 minutes by the limit alone. ", fs.Orders)
+		}
+		w("Targets: created = distinct orders, 0 duplicates, 0 supplier 429s.\n\n")
+		for _, r := range runs {
+			name := "flash-" + r.Label + ".png"
+			if err := flashPlot(r, filepath.Join(plots, name)); err == nil {
+				w("![%s: orders created at the supplier over time](bench/%s)\n\n", r.Label, name)
+			}
+		}
+	} else {
+		reason := "not measured yet"
+		if fl.NotRun != "" {
+			reason = fl.NotRun
+		}
+		w("Not run: %s.\n\n", reason)
+	}
+
+	// ---- footprint
+	w("## 4. Footprint\n\n")
+	if hasFoot && foot.NotRun == "" {
+		w("| | |\n|---|---|\n")
+		w("| binary size (`go build`, default flags) | %.1f MiB |\n", float64(foot.BinaryBytes)/(1<<20))
+		w("| start-up (process start → first `/healthz` 200; BTS credential check against the fake supplier included) | median %.0f ms of %d starts (%s) |\n", foot.StartupMedianMs, len(foot.StartupMs), msList(foot.StartupMs))
+		if foot.PeakRSSKiB > 0 {
+			w("| peak RSS of one replica (`VmHWM`, %s) | %.1f MiB |\n", foot.PeakRSSScenario, float64(foot.PeakRSSKiB)/1024)
+		}
+		w("\n")
+	} else {
+		reason := "not measured yet"
+		if foot.NotRun != "" {
+			reason = foot.NotRun
+		}
+		w("Not run: %s.\n\n", reason)
+	}
+
+	notes, _ := os.ReadFile(filepath.Join(o.results, "NOTES.md"))
+	if len(notes) > 0 {
+		w("## Notes on the figures\n\n%s\n", strings.TrimSpace(string(notes)))
+		w("\n")
+	}
+	w("\n## Micro-benchmarks\n\n")
+	w("`go test -bench` benchmarks of hot pieces live in `bench/micro` (they call only exported APIs). Compare two versions with benchstat:\n\n")
+	w("```sh\ncd bench\ngo test -run '^$' -bench . -count 10 ./micro/ > old.txt   # on the old version\ngo test -run '^$' -bench . -count 10 ./micro/ > new.txt   # on the new version\ngo run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt\n```\n\n")
+	if mb, err := os.ReadFile(filepath.Join(o.results, "micro.txt")); err == nil && len(mb) > 0 {
+		w("Last run (`bench/run` runs them once with `-count 5`):\n\n```\n%s\n```\n", strings.TrimSpace(string(mb)))
+	}
+	return os.WriteFile(filepath.Join(o.docs, "BENCHMARKS.md"), []byte(b.String()), 0o644)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+func orZero(s string) string {
+	if s == "" || s == "0s" {
+		return "no added delay (0 s)"
+	}
+	return s
+}
+
+func msList(v []float64) string {
+	var parts []string
+	for _, x := range v {
+		parts = append(parts, fmt.Sprintf("%.0f", x))
+	}
+	return strings.Join(parts, ", ") + " ms"
+}
+
+func codesText(m map[string]int) string {
+	if len(m) == 0 {
+		return "–"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	var parts []string
+	for _, k := range keys {
+		name := k
+		if name == "0" {
+			name = "no answer"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d", name, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// ---- plots
+
+// nines maps a percentile to log10(1/(1-p)) so the tail is readable.
+func nines(p float64) float64 {
+	if p >= 100 {
+		return 4
+	}
+	return -math.Log10(1 - p/100)
+}
+
+type ninesTicks struct{}
+
+func (ninesTicks) Ticks(min, max float64) []plot.Tick {
+	labels := []string{"0", "90", "99", "99.9", "99.99"}
+	var t []plot.Tick
+	for i, l := range labels {
+		t = append(t, plot.Tick{Value: float64(i), Label: l})
+	}
+	return t
+}
+
+func overheadPlot(ov OverheadResult, conc int, path string) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Latency by percentile, concurrency %d (supplier delay %s)", conc, ov.SupplierLatency)
+	p.X.Label.Text = "percentile"
+	p.Y.Label.Text = "latency (ms, log)"
+	p.X.Tick.Marker = ninesTicks{}
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Top, p.Legend.Left = true, true
+	i, op := 0, 0
+	for _, r := range ov.Rows {
+		if r.Concurrency != conc {
+			continue
+		}
+		series := []Summary{r.Direct}
+		if r.Via != nil {
+			series = append(series, *r.Via)
+		}
+		for k, s := range series {
+			pts := make(plotter.XYs, 0, len(s.Curve))
+			for k, v := range s.Curve {
+				pts = append(pts, plotter.XY{X: nines(CurveAt[k]), Y: math.Max(v, 0.001)})
+			}
+			l, err := plotter.NewLine(pts)
+			if err != nil {
+				return err
+			}
+			// One colour per call; solid direct, dashed through flowbridge.
+			l.Color = plotutil.Color(op)
+			l.Dashes = plotutil.Dashes(k)
+			l.Width = vg.Points(1.5)
+			p.Add(l)
+			p.Legend.Add(s.Name, l)
+			i++
+		}
+		op++
+	}
+	p.X.Min, p.X.Max = 0, 4.2
+	if i == 0 {
+		return fmt.Errorf("no series")
+	}
+	p.Add(plotter.NewGrid())
+	return p.Save(20*vg.Centimeter, 12*vg.Centimeter, path)
+}
+
+func hotpathPlot(hp HotPathResult, path string) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Throughput at %d connections", hp.Concurrency)
+	p.Y.Label.Text = "requests per second"
+	vals := plotter.Values{hp.Floor.RPS}
+	names := []string{"floor: Echo + 1 Redis GET"}
+	if hp.Replayed != nil {
+		vals = append(vals, hp.Replayed.RPS)
+		names = append(names, "replayed POST /orders")
+	}
+	if hp.Cached != nil {
+		vals = append(vals, hp.Cached.RPS)
+		names = append(names, "cached GET /tracking")
+	}
+	bars, err := plotter.NewBarChart(vals, vg.Centimeter*2.5)
+	if err != nil {
+		return err
+	}
+	bars.Color = color.RGBA{R: 60, G: 110, B: 180, A: 255}
+	p.Add(bars)
+	p.NominalX(names...)
+	floor := plotter.NewFunction(func(float64) float64 { return 0.6 * hp.Floor.RPS })
+	floor.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+	floor.Color = color.RGBA{R: 200, A: 255}
+	p.Add(floor)
+	p.Legend.Add("60 % of floor (target)", floor)
+	p.Legend.Top = true
+	return p.Save(18*vg.Centimeter, 11*vg.Centimeter, path)
+}
+
+func flashPlot(r FlashResult, path string) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: %d orders, supplier limit %d/s, 3 replicas", r.Label, r.Orders, r.SupplierLimit)
+	p.X.Label.Text = "seconds since the first send"
+	p.Y.Label.Text = "count at the fake supplier"
+	created := make(plotter.XYs, 0, len(r.Timeline))
+	limited := make(plotter.XYs, 0, len(r.Timeline))
+	for _, t := range r.Timeline {
+		created = append(created, plotter.XY{X: t.TS, Y: float64(t.Created)})
+		limited = append(limited, plotter.XY{X: t.TS, Y: float64(t.RateLimited)})
+	}
+	if len(created) == 0 {
+		return fmt.Errorf("no timeline")
+	}
+	lc, err := plotter.NewLine(created)
+	if err != nil {
+		return err
+	}
+	lc.Width = vg.Points(1.5)
+	lc.Color = plotutil.Color(0)
+	ll, err := plotter.NewLine(limited)
+	if err != nil {
+		return err
+	}
+	ll.Color = plotutil.Color(1)
+	ll.Width = vg.Points(1.5)
+	ideal := plotter.NewFunction(func(x float64) float64 { return math.Min(float64(r.Orders), x*float64(r.SupplierLimit)) })
+	ideal.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+	ideal.Color = color.Gray{Y: 120}
+	p.Add(plotter.NewGrid(), lc, ll, ideal)
+	p.Legend.Add("orders created", lc)
+	p.Legend.Add("429s served (cumulative)", ll)
+	p.Legend.Add(fmt.Sprintf("supplier limit (%d/s)", r.SupplierLimit), ideal)
+	p.Legend.Top, p.Legend.Left = true, true
+	p.X.Min = 0
+	p.Y.Min = 0
+	return p.Save(20*vg.Centimeter, 12*vg.Centimeter, path)
+}
