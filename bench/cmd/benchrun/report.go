@@ -30,8 +30,8 @@ type Machine struct {
 	// LoadAvg is /proc/loadavg when the run started: other work on the
 	// machine shares the cores with the benchmark.
 	LoadAvg string `json:"loadavg_at_start"`
-	When         string `json:"when"`
-	Command      string `json:"command"`
+	When    string `json:"when"`
+	Command string `json:"command"`
 }
 
 func machineInfo(o options, redisVersion string) Machine {
