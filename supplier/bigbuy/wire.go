@@ -214,6 +214,9 @@ func parseMoney(raw json.RawMessage) (int64, bool) {
 	if !strings.Contains(s, ".") {
 		s = strings.Replace(s, ",", ".", 1)
 	}
+	if s == "" {
+		return 0, false
+	}
 	whole, frac, _ := strings.Cut(s, ".")
 	if whole == "" {
 		whole = "0"
