@@ -412,6 +412,7 @@ func TestFindOrder(t *testing.T) {
 		{name: "found", seed: true, found: true},
 		{name: "500 proves nothing (sandbox behaviour)", hook: jsonStatus(500, map[string]any{"code": 500, "message": "An error has occurred. Please try again later."}), kind: problem.Unavailable, code: problem.CodeSupplierUnavailable},
 		{name: "404 without BigBuy's body proves nothing", hook: status(404, "<html>Not Found</html>"), kind: problem.Unavailable, code: problem.CodeSupplierUnavailable},
+		{name: "404 JSON without code proves nothing", hook: jsonStatus(404, map[string]any{"message": "No route found"}), kind: problem.Unavailable, code: problem.CodeSupplierUnavailable},
 		{name: "empty 200 proves nothing", hook: status(200, ""), kind: problem.Unavailable, code: problem.CodeSupplierUnavailable},
 		{name: "429", hook: rateLimited(testNow.Add(3 * time.Second)), kind: problem.Unavailable, code: problem.CodeSupplierRateLimited},
 		{name: "401", hook: jsonStatus(401, map[string]string{"message": "Invalid Token"}), kind: problem.Unavailable, code: problem.CodeSupplierAuth},

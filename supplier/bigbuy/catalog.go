@@ -100,6 +100,17 @@ func NewFeedCatalog(c *Client, ttl time.Duration) *FeedCatalog {
 	return &FeedCatalog{c: c, ttl: ttl, PageSize: 5000, MaxPages: 200, sem: make(chan struct{}, 1)}
 }
 
+// WarmCatalog loads the default EAN catalogue now, so that the first order
+// does not wait for BigBuy's feed. Call it at start-up (errors are worth a
+// warning, not a failed start: lookups retry the load). It does nothing
+// when Config.Catalog was given.
+func (c *Client) WarmCatalog(ctx context.Context) error {
+	if c.feed == nil {
+		return nil
+	}
+	return c.feed.Refresh(ctx)
+}
+
 // Size is the number of EANs indexed (0 before the first load).
 func (f *FeedCatalog) Size() int {
 	f.mu.RLock()

@@ -124,7 +124,7 @@ func TestFeedCatalogFailures(t *testing.T) {
 		seedFeed(f)
 		clk := &clock{t: testNow}
 		c := feedClient(t, f, clk)
-		if err := c.feed.Refresh(context.Background()); err != nil {
+		if err := c.WarmCatalog(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		clk.add(2 * time.Hour)

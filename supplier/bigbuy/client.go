@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/flowbridge/flowbridge/problem"
@@ -94,8 +93,8 @@ type Client struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	feedOnce sync.Once
-	feed     *FeedCatalog
+	// feed is the default catalogue (nil when Config.Catalog was given).
+	feed *FeedCatalog
 }
 
 var _ supplier.Supplier = (*Client)(nil)

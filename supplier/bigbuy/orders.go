@@ -177,7 +177,7 @@ func (c *Client) FindOrder(ctx context.Context, reference string) (supplier.Plac
 		return supplier.Placed{}, false, c.transportProblem(ctx, err)
 	}
 	if f := parseFault(r); f != nil {
-		if f.status == http.StatusNotFound && f.code == "404" && len(strings.TrimSpace(string(r.body))) > 0 && r.body[0] == '{' {
+		if confirmedNone(r) {
 			return supplier.Placed{}, false, nil
 		}
 		pe := c.toProblem(f, errCtx{op: opRead})
@@ -201,6 +201,17 @@ func (c *Client) FindOrder(ctx context.Context, reference string) (supplier.Plac
 		return supplier.Placed{}, false, badResponse("BigBuy's lookup answered with another order reference")
 	}
 	return p, true, nil
+}
+
+// confirmedNone reports BigBuy's own "no such order" answer: HTTP 404
+// with a JSON body whose code is 404. A bare 404 (a proxy, a wrong path)
+// is not proof.
+func confirmedNone(r *reply) bool {
+	if r.status != http.StatusNotFound || r.readErr != nil {
+		return false
+	}
+	var eb errBody
+	return json.Unmarshal(r.body, &eb) == nil && rawCode(eb.Code) == "404"
 }
 
 func (c *Client) placedFrom(r *reply) (supplier.Placed, string, error) {
