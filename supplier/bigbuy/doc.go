@@ -38,7 +38,7 @@
 //     array (trackingResponse in wire.go).
 //   - There is no product-by-EAN endpoint. The default Catalog pages
 //     GET /rest/catalog/products.json and productsvariations.json and indexes
-//     their "sku"/"ean13" fields (feed.go). Those lists are limited to about
+//     their "sku"/"ean13" fields (FeedCatalog, catalog.go). Those lists are limited to about
 //     10 calls per hour, so the index is cached in memory (Config.CatalogTTL,
 //     default 12 h) and a refresh failure keeps serving the last complete
 //     index. An incomplete index never proves "no match": unmatched EANs then
