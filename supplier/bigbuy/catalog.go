@@ -65,29 +65,43 @@ func gtinKey(s string) string {
 
 // Feed lists the default catalogue index is built from. Both are paged
 // with page (from 0) and pageSize; rows carry "sku" and "ean13".
-const (
-	feedProducts   = "/rest/catalog/products.json"
-	feedVariations = "/rest/catalog/productsvariations.json"
-)
+var feeds = []string{"/rest/catalog/products.json", "/rest/catalog/productsvariations.json"}
 
 // FeedCatalog is the default Catalog: an in-memory EAN → SKU index built
-// from BigBuy's product and variation feeds. BigBuy allows about 10 feed
-// calls per hour, so the index is kept for a TTL, loads are serialised,
-// and a failed refresh keeps serving the last complete index (retrying the
-// load at most every retryEvery). Warm it at start-up with Refresh.
+// from BigBuy's product and variation feeds.
+//
+// BigBuy allows about 10 feed calls per hour, and its whole catalogue
+// needs dozens of pages, so the index is built incrementally and resumes
+// where it stopped: by Run in the background, by WarmCatalog, and by
+// lookups that miss (at most PagesPerLookup pages each). While it builds,
+// EANs already seen (or present in the previous complete index) are
+// answered; an EAN not seen yet is "not sure" (Unavailable with a
+// Retry-After), never "unmatched". A complete index is used for its TTL,
+// then rebuilt the same way.
 type FeedCatalog struct {
 	c   *Client
 	ttl time.Duration
-	// PageSize rows are asked per feed call (BigBuy allows up to 10000).
+	// PageSize rows are asked per feed call (BigBuy allows up to 10000;
+	// fewer, larger pages spend less of the hourly budget).
 	PageSize int
-	// MaxPages bounds one load (a runaway feed must not loop forever).
+	// PagesPerLookup bounds the feed calls one lookup may make, so a Flow
+	// request is not spent loading the catalogue.
+	PagesPerLookup int
+	// MaxPages bounds one feed (a runaway feed must not loop forever).
 	MaxPages int
 
-	sem      chan struct{} // one load at a time; waiting honours ctx
-	mu       sync.RWMutex
-	idx      map[string]string
+	sem chan struct{} // one builder at a time; waiting honours ctx
+
+	mu       sync.Mutex
+	idx      map[string]string // last complete index; nil before the first
 	loadedAt time.Time
-	retryAt  time.Time
+	next     map[string]string // index being built
+	feed     int               // cursor: feeds[feed], page
+	page     int
+	retryAt  time.Time // no feed call before this
+	lastErr  *problem.Error
+	// loaded, when set, receives after every completed build (tests).
+	loaded chan struct{}
 }
 
 const retryEvery = 10 * time.Minute
@@ -97,12 +111,12 @@ func NewFeedCatalog(c *Client, ttl time.Duration) *FeedCatalog {
 	if ttl <= 0 {
 		ttl = 12 * time.Hour
 	}
-	return &FeedCatalog{c: c, ttl: ttl, PageSize: 5000, MaxPages: 200, sem: make(chan struct{}, 1)}
+	return &FeedCatalog{c: c, ttl: ttl, PageSize: 10000, PagesPerLookup: 2, MaxPages: 500, sem: make(chan struct{}, 1)}
 }
 
-// WarmCatalog loads the default EAN catalogue now, so that the first order
-// does not wait for BigBuy's feed. Call it at start-up (errors are worth a
-// warning, not a failed start: lookups retry the load). It does nothing
+// WarmCatalog builds the default EAN catalogue as far as BigBuy's limits
+// allow now; call it at start-up (an error is worth a warning, not a
+// failed start: lookups and RunCatalog resume the build). It does nothing
 // when Config.Catalog was given.
 func (c *Client) WarmCatalog(ctx context.Context) error {
 	if c.feed == nil {
@@ -111,85 +125,146 @@ func (c *Client) WarmCatalog(ctx context.Context) error {
 	return c.feed.Refresh(ctx)
 }
 
-// Size is the number of EANs indexed (0 before the first load).
+// RunCatalog keeps the default catalogue built and fresh until ctx ends
+// (start it with go at start-up). It does nothing with a custom Catalog.
+func (c *Client) RunCatalog(ctx context.Context) {
+	if c.feed != nil {
+		c.feed.Run(ctx)
+	}
+}
+
+// Size is the number of EANs in the last complete index.
 func (f *FeedCatalog) Size() int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return len(f.idx)
+}
+
+// Run builds and refreshes the index until ctx ends, waiting for BigBuy's
+// rate-limit reset and the TTL in between.
+func (f *FeedCatalog) Run(ctx context.Context) {
+	for {
+		if err := f.Refresh(ctx); err != nil && ctx.Err() == nil {
+			f.c.log.Warn("bigbuy: catalogue build paused", "error", err)
+		}
+		wait := f.due()
+		t := time.NewTimer(max(wait, time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// due is how long until the builder has work it may do.
+func (f *FeedCatalog) due() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.c.now()
+	if f.next == nil && f.idx != nil {
+		return f.loadedAt.Add(f.ttl).Sub(now)
+	}
+	return f.retryAt.Sub(now)
+}
+
+// acquire takes the builder slot, or gives up when ctx ends.
+func (f *FeedCatalog) acquire(ctx context.Context) bool {
+	select {
+	case f.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (f *FeedCatalog) release() { <-f.sem }
+
+// Refresh continues (or starts, when the index is missing or stale) the
+// build until it completes, BigBuy refuses, or ctx ends.
+func (f *FeedCatalog) Refresh(ctx context.Context) error {
+	if !f.acquire(ctx) {
+		return f.notReady(ctx.Err())
+	}
+	defer f.release()
+	for {
+		done, err := f.step(ctx)
+		if err != nil || done {
+			return err
+		}
+	}
 }
 
 // Lookup implements Catalog.
 func (f *FeedCatalog) Lookup(ctx context.Context, eans []string) (map[string]string, error) {
-	idx, err := f.index(ctx)
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]string{}
-	for _, e := range eans {
-		if sku, ok := idx[gtinKey(e)]; ok {
-			out[e] = sku
+	missing := f.answer(eans, out)
+	if len(missing) == 0 {
+		return out, nil
+	}
+	if f.complete() {
+		return out, nil // a fresh complete index proves the rest unmatched
+	}
+	// Not sure yet: advance the build a little, then ask again.
+	if !f.acquire(ctx) {
+		return nil, f.notReady(ctx.Err())
+	}
+	var err error
+	for range max(f.PagesPerLookup, 1) {
+		var done bool
+		if done, err = f.step(ctx); err != nil || done {
+			break
 		}
 	}
-	return out, nil
+	f.release()
+	missing = f.answer(missing, out)
+	if len(missing) == 0 || f.complete() {
+		return out, nil
+	}
+	return nil, f.notReady(err)
 }
 
-// index returns a usable complete index, loading it when missing or stale.
-func (f *FeedCatalog) index(ctx context.Context) (map[string]string, error) {
-	now := f.c.now()
-	f.mu.RLock()
-	idx, fresh, mayRetry := f.idx, now.Sub(f.loadedAt) < f.ttl, !now.Before(f.retryAt)
-	f.mu.RUnlock()
-	if idx != nil && (fresh || !mayRetry) {
-		return idx, nil
-	}
-	select {
-	case f.sem <- struct{}{}:
-	case <-ctx.Done():
-		if idx != nil {
-			return idx, nil
-		}
-		return nil, problem.Wrap(ctx.Err(), problem.Unavailable, problem.CodeSupplierUnavailable, "the BigBuy catalogue is being loaded; try again shortly").WithRetryAfter(30 * time.Second)
-	}
-	defer func() { <-f.sem }()
-	// Another caller may have loaded it while we waited.
-	f.mu.RLock()
-	if f.idx != nil && f.c.now().Sub(f.loadedAt) < f.ttl {
-		idx = f.idx
-		f.mu.RUnlock()
-		return idx, nil
-	}
-	f.mu.RUnlock()
-	err := f.Refresh(ctx)
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if err != nil {
-		if f.idx != nil {
-			f.c.log.Warn("bigbuy: catalogue refresh failed; serving the previous index", "error", err, "age", f.c.now().Sub(f.loadedAt).String())
-			return f.idx, nil
-		}
-		pe := problem.From(err)
-		return nil, &problem.Error{Kind: problem.Unavailable, Code: pe.Code, Detail: "the BigBuy catalogue (EAN → SKU) could not be loaded: " + pe.Detail, RetryAfter: max(pe.RetryAfter, 30*time.Second), Err: err}
-	}
-	return f.idx, nil
-}
-
-// Refresh rebuilds the index from both feeds. Only a complete load
-// replaces the index.
-func (f *FeedCatalog) Refresh(ctx context.Context) error {
-	idx := map[string]string{}
-	for _, path := range []string{feedProducts, feedVariations} {
-		if err := f.loadFeed(ctx, path, idx); err != nil {
-			f.mu.Lock()
-			f.retryAt = f.c.now().Add(retryEvery)
-			f.mu.Unlock()
-			return err
-		}
-	}
+// answer copies what the complete and the partial index know into out and
+// returns the EANs neither knows.
+func (f *FeedCatalog) answer(eans []string, out map[string]string) []string {
 	f.mu.Lock()
-	f.idx, f.loadedAt, f.retryAt = idx, f.c.now(), time.Time{}
+	defer f.mu.Unlock()
+	var missing []string
+	for _, e := range eans {
+		k := gtinKey(e)
+		if sku, ok := f.next[k]; ok {
+			out[e] = sku
+		} else if sku, ok := f.idx[k]; ok {
+			out[e] = sku
+		} else {
+			missing = append(missing, e)
+		}
+	}
+	return missing
+}
+
+// complete reports a complete index within its TTL and no build running.
+func (f *FeedCatalog) complete() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.idx != nil && f.next == nil && f.c.now().Sub(f.loadedAt) < f.ttl
+}
+
+// notReady is the answer for EANs that cannot be decided yet.
+func (f *FeedCatalog) notReady(cause error) *problem.Error {
+	f.mu.Lock()
+	retry := max(f.retryAt.Sub(f.c.now()), 30*time.Second)
+	last := f.lastErr
+	pages := f.page
+	feed := f.feed
 	f.mu.Unlock()
-	f.c.log.Info("bigbuy: catalogue index loaded", "eans", len(idx))
-	return nil
+	code, detail := problem.CodeSupplierUnavailable, fmt.Sprintf("the BigBuy catalogue (EAN → SKU) is still loading (feed %d/%d, page %d); try again later", feed+1, len(feeds), pages)
+	if last != nil {
+		code = last.Code
+		detail += ": " + last.Detail
+	}
+	return &problem.Error{Kind: problem.Unavailable, Code: code, Detail: detail, RetryAfter: retry, Err: cause}
 }
 
 type feedRow struct {
@@ -197,38 +272,86 @@ type feedRow struct {
 	EAN13 json.RawMessage `json:"ean13"`
 }
 
-func (f *FeedCatalog) loadFeed(ctx context.Context, path string, idx map[string]string) error {
-	size := max(f.PageSize, 1)
-	for page := 0; page < f.MaxPages; page++ {
-		q := url.Values{"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(size)}, "isoCode": {f.c.lang}}
-		r, err := f.c.sendLimit(supplier.Retryable(ctx), f.c.base, http.MethodGet, path, q, nil, 256<<20)
-		if err != nil {
-			return f.c.transportProblem(ctx, err)
+// step fetches one feed page at the cursor. The caller holds the builder
+// slot. done reports that the build completed with this step (or that
+// nothing needs building).
+func (f *FeedCatalog) step(ctx context.Context) (done bool, _ error) {
+	f.mu.Lock()
+	now := f.c.now()
+	if f.next == nil {
+		if f.idx != nil && now.Sub(f.loadedAt) < f.ttl {
+			f.mu.Unlock()
+			return true, nil
 		}
-		if fl := parseFault(r); fl != nil {
-			return f.c.toProblem(fl, errCtx{op: opRead})
+		f.next, f.feed, f.page = map[string]string{}, 0, 0
+	}
+	if now.Before(f.retryAt) {
+		f.mu.Unlock()
+		return false, f.notReady(nil)
+	}
+	path, page, size := feeds[f.feed], f.page, max(f.PageSize, 1)
+	f.mu.Unlock()
+
+	rows, err := f.fetch(ctx, path, page, size)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		pe := problem.From(err)
+		f.lastErr = pe
+		if pe.Code == problem.CodeSupplierRateLimited {
+			f.retryAt = f.c.now().Add(pe.RetryAfter)
+		} else if ctx.Err() == nil {
+			f.retryAt = f.c.now().Add(retryEvery)
 		}
-		if emptyBody(r.body) {
-			return nil // BigBuy answers past the last page with an empty 200
-		}
-		var rows []feedRow
-		if err := decode(r, "catalogue", &rows); err != nil {
-			return err
-		}
-		for _, row := range rows {
-			k := gtinKey(nameOf(row.EAN13))
-			if k == "" || strings.TrimSpace(row.SKU) == "" {
-				continue
+		return false, pe
+	}
+	f.lastErr = nil
+	for _, row := range rows {
+		k := gtinKey(nameOf(row.EAN13))
+		if sku := strings.TrimSpace(row.SKU); k != "" && sku != "" {
+			if _, dup := f.next[k]; !dup {
+				f.next[k] = sku
 			}
-			if _, dup := idx[k]; !dup {
-				idx[k] = strings.TrimSpace(row.SKU)
-			}
-		}
-		if len(rows) < size {
-			return nil
 		}
 	}
-	return problem.Newf(problem.Unavailable, problem.CodeSupplierBadResponse, "the BigBuy feed %s has more than %d pages", path, f.MaxPages)
+	f.page++
+	if len(rows) < size || f.page >= f.MaxPages {
+		if f.page >= f.MaxPages && len(rows) == size {
+			f.c.log.Warn("bigbuy: catalogue feed cut at MaxPages", "feed", path, "pages", f.MaxPages)
+		}
+		f.feed, f.page = f.feed+1, 0
+	}
+	if f.feed < len(feeds) {
+		return false, nil
+	}
+	f.idx, f.next, f.loadedAt, f.feed = f.next, nil, f.c.now(), 0
+	f.c.log.Info("bigbuy: catalogue index built", "eans", len(f.idx))
+	if f.loaded != nil {
+		select {
+		case f.loaded <- struct{}{}:
+		default:
+		}
+	}
+	return true, nil
+}
+
+func (f *FeedCatalog) fetch(ctx context.Context, path string, page, size int) ([]feedRow, error) {
+	q := url.Values{"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(size)}, "isoCode": {f.c.lang}}
+	r, err := f.c.sendLimit(supplier.Retryable(ctx), f.c.base, http.MethodGet, path, q, nil, 256<<20)
+	if err != nil {
+		return nil, f.c.transportProblem(ctx, err)
+	}
+	if fl := parseFault(r); fl != nil {
+		return nil, f.c.toProblem(fl, errCtx{op: opRead})
+	}
+	if emptyBody(r.body) {
+		return nil, nil // BigBuy answers past the last page with an empty 200
+	}
+	var rows []feedRow
+	if err := decode(r, "catalogue", &rows); err != nil {
+		return nil, err
+	}
+	return rows, nil
 }
 
 // resolved is an order's lines translated to BigBuy products.

@@ -33,6 +33,7 @@ func feedClient(t *testing.T, f *fakeBigBuy, clk *clock) *Client {
 		t.Fatal(err)
 	}
 	c.feed.PageSize = 2
+	c.feed.PagesPerLookup = 10
 	return c
 }
 
@@ -108,18 +109,27 @@ func TestFeedCatalogFailures(t *testing.T) {
 			t.Error("nothing was sent")
 		}
 	})
-	t.Run("incomplete load is not used", func(t *testing.T) {
+	t.Run("a broken page stops the build; seen EANs answer, unseen ones wait", func(t *testing.T) {
 		f := newFake(t)
 		seedFeed(f)
 		c := feedClient(t, f, &clock{t: testNow})
 		f.on("GET /rest/catalog/productsvariations.json", truncated(200, `[{"sku":"A","ean13":"1`))
-		_, err := c.Rates(context.Background(), supplier.RateRequest{CountryCode: "ES", PostalCode: "46005", Lines: []supplier.Line{line("8400000000017", 1)}})
-		wantProblem(t, err, problem.Unavailable, problem.CodeSupplierBadResponse)
+		// On page 0 of the products: answered although the build failed.
+		got, err := c.catalog(context.Background(), []string{"8400000000017"})
+		if err != nil || got["8400000000017"] != "V1300179" {
+			t.Fatalf("seen EAN: %v %v", got, err)
+		}
+		// Only in the (unread) variations: not sure, so not unmatched.
+		_, err = c.Rates(context.Background(), supplier.RateRequest{CountryCode: "ES", PostalCode: "46005", Lines: []supplier.Line{line("5901234123457", 1)}})
+		pe := wantProblem(t, err, problem.Unavailable, problem.CodeSupplierBadResponse)
+		if pe.RetryAfter != retryEvery {
+			t.Errorf("RetryAfter %v, want %v", pe.RetryAfter, retryEvery)
+		}
 		if c.feed.Size() != 0 {
-			t.Errorf("a partial index was kept (%d)", c.feed.Size())
+			t.Errorf("a partial index was published (%d)", c.feed.Size())
 		}
 	})
-	t.Run("failed refresh serves the previous index", func(t *testing.T) {
+	t.Run("stale index answers known EANs; unknown ones wait for the rebuild", func(t *testing.T) {
 		f := newFake(t)
 		seedFeed(f)
 		clk := &clock{t: testNow}
@@ -133,14 +143,39 @@ func TestFeedCatalogFailures(t *testing.T) {
 		if err != nil || got["8400000000017"] != "V1300179" {
 			t.Fatalf("stale lookup %v %v", got, err)
 		}
-		// The next retry waits retryEvery: no call storm on the feed.
+		_, err = c.catalog(context.Background(), []string{"4260000000003"})
+		wantProblem(t, err, problem.Unavailable, problem.CodeSupplierUnavailable)
+		// The next attempt waits retryEvery: no call storm on the feed.
 		before := f.count("GET /rest/catalog/products.json")
 		clk.add(time.Minute)
-		if _, err := c.catalog(context.Background(), []string{"8400000000017"}); err != nil {
-			t.Fatal(err)
-		}
+		_, err = c.catalog(context.Background(), []string{"4260000000003"})
+		wantProblem(t, err, problem.Unavailable, problem.CodeSupplierUnavailable)
 		if f.count("GET /rest/catalog/products.json") != before {
-			t.Error("refresh retried before retryEvery")
+			t.Error("feed called again before retryEvery")
+		}
+		// After the pause the rebuild completes and proves the EAN unmatched.
+		clk.add(retryEvery)
+		got, err = c.catalog(context.Background(), []string{"4260000000003"})
+		if err != nil || len(got) != 0 {
+			t.Fatalf("after rebuild: %v %v", got, err)
+		}
+	})
+	t.Run("lookups build incrementally", func(t *testing.T) {
+		f := newFake(t)
+		seedFeed(f)
+		c := feedClient(t, f, &clock{t: testNow})
+		c.feed.PagesPerLookup = 1
+		// Variation EAN: each lookup reads one page; 4 pages are needed.
+		for i := range 3 {
+			_, err := c.catalog(context.Background(), []string{"5901234123457"})
+			wantProblem(t, err, problem.Unavailable, problem.CodeSupplierUnavailable)
+			if n := f.count("GET /rest/catalog/products.json") + f.count("GET /rest/catalog/productsvariations.json"); n != i+1 {
+				t.Fatalf("after lookup %d: %d feed calls", i+1, n)
+			}
+		}
+		got, err := c.catalog(context.Background(), []string{"5901234123457"})
+		if err != nil || got["5901234123457"] != "X0000005-RED" {
+			t.Fatalf("final lookup %v %v", got, err)
 		}
 	})
 	t.Run("complete index proves unmatched", func(t *testing.T) {
@@ -168,6 +203,22 @@ func TestFeedCatalogFailures(t *testing.T) {
 		_, err := c.catalog(ctx, []string{"8400000000017"})
 		wantProblem(t, err, problem.Unavailable, problem.CodeSupplierUnavailable)
 	})
+}
+
+func TestRunCatalog(t *testing.T) {
+	f := newFake(t)
+	seedFeed(f)
+	c := feedClient(t, f, &clock{t: testNow})
+	c.feed.loaded = make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { c.RunCatalog(ctx); close(stopped) }()
+	<-c.feed.loaded
+	cancel()
+	<-stopped
+	if c.feed.Size() != 5 {
+		t.Fatalf("index size %d", c.feed.Size())
+	}
 }
 
 func TestHelpers(t *testing.T) {

@@ -38,11 +38,13 @@
 //     array (trackingResponse in wire.go).
 //   - There is no product-by-EAN endpoint. The default Catalog pages
 //     GET /rest/catalog/products.json and productsvariations.json and indexes
-//     their "sku"/"ean13" fields (FeedCatalog, catalog.go). Those lists are limited to about
-//     10 calls per hour, so the index is cached in memory (Config.CatalogTTL,
-//     default 12 h) and a refresh failure keeps serving the last complete
-//     index. An incomplete index never proves "no match": unmatched EANs then
-//     become Unavailable, not the final unmatched_ean.
+//     their "sku"/"ean13" fields (FeedCatalog, catalog.go). Those lists
+//     allow about 10 calls per hour, so the index is built incrementally
+//     (RunCatalog, WarmCatalog, and lookups that miss), kept in memory for
+//     Config.CatalogTTL (default 12 h) and rebuilt the same way. EANs seen
+//     so far are answered at once; an EAN that only a complete, fresh index
+//     could rule out becomes Unavailable (Flow re-sends), never the final
+//     unmatched_ean.
 //   - ER009 ("temporary order error") means nothing was created, so it is
 //     Unavailable, not outcome-unknown (errors.go, orderErrors).
 //   - An empty 200 answer to the reference lookup proves nothing
