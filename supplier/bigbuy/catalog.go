@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -384,10 +385,15 @@ func (c *Client) resolveLines(ctx context.Context, lines []supplier.Line) (resol
 	if len(eans) > 0 {
 		var err error
 		if found, err = c.catalog(ctx, eans); err != nil {
-			if _, ok := errors.AsType[*problem.Error](err); ok {
+			if c.skuFB && !slices.ContainsFunc(lines, func(l supplier.Line) bool { return strings.TrimSpace(l.SKU) == "" }) {
+				// Every line can fall back to its SKU: do not wait for the index.
+				c.log.Warn("bigbuy: EAN catalogue not ready; using the lines' SKUs", "error", err)
+				found = map[string]string{}
+			} else if _, ok := errors.AsType[*problem.Error](err); ok {
 				return resolved{}, err
+			} else {
+				return resolved{}, problem.Wrap(err, problem.Unavailable, problem.CodeSupplierUnavailable, "the EAN catalogue failed").WithRetryAfter(30 * time.Second)
 			}
-			return resolved{}, problem.Wrap(err, problem.Unavailable, problem.CodeSupplierUnavailable, "the EAN catalogue failed").WithRetryAfter(30 * time.Second)
 		}
 	}
 	res := resolved{skuLines: map[string][]int{}}

@@ -178,6 +178,19 @@ func TestFeedCatalogFailures(t *testing.T) {
 			t.Fatalf("final lookup %v %v", got, err)
 		}
 	})
+	t.Run("SKU fallback does not wait for the index", func(t *testing.T) {
+		f := newFake(t)
+		seedFeed(f)
+		c, err := New(Config{BaseURL: f.srv.URL, APIKey: f.key, HTTPClient: f.client(), Now: func() time.Time { return testNow }, SKUFallback: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.on("GET /rest/catalog/products.json", rateLimited(testNow.Add(time.Hour)))
+		p, err := c.CreateOrder(context.Background(), order("1", supplier.Line{EAN: "4260000000003", SKU: "F1505138", Quantity: 1}))
+		if err != nil || p.SupplierOrderID == "" || f.lastOrder.Products[0].Reference != "F1505138" {
+			t.Fatalf("placed %+v err %v", p, err)
+		}
+	})
 	t.Run("complete index proves unmatched", func(t *testing.T) {
 		f := newFake(t)
 		seedFeed(f)
