@@ -377,6 +377,54 @@ func TestCreateUnreachableIsKnown(t *testing.T) {
 	wantProblem(t, err, problem.Unavailable, problem.CodeSupplierUnavailable)
 }
 
+// unsentErr stands for the resilient client's "never sent" failures.
+type unsentErr struct{}
+
+func (unsentErr) Error() string { return "circuit breaker open" }
+func (unsentErr) Unsent() bool  { return true }
+
+type failingTransport struct{ err error }
+
+func (ft failingTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, ft.err }
+
+func TestCreateNotSentByClientLayerIsKnown(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f, func(c *Config) { c.HTTPClient = &http.Client{Transport: failingTransport{unsentErr{}}} })
+	_, err := c.CreateOrder(context.Background(), order("1001", line("8400000000017", 1)))
+	if supplier.IsOutcomeUnknown(err) {
+		t.Fatalf("an unsent create is not outcome-unknown: %v", err)
+	}
+	wantProblem(t, err, problem.Unavailable, problem.CodeSupplierUnavailable)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c = newClient(t, f)
+	_, err = c.CreateOrder(ctx, order("1001", line("8400000000017", 1)))
+	if supplier.IsOutcomeUnknown(err) || f.count("POST /rest/order/create.json") != 0 {
+		t.Fatalf("a cancelled create must not be sent: %v", err)
+	}
+	// Any other transport failure may have reached BigBuy.
+	c = newClient(t, f, func(c *Config) {
+		c.HTTPClient = &http.Client{Transport: failingTransport{errors.New("connection reset by peer")}}
+	})
+	_, err = c.CreateOrder(context.Background(), order("1001", line("8400000000017", 1)))
+	if !supplier.IsOutcomeUnknown(err) {
+		t.Fatalf("want outcome unknown, got %v", err)
+	}
+}
+
+func TestSuccessCodeInBodyIsNoError(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f)
+	f.on("POST /rest/order/create.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Location", "/rest/order/77")
+		writeJSON(w, 201, map[string]any{"code": 201, "message": "Created"})
+	})
+	p, err := c.CreateOrder(context.Background(), order("1001", line("8400000000017", 1)))
+	if err != nil || p.SupplierOrderID != "77" {
+		t.Fatalf("%+v %v", p, err)
+	}
+}
+
 func TestCreateRejectsMissingRequiredData(t *testing.T) {
 	f := newFake(t)
 	c := newClient(t, f)

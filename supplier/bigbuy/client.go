@@ -253,11 +253,25 @@ func (c *Client) sendLimit(ctx context.Context, base, method, path string, query
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, &sendError{err: err, sent: !isDialError(err)}
+		return nil, &sendError{err: err, sent: !isDialError(err) && !isUnsent(err)}
 	}
 	defer resp.Body.Close()
 	b, rerr := io.ReadAll(io.LimitReader(resp.Body, limit))
 	return &reply{status: resp.StatusCode, header: resp.Header, body: b, readErr: rerr}, nil
+}
+
+// unsent is implemented by errors of the HTTP client layer (e.g.
+// supplier/resilient) that failed before the request was written: breaker
+// open, rate-limit wait longer than the deadline. Such a create cannot
+// have reached BigBuy, so it needs no reconciliation.
+type unsent interface {
+	error
+	Unsent() bool
+}
+
+func isUnsent(err error) bool {
+	u, ok := errors.AsType[unsent](err)
+	return ok && u.Unsent()
 }
 
 // isDialError reports whether err happened before a connection existed, so

@@ -75,6 +75,9 @@ func parseFault(r *reply) *fault {
 	var eb errBody
 	isObj := len(text) > 0 && text[0] == '{' && json.Unmarshal(text, &eb) == nil
 	ok2xx := r.status >= 200 && r.status < 300
+	if isObj && ok2xx && is2xxCode(rawCode(eb.Code)) {
+		return nil // {"code":200,…} is a success, whatever the message
+	}
 	if isObj && eb.Message != nil && (len(eb.Code) > 0 || !ok2xx) {
 		f := &fault{status: r.status, info: *eb.Message}
 		f.code = rawCode(eb.Code)
@@ -108,6 +111,11 @@ func parseFault(r *reply) *fault {
 		return nil
 	}
 	return &fault{status: r.status, code: strconv.Itoa(r.status), info: http.StatusText(r.status)}
+}
+
+func is2xxCode(code string) bool {
+	n, err := strconv.Atoi(code)
+	return err == nil && n >= 200 && n < 300
 }
 
 func rawCode(raw json.RawMessage) string {

@@ -100,6 +100,9 @@ func (c *Client) CreateOrder(ctx context.Context, o supplier.Order) (supplier.Pl
 		},
 		Products: res.products,
 	}}
+	if err := ctx.Err(); err != nil {
+		return supplier.Placed{}, c.transportProblem(ctx, err) // nothing sent yet
+	}
 	r, err := c.send(ctx, c.base, http.MethodPost, "/rest/order/create.json", nil, body)
 	if err != nil {
 		pe := c.transportProblem(ctx, err)
