@@ -110,7 +110,7 @@ func New(cfg Config) (*Client, error) {
 	// the key; anything else odd is reported by CheckCredentials.
 	cfg.APIKey = strings.TrimSpace(cfg.APIKey)
 	if cfg.APIKey == "" {
-		return nil, problem.New(problem.Invalid, "bigbuy_config", "FLOWBRIDGE_BIGBUY_API_KEY is empty")
+		return nil, problem.New(problem.Invalid, CodeConfigInvalid, "FLOWBRIDGE_BIGBUY_API_KEY is empty")
 	}
 	peer := cfg.PeerBaseURL
 	if peer == "" {
@@ -144,7 +144,7 @@ func New(cfg Config) (*Client, error) {
 		switch m {
 		case PaymentMoneybox, PaymentBankwire, PaymentPaypal:
 		default:
-			return nil, problem.Newf(problem.Invalid, "bigbuy_config", "unknown BigBuy payment method %q (moneybox, bankwire or paypal)", m)
+			return nil, problem.Newf(problem.Invalid, CodeConfigInvalid, "unknown BigBuy payment method %q (moneybox, bankwire or paypal)", m)
 		}
 	}
 	if c.hc == nil {
@@ -177,7 +177,7 @@ func normaliseBase(raw, def string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", problem.Newf(problem.Invalid, "bigbuy_config", "FLOWBRIDGE_BIGBUY_BASE_URL %q is not an http(s) URL", raw)
+		return "", problem.Newf(problem.Invalid, CodeConfigInvalid, "FLOWBRIDGE_BIGBUY_BASE_URL %q is not an http(s) URL", raw)
 	}
 	s := strings.TrimRight(u.String(), "/")
 	s = strings.TrimSuffix(s, "/rest")

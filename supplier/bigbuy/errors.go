@@ -17,9 +17,13 @@ import (
 
 // Adapter-specific codes (the shared ones live in package problem).
 const (
-	// CodePaymentConfig: BigBuy refused the configured payment method
+	// CodePaymentConfig: BigBuy refused the configured payment method (same
+	// code as the BTS adapter, so one Flow condition serves both)
 	// (ER011). The operator must change it; nothing was created.
-	CodePaymentConfig = "supplier_payment_method_invalid"
+	CodePaymentConfig = "payment_method_rejected"
+	// CodeConfigInvalid: New was given an unusable Config (same code as
+	// the BTS adapter).
+	CodeConfigInvalid = "supplier_config_invalid"
 	// CodeWrongEnvironment: the key belongs to the other BigBuy
 	// environment (sandbox key on production or the reverse).
 	CodeWrongEnvironment = "supplier_wrong_environment"
