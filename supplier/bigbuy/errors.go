@@ -17,9 +17,9 @@ import (
 
 // Adapter-specific codes (the shared ones live in package problem).
 const (
-	// CodePaymentConfig: BigBuy refused the configured payment method (same
-	// code as the BTS adapter, so one Flow condition serves both)
-	// (ER011). The operator must change it; nothing was created.
+	// CodePaymentConfig: BigBuy refused the configured payment method
+	// (ER011). The operator must change it; nothing was created. Same code
+	// as the BTS adapter, so one Flow condition serves both.
 	CodePaymentConfig = "payment_method_rejected"
 	// CodeConfigInvalid: New was given an unusable Config (same code as
 	// the BTS adapter).
