@@ -271,7 +271,7 @@ func render(o options) error {
 		}
 		w("Targets: created = distinct orders, 0 duplicates, 0 supplier 429s.\n\n")
 		for _, r := range runs {
-			name := "flash-" + r.Label + ".png"
+			name := r.Label + ".png"
 			if err := flashPlot(r, filepath.Join(plots, name)); err == nil {
 				w("![%s: orders created at the supplier over time](bench/%s)\n\n", r.Label, name)
 			}

@@ -38,6 +38,7 @@ type env struct {
 	fbExtra  []string
 	hc       *http.Client
 	fbStarts []time.Duration // every replica's start-up time
+	starts   int             // replicas started so far (names their logs)
 }
 
 func (e *env) startSupplier(name string, args ...string) (*proc, error) {
@@ -59,7 +60,8 @@ func (e *env) startReplicas(n int, supplierAddr string, limit float64, burst int
 	vars = append(vars, e.fbExtra...)
 	var out []*flowbridge
 	for i := 0; i < n; i++ {
-		fb, err := startFlowbridge(fmt.Sprintf("flowbridge-%d", i+1), e.logDir, e.opt.fbBin, vars)
+		e.starts++
+		fb, err := startFlowbridge(fmt.Sprintf("flowbridge-%02d-replica%d", e.starts, i+1), e.logDir, e.opt.fbBin, vars)
 		if err != nil {
 			stopAll(out)
 			return nil, err
