@@ -122,6 +122,7 @@ func (s *Store) takeover(e *entry, prev store.State, req store.ClaimRequest, now
 	e.rec.Owner = req.Owner
 	e.rec.LeaseUntil = now.Add(req.Lease)
 	e.rec.Attempts++
+	e.rec.PreviousClaimAt = e.rec.ClaimedAt
 	e.rec.ClaimedAt = now
 	e.rec.UpdatedAt = now
 	e.expires = now.Add(req.TTL)

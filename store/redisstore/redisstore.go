@@ -264,6 +264,8 @@ func parseReply(v []any) (string, time.Time, parsed, error) {
 			p.CreatedAt = msTime(val)
 		case "cl":
 			p.ClaimedAt = msTime(val)
+		case "pcl":
+			p.PreviousClaimAt = msTime(val)
 		case "up":
 			p.UpdatedAt = msTime(val)
 		case "prev":

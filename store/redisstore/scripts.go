@@ -12,8 +12,8 @@ local function ms(x) return string.format('%.0f', x) end
 `
 
 // Record hash fields: st state, ow owner, lu lease until (ms), fp
-// fingerprint, res result, rsn reason, att attempts, ca/cl/up created,
-// claimed, updated (ms), kind and prev (a won claim's answer, repeated to
+// fingerprint, res result, rsn reason, att attempts, ca/cl/pcl/up created,
+// claimed, previous claim, updated (ms), kind and prev (a won claim's answer, repeated to
 // the same owner).
 
 // claim: KEYS[1] record; ARGV owner, fingerprint, lease ms, ttl ms.
@@ -45,8 +45,8 @@ elseif st == 'unknown' then
 else
   return {'done', ms(now), redis.call('HGETALL', key)}
 end
-redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), 'cl', ms(now), 'up', ms(now),
-  'kind', 'takeover', 'prev', prev)
+redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), 'pcl', redis.call('HGET', key, 'cl') or '0',
+  'cl', ms(now), 'up', ms(now), 'kind', 'takeover', 'prev', prev)
 redis.call('HINCRBY', key, 'att', 1)
 redis.call('PEXPIRE', key, ttl)
 return {'takeover', ms(now), redis.call('HGETALL', key)}

@@ -93,6 +93,9 @@ type Record struct {
 	CreatedAt time.Time
 	ClaimedAt time.Time
 	UpdatedAt time.Time
+	// PreviousClaimAt is the claim before the latest takeover: when the
+	// attempt whose outcome is unknown started.
+	PreviousClaimAt time.Time
 }
 
 // ClaimStatus is what a claim attempt found.

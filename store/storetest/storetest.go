@@ -181,7 +181,7 @@ func Run(t *testing.T, newStore Factory) {
 		if err != nil || r.Status != store.ClaimTakeover || r.Previous != store.StateUnknown {
 			t.Fatalf("claim over unknown = %v prev=%v, %v", r.Status, r.Previous, err)
 		}
-		if r.Record.Attempts != 2 || r.Record.Owner != "b" || r.Record.Fingerprint != "fp-a" {
+		if r.Record.Attempts != 2 || r.Record.Owner != "b" || r.Record.Fingerprint != "fp-a" || r.Record.PreviousClaimAt.IsZero() || r.Record.PreviousClaimAt.After(r.Record.ClaimedAt) {
 			t.Fatalf("record after takeover = %+v", r.Record)
 		}
 		again, err := s.Claim(ctx, k, claim("b"))
