@@ -16,6 +16,7 @@ import (
 	"github.com/flowbridge/flowbridge/store/redisstore"
 	"github.com/flowbridge/flowbridge/store/storetest"
 	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
 const shop = "shop.example"
@@ -62,12 +63,59 @@ func newService(st store.Store, sup supplier.Supplier, mod func(*Config)) *Servi
 	return New(cfg)
 }
 
-func input(orderID, trigger string) PlaceInput {
-	return PlaceInput{Shop: shop, OrderID: orderID, Order: supplier.Order{
-		Name:   "#" + orderID,
+// fixture is a sandbox supplier and a rate id it quoted for the test
+// address.
+type fixture struct {
+	sup  *sandbox.Supplier
+	rate string
+}
+
+func newFixture(t *testing.T, disableLookup bool, now func() time.Time) *fixture {
+	t.Helper()
+	sup := sandbox.New(sandbox.Config{DisableLookup: disableLookup, Now: now})
+	rates, err := sup.Rates(context.Background(), supplier.RateRequest{CountryCode: "ES", PostalCode: "46005", Lines: []supplier.Line{mug}})
+	if err != nil || len(rates) == 0 {
+		t.Fatalf("sandbox rates: %v %v", rates, err)
+	}
+	return &fixture{sup: sup, rate: rates[0].ID}
+}
+
+var (
+	mug        = supplier.Line{EAN: "8400000000017", Quantity: 2}
+	tablecloth = supplier.Line{EAN: "8400000000062", Quantity: 1} // out of stock in the sandbox
+)
+
+func (f *fixture) input(orderID, trigger string) PlaceInput {
+	o := order(f.rate, trigger)
+	o.Name = "#" + orderID
+	return PlaceInput{Shop: shop, OrderID: orderID, Order: o}
+}
+
+func order(rate, trigger string) supplier.Order {
+	return supplier.Order{
+		Name:   "#1001",
 		ShipTo: supplier.Address{FirstName: "Ana", LastName: "G", Address1: "Calle 1", Address2: trigger, City: "Valencia", PostalCode: "46005", CountryCode: "ES"},
-		Lines:  []supplier.Line{{EAN: "8400000000017", Quantity: 2}}, ShippingRateID: "r1",
-	}}
+		Lines:  []supplier.Line{mug}, ShippingRateID: rate,
+	}
+}
+
+func (f *fixture) outOfStock(orderID string) PlaceInput {
+	in := f.input(orderID, "")
+	in.Order.Lines = []supplier.Line{tablecloth}
+	return in
+}
+
+func (f *fixture) creates() int { return f.sup.Stats().Creates }
+func (f *fixture) finds() int   { return f.sup.Stats().FindCalls }
+
+// found is the sandbox order created for a Shopify order (lookup enabled).
+func (f *fixture) found(t *testing.T, ref string) supplier.Placed {
+	t.Helper()
+	p, ok, err := f.sup.FindOrder(context.Background(), ref)
+	if err != nil || !ok {
+		t.Fatalf("sandbox has no order for %s: %v", ref, err)
+	}
+	return p
 }
 
 func code(err error) string {
@@ -91,10 +139,10 @@ func record(t *testing.T, st store.Store, orderID string) (store.Record, bool) {
 // other answer in_flight (429) or a replay.
 func TestPlaceConcurrentInstances(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(false)
+		f := newFixture(t, false, nil)
 		var svcs []*Service
 		for range 3 {
-			svcs = append(svcs, newService(b.instance(), sup, nil))
+			svcs = append(svcs, newService(b.instance(), f.sup, nil))
 		}
 		const orders, calls = 50, 100
 		type answer struct {
@@ -109,23 +157,26 @@ func TestPlaceConcurrentInstances(t *testing.T) {
 			for c := range calls {
 				wg.Go(func() {
 					<-start
-					res, err := svcs[c%3].Place(context.Background(), input(fmt.Sprint(9000+o), ""))
+					res, err := svcs[c%3].Place(context.Background(), f.input(fmt.Sprint(9000+o), ""))
 					answers[o][c] = answer{res.SupplierOrderID, err}
 				})
 			}
 		}
 		close(start)
 		wg.Wait()
-		if got := sup.creates.Load(); got != orders {
+		if got := f.creates(); got != orders {
 			t.Fatalf("supplier creates = %d, want %d", got, orders)
 		}
+		busy := 0
 		for o := range orders {
 			numbers := map[string]int{}
 			for _, a := range answers[o] {
 				switch {
 				case a.err == nil:
 					numbers[a.number]++
-				case code(a.err) != problem.CodeInFlight || problem.From(a.err).RetryAfter < time.Second:
+				case code(a.err) == problem.CodeInFlight && problem.From(a.err).Kind == problem.Busy && problem.From(a.err).RetryAfter >= time.Second:
+					busy++
+				default:
 					t.Fatalf("order %d: unexpected error %v", o, a.err)
 				}
 			}
@@ -133,52 +184,50 @@ func TestPlaceConcurrentInstances(t *testing.T) {
 				t.Fatalf("order %d: successful answers carry %d different numbers: %v", o, len(numbers), numbers)
 			}
 			for n := range numbers {
-				if p, _ := sup.placedFor(fmt.Sprint(9000 + o)); p.SupplierOrderID != n || n == "" {
+				if p := f.found(t, fmt.Sprint(9000+o)); p.SupplierOrderID != n || n == "" {
 					t.Fatalf("order %d: answered %q, supplier has %q", o, n, p.SupplierOrderID)
 				}
 			}
 		}
-		if d := sup.duplicates(); d != 0 {
-			t.Fatalf("%d orders created twice", d)
-		}
+		t.Logf("%d calls: %d creates, %d answered in_flight (429), the rest placed or replayed", orders*calls, f.creates(), busy)
 	})
 }
 
 func TestPlaceReplaysAndPayloadChange(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(false)
-		svc := newService(b.instance(), sup, nil)
+		f := newFixture(t, false, nil)
+		svc := newService(b.instance(), f.sup, nil)
 		ctx := context.Background()
-		first, err := svc.Place(ctx, input("1", ""))
+		first, err := svc.Place(ctx, f.input("1", ""))
 		if err != nil || first.Outcome != OutcomePlaced || first.Replay || first.SupplierOrderID == "" {
 			t.Fatalf("first = %+v, %v", first, err)
 		}
-		gid := input("1", "")
+		gid := f.input("1", "")
 		gid.OrderID = "gid://shopify/Order/1"
 		again, err := svc.Place(ctx, gid)
 		if err != nil || !again.Replay || again.Outcome != OutcomeReplayed || again.SupplierOrderID != first.SupplierOrderID || again.PayloadChanged || again.FirstOutcome != OutcomePlaced {
 			t.Fatalf("replay = %+v, %v", again, err)
 		}
-		changed := input("1", "")
+		changed := f.input("1", "")
 		changed.Order.Lines[0].Quantity = 3
 		ch, err := svc.Place(ctx, changed)
 		if err != nil || !ch.Replay || !ch.PayloadChanged || ch.SupplierOrderID != first.SupplierOrderID {
 			t.Fatalf("changed payload = %+v, %v", ch, err)
 		}
-		if sup.creates.Load() != 1 {
-			t.Fatalf("creates = %d", sup.creates.Load())
+		if f.creates() != 1 {
+			t.Fatalf("creates = %d", f.creates())
 		}
 	})
 }
 
 func TestPlaceRejectedIsStoredAndSafeFailureReleased(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(false)
+		f := newFixture(t, false, nil)
 		st := b.instance()
-		svc := newService(st, sup, nil)
+		svc := newService(st, f.sup, nil)
 		ctx := context.Background()
 		for range 2 {
-			_, err := svc.Place(ctx, input("2", "sandbox:no-stock"))
+			_, err := svc.Place(ctx, f.outOfStock("2"))
 			if pe := problem.From(err); pe == nil || pe.Kind != problem.Rejected || pe.Code != problem.CodeNoStock {
 				t.Fatalf("rejected = %v", err)
 			}
@@ -187,23 +236,23 @@ func TestPlaceRejectedIsStoredAndSafeFailureReleased(t *testing.T) {
 			t.Fatalf("state = %v", r.State)
 		}
 		// The stored rejection is returned even when the payload would now succeed.
-		if _, err := svc.Place(ctx, input("2", "")); code(err) != problem.CodeNoStock {
+		if _, err := svc.Place(ctx, f.input("2", "")); code(err) != problem.CodeNoStock {
 			t.Fatalf("replayed rejection = %v", err)
 		}
 
-		_, err := svc.Place(ctx, input("3", "sandbox:fail-before-create"))
+		_, err := svc.Place(ctx, f.input("3", "sandbox:fail-before-create"))
 		if code(err) != problem.CodeSupplierUnavailable {
 			t.Fatalf("safe failure = %v", err)
 		}
 		if _, ok := record(t, st, "3"); ok {
 			t.Fatal("record kept after a safe failure")
 		}
-		res, err := svc.Place(ctx, input("3", ""))
+		res, err := svc.Place(ctx, f.input("3", ""))
 		if err != nil || res.Outcome != OutcomePlaced {
 			t.Fatalf("retry after safe failure = %+v, %v", res, err)
 		}
-		if sup.creates.Load() != 1 || sup.duplicates() != 0 {
-			t.Fatalf("creates = %d", sup.creates.Load())
+		if f.creates() != 1 {
+			t.Fatalf("creates = %d", f.creates())
 		}
 	})
 }
@@ -214,16 +263,16 @@ func TestPlaceUnknownOutcome(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		t.Run("with lookup: the next call reconciles", func(t *testing.T) {
-			sup := newStandIn(false)
-			svc := newService(b.instance(), sup, nil)
-			_, err := svc.Place(ctx, input("10", "sandbox:drop-after-create"))
+			f := newFixture(t, false, nil)
+			svc := newService(b.instance(), f.sup, nil)
+			_, err := svc.Place(ctx, f.input("10", "sandbox:drop-after-create"))
 			pe := problem.From(err)
 			if pe == nil || pe.Kind != problem.Unavailable || pe.Code != problem.CodeSupplierUnavailable || pe.RetryAfter <= 0 {
 				t.Fatalf("first call = %v", err)
 			}
-			want, _ := sup.placedFor("10")
+			want := f.found(t, "10")
 			for i := range 3 {
-				res, err := svc.Place(ctx, input("10", ""))
+				res, err := svc.Place(ctx, f.input("10", ""))
 				if err != nil || res.SupplierOrderID != want.SupplierOrderID {
 					t.Fatalf("call %d = %+v, %v; want %s", i, res, err, want.SupplierOrderID)
 				}
@@ -231,18 +280,18 @@ func TestPlaceUnknownOutcome(t *testing.T) {
 					t.Fatalf("second call outcome = %s, want reconciled", res.Outcome)
 				}
 			}
-			if sup.creates.Load() != 1 || sup.duplicates() != 0 {
-				t.Fatalf("creates = %d", sup.creates.Load())
+			if f.creates() != 1 {
+				t.Fatalf("creates = %d", f.creates())
 			}
 		})
 		t.Run("without lookup: needs review, then resolved by an operator", func(t *testing.T) {
-			sup := newStandIn(true)
-			svc := newService(b.instance(), sup, nil)
-			res, err := svc.Place(ctx, input("11", "sandbox:drop-after-create"))
+			f := newFixture(t, true, nil)
+			svc := newService(b.instance(), f.sup, nil)
+			res, err := svc.Place(ctx, f.input("11", "sandbox:drop-after-create"))
 			if err != nil || !res.NeedsReview || res.Outcome != OutcomeNeedsReview {
 				t.Fatalf("first call = %+v, %v", res, err)
 			}
-			for _, want := range []string{"#11", "standin portal", "--adopt", "--release", "/admin/orders/11/resolve", "UTC"} {
+			for _, want := range []string{"#11", "sandbox portal", "--adopt", "--release", "/admin/orders/11/resolve", "UTC"} {
 				if !strings.Contains(res.ReviewReason, want) {
 					t.Fatalf("review reason lacks %q: %s", want, res.ReviewReason)
 				}
@@ -253,42 +302,47 @@ func TestPlaceUnknownOutcome(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 20 {
 				wg.Go(func() {
-					r, err := svc.Place(ctx, input("11", ""))
+					r, err := svc.Place(ctx, f.input("11", ""))
 					if err != nil || !r.NeedsReview {
 						t.Errorf("retry = %+v, %v", r, err)
 					}
 				})
 			}
 			wg.Wait()
-			if sup.creates.Load() != 1 {
-				t.Fatalf("creates = %d after retries", sup.creates.Load())
+			if f.creates() != 1 {
+				t.Fatalf("creates = %d after retries", f.creates())
 			}
-			found, _ := sup.placedFor("11")
+			// Lookup is off, so ask by number: the sandbox numbers orders
+			// 700000000001, 700000000002, ... and this is its first.
+			found, err := f.sup.Tracking(ctx, "700000000001")
+			if err != nil || f.creates() != 1 {
+				t.Fatalf("sandbox order: %v", err)
+			}
 			rec, err := svc.Resolve(ctx, shop, "11", Resolution{Action: ResolveAdopt, SupplierOrderID: found.SupplierOrderID})
 			if err != nil || rec.State != store.StatePlaced || rec.SupplierOrderID != found.SupplierOrderID {
 				t.Fatalf("resolve = %+v, %v", rec, err)
 			}
-			after, err := svc.Place(ctx, input("11", ""))
+			after, err := svc.Place(ctx, f.input("11", ""))
 			if err != nil || !after.Replay || after.SupplierOrderID != found.SupplierOrderID || after.FirstOutcome != OutcomeResolved {
 				t.Fatalf("after resolve = %+v, %v", after, err)
 			}
 			if _, err := svc.Resolve(ctx, shop, "11", Resolution{Action: ResolveRelease}); code(err) != CodeResolveConflict {
 				t.Fatalf("release of a placed order = %v", err)
 			}
-			if sup.creates.Load() != 1 || sup.duplicates() != 0 {
-				t.Fatalf("creates = %d", sup.creates.Load())
+			if f.creates() != 1 {
+				t.Fatalf("creates = %d", f.creates())
 			}
 		})
 		t.Run("without lookup: release lets the next call place afresh", func(t *testing.T) {
-			sup := newStandIn(true)
-			svc := newService(b.instance(), sup, nil)
-			if res, err := svc.Place(ctx, input("12", "sandbox:drop-after-create")); err != nil || !res.NeedsReview {
+			f := newFixture(t, true, nil)
+			svc := newService(b.instance(), f.sup, nil)
+			if res, err := svc.Place(ctx, f.input("12", "sandbox:drop-after-create")); err != nil || !res.NeedsReview {
 				t.Fatalf("first = %+v, %v", res, err)
 			}
 			if rec, err := svc.Resolve(ctx, shop, "12", Resolution{Action: ResolveRelease}); err != nil || rec.State != store.StateAbsent {
 				t.Fatalf("release = %+v, %v", rec, err)
 			}
-			res, err := svc.Place(ctx, input("12", ""))
+			res, err := svc.Place(ctx, f.input("12", ""))
 			if err != nil || res.Outcome != OutcomePlaced {
 				t.Fatalf("after release = %+v, %v", res, err)
 			}
@@ -301,19 +355,18 @@ func TestPlaceUnknownOutcome(t *testing.T) {
 // lease has expired by the store's clock the next call reconciles.
 func TestPlaceLeaseHolderKilled(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(false)
+		f := newFixture(t, false, nil)
 		short := func(c *Config) { c.Lease = 300 * time.Millisecond }
 		stA, stB := b.instance(), b.instance()
-		a, bsvc := newService(stA, sup, short), newService(stB, sup, short)
+		a, bsvc := newService(stA, f.sup, short), newService(stB, f.sup, short)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			_, err := a.Place(ctx, input("20", "sandbox:delay=1m"))
+			_, err := a.Place(ctx, f.input("20", "sandbox:delay=1m"))
 			done <- err
 		}()
-		if ref := <-sup.started; ref != "20" {
-			t.Fatalf("started %q", ref)
-		}
+		// The sandbox creates the order, then holds the answer back.
+		storetest.Eventually(t, 10*time.Second, "the sandbox to create the order", func() bool { return f.creates() == 1 })
 		if b.kill != nil {
 			b.kill(stA)
 		}
@@ -327,13 +380,13 @@ func TestPlaceLeaseHolderKilled(t *testing.T) {
 			r, ok := record(t, stB, "20")
 			return ok && (r.LeaseExpired || r.State == store.StateUnknown)
 		})
-		res, err := bsvc.Place(context.Background(), input("20", ""))
-		want, _ := sup.placedFor("20")
+		res, err := bsvc.Place(context.Background(), f.input("20", ""))
+		want := f.found(t, "20")
 		if err != nil || res.Outcome != OutcomeReconciled || res.SupplierOrderID != want.SupplierOrderID {
 			t.Fatalf("after expiry = %+v, %v; want reconciled %s", res, err, want.SupplierOrderID)
 		}
-		if sup.creates.Load() != 1 || sup.duplicates() != 0 {
-			t.Fatalf("creates = %d", sup.creates.Load())
+		if f.creates() != 1 {
+			t.Fatalf("creates = %d", f.creates())
 		}
 	})
 }
@@ -345,55 +398,55 @@ func TestPlaceRedisStoppedAndRestartedEmpty(t *testing.T) {
 	for _, lookup := range []bool{true, false} {
 		t.Run(fmt.Sprintf("lookup=%v", lookup), func(t *testing.T) {
 			srv := redistest.Start(t)
-			sup := newStandIn(!lookup)
+			f := newFixture(t, !lookup, nil)
 			st := redisstore.New(redistest.ClientFor(t, srv.URL()), redisstore.Options{})
-			svc := newService(st, sup, nil)
+			svc := newService(st, f.sup, nil)
 			ctx := context.Background()
 			placed := map[string]string{}
 			for _, id := range []string{"30", "31"} {
-				res, err := svc.Place(ctx, input(id, ""))
+				res, err := svc.Place(ctx, f.input(id, ""))
 				if err != nil {
 					t.Fatal(err)
 				}
 				placed[id] = res.SupplierOrderID
 			}
-			creates, lookups := sup.creates.Load(), sup.lookups.Load()
+			creates, lookups := f.creates(), f.finds()
 
 			srv.Stop()
 			for _, id := range []string{"30", "31", "32"} {
-				_, err := svc.Place(ctx, input(id, ""))
+				_, err := svc.Place(ctx, f.input(id, ""))
 				pe := problem.From(err)
 				if pe == nil || pe.Kind != problem.Unavailable || pe.Code != problem.CodeStoreUnavailable || pe.RetryAfter <= 0 {
 					t.Fatalf("order %s with Redis down = %v", id, err)
 				}
 			}
-			if sup.creates.Load() != creates || sup.lookups.Load() != lookups {
-				t.Fatalf("supplier called while Redis was down: creates %d→%d lookups %d→%d", creates, sup.creates.Load(), lookups, sup.lookups.Load())
+			if f.creates() != creates || f.finds() != lookups {
+				t.Fatalf("supplier called while Redis was down: creates %d→%d lookups %d→%d", creates, f.creates(), lookups, f.finds())
 			}
 			if err := svc.Store().Ping(ctx); err == nil {
 				t.Fatal("ping succeeded with Redis down")
 			}
 
 			srv.Restart(t)
-			rec := input("30", "")
+			rec := f.input("30", "")
 			rec.Recorded = placed["30"]
 			res, err := svc.Place(ctx, rec)
 			if err != nil || res.Outcome != OutcomeRecorded || res.SupplierOrderID != placed["30"] {
 				t.Fatalf("recorded after restart = %+v, %v", res, err)
 			}
-			if again, err := svc.Place(ctx, input("30", "")); err != nil || again.SupplierOrderID != placed["30"] || !again.Replay {
+			if again, err := svc.Place(ctx, f.input("30", "")); err != nil || again.SupplierOrderID != placed["30"] || !again.Replay {
 				t.Fatalf("replay after recorded = %+v, %v", again, err)
 			}
 			if lookup {
-				res, err := svc.Place(ctx, input("31", ""))
+				res, err := svc.Place(ctx, f.input("31", ""))
 				if err != nil || res.Outcome != OutcomeReconciled || res.SupplierOrderID != placed["31"] {
 					t.Fatalf("found by reference after restart = %+v, %v", res, err)
 				}
 			}
-			if sup.creates.Load() != creates || sup.duplicates() != 0 {
-				t.Fatalf("created again after restart: %d → %d", creates, sup.creates.Load())
+			if f.creates() != creates {
+				t.Fatalf("created again after restart: %d → %d", creates, f.creates())
 			}
-			if res, err := svc.Place(ctx, input("32", "")); err != nil || res.Outcome != OutcomePlaced {
+			if res, err := svc.Place(ctx, f.input("32", "")); err != nil || res.Outcome != OutcomePlaced {
 				t.Fatalf("new order after restart = %+v, %v", res, err)
 			}
 		})
@@ -402,10 +455,10 @@ func TestPlaceRedisStoppedAndRestartedEmpty(t *testing.T) {
 
 func TestPlaceRecordedNeverCreates(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(false)
-		svc := newService(b.instance(), sup, nil)
+		f := newFixture(t, false, nil)
+		svc := newService(b.instance(), f.sup, nil)
 		ctx := context.Background()
-		in := input("40", "")
+		in := f.input("40", "")
 		in.Recorded = "EXISTING-1"
 		for range 2 {
 			res, err := svc.Place(ctx, in)
@@ -413,21 +466,21 @@ func TestPlaceRecordedNeverCreates(t *testing.T) {
 				t.Fatalf("recorded = %+v, %v", res, err)
 			}
 		}
-		res, err := svc.Place(ctx, input("40", ""))
+		res, err := svc.Place(ctx, f.input("40", ""))
 		if err != nil || res.SupplierOrderID != "EXISTING-1" || res.FirstOutcome != OutcomeRecorded {
 			t.Fatalf("after recorded = %+v, %v", res, err)
 		}
-		if sup.creates.Load() != 0 || sup.lookups.Load() != 0 {
-			t.Fatalf("supplier called: creates %d lookups %d", sup.creates.Load(), sup.lookups.Load())
+		if f.creates() != 0 || f.finds() != 0 {
+			t.Fatalf("supplier called: creates %d lookups %d", f.creates(), f.finds())
 		}
 	})
 }
 
 func TestResolveRules(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(true)
+		f := newFixture(t, true, nil)
 		st := b.instance()
-		svc := newService(st, sup, nil)
+		svc := newService(st, f.sup, nil)
 		ctx := context.Background()
 		tests := []struct {
 			name     string
@@ -445,10 +498,10 @@ func TestResolveRules(t *testing.T) {
 				}
 			}, Resolution{Action: ResolveAdopt, SupplierOrderID: "S-2"}, CodeResolveConflict},
 			{"adopt over a rejection", func(id string) {
-				_, _ = svc.Place(ctx, input(id, "sandbox:no-stock"))
+				_, _ = svc.Place(ctx, f.outOfStock(id))
 			}, Resolution{Action: ResolveAdopt, SupplierOrderID: "S-3"}, ""},
 			{"adopt over placed", func(id string) {
-				if _, err := svc.Place(ctx, input(id, "")); err != nil {
+				if _, err := svc.Place(ctx, f.input(id, "")); err != nil {
 					t.Fatal(err)
 				}
 			}, Resolution{Action: ResolveAdopt, SupplierOrderID: "S-4"}, CodeResolveConflict},
@@ -471,72 +524,88 @@ func TestResolveRules(t *testing.T) {
 	})
 }
 
+// The sandbox follows a virtual clock; moving it back makes the supplier
+// report less progress (like a stale replica would). The cache must keep
+// the shipped status.
 func TestTrackCacheNeverRegresses(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(false)
+		var mu sync.Mutex
+		start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+		clock := start
+		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+		set := func(t time.Time) { mu.Lock(); defer mu.Unlock(); clock = t }
+		f := newFixture(t, false, now)
 		st := b.instance()
-		svc := newService(st, sup, func(c *Config) { c.TrackingTTL = time.Millisecond })
+		svc := newService(st, f.sup, func(c *Config) { c.TrackingTTL = time.Millisecond })
 		ctx := context.Background()
-		placed, err := svc.Place(ctx, input("50", ""))
+		placed, err := svc.Place(ctx, f.input("50", ""))
 		if err != nil {
 			t.Fatal(err)
 		}
 		id := placed.SupplierOrderID
-		sup.setStatus(id, supplier.StatusShipped)
+		set(start.Add(4 * time.Minute)) // past ShipAfter (3m)
 		got, err := svc.Track(ctx, TrackInput{Shop: shop, ShopifyOrderID: "50"})
-		if err != nil || got.Status != supplier.StatusShipped || got.SupplierOrderID != id || got.Cached {
+		if err != nil || got.Status != supplier.StatusShipped || got.SupplierOrderID != id || got.Cached || len(got.Parcels) != 1 {
 			t.Fatalf("first track = %+v, %v", got, err)
 		}
-		// The supplier regresses (a stale replica, say). Wait until the
-		// cache entry is stale so the supplier is asked again.
-		sup.setStatus(id, supplier.StatusProcessing)
+		set(start) // the supplier now says pending
+		if direct, _ := f.sup.Tracking(ctx, id); direct.Status != supplier.StatusPending {
+			t.Fatalf("sandbox status after moving the clock back = %s", direct.Status)
+		}
 		storetest.Eventually(t, 5*time.Second, "the tracking entry to go stale", func() bool {
-			e, ok, err := st.TrackingGet(ctx, store.CacheKey(shop, sup.Name(), id))
+			e, ok, err := st.TrackingGet(ctx, store.CacheKey(shop, f.sup.Name(), id))
 			return err == nil && ok && !e.Fresh
 		})
-		calls := sup.trackings.Load()
+		calls := f.sup.Stats().TrackingCalls
 		got, err = svc.Track(ctx, TrackInput{Shop: shop, SupplierOrderID: id})
 		if err != nil || got.Status != supplier.StatusShipped || len(got.Parcels) != 1 {
 			t.Fatalf("after regression = %+v, %v; want shipped", got, err)
 		}
-		if sup.trackings.Load() != calls+1 {
+		if f.sup.Stats().TrackingCalls != calls+1 {
 			t.Fatal("the supplier was not asked again")
 		}
 		if _, err := svc.Track(ctx, TrackInput{Shop: shop, ShopifyOrderID: "404"}); code(err) != problem.CodeOrderNotFound {
 			t.Fatalf("unknown shopify order = %v", err)
+		}
+		if _, err := svc.Track(ctx, TrackInput{Shop: shop, SupplierOrderID: "799999999999"}); code(err) != problem.CodeOrderNotFound {
+			t.Fatalf("unknown supplier order = %v", err)
 		}
 	})
 }
 
 func TestTrackServesFreshCache(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(false)
-		svc := newService(b.instance(), sup, nil)
+		f := newFixture(t, false, nil)
+		svc := newService(b.instance(), f.sup, nil)
 		ctx := context.Background()
-		sup.setStatus("S-7", supplier.StatusPending)
+		placed, err := svc.Place(ctx, f.input("51", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for i := range 7 {
-			got, err := svc.Track(ctx, TrackInput{Shop: shop, SupplierOrderID: "S-7"})
-			if err != nil || got.Cached != (i > 0) {
+			got, err := svc.Track(ctx, TrackInput{Shop: shop, SupplierOrderID: placed.SupplierOrderID})
+			if err != nil || got.Cached != (i > 0) || got.Status != supplier.StatusPending {
 				t.Fatalf("track %d = %+v, %v", i, got, err)
 			}
 		}
-		if sup.trackings.Load() != 1 {
-			t.Fatalf("supplier asked %d times", sup.trackings.Load())
+		if n := f.sup.Stats().TrackingCalls; n != 1 {
+			t.Fatalf("supplier asked %d times", n)
 		}
 	})
 }
 
 func TestRatesCache(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		sup := newStandIn(false)
-		svc := newService(b.instance(), sup, nil)
+		f := newFixture(t, false, nil)
+		svc := newService(b.instance(), f.sup, nil)
 		ctx := context.Background()
+		base := f.sup.Stats().RatesCalls
 		req := func(lines ...supplier.Line) RatesInput {
 			return RatesInput{Shop: shop, Request: supplier.RateRequest{CountryCode: "es", PostalCode: "46 005", Lines: lines}}
 		}
-		l1, l2 := supplier.Line{EAN: "1", Quantity: 1}, supplier.Line{EAN: "2", Quantity: 3}
+		l1, l2 := mug, supplier.Line{EAN: "8400000000024", Quantity: 3}
 		first, err := svc.Rates(ctx, req(l1, l2))
-		if err != nil || first.Cached || first.Chosen.Carrier != "GLS" {
+		if err != nil || first.Cached || first.Chosen.ID == "" || len(first.Options) == 0 {
 			t.Fatalf("first = %+v, %v", first, err)
 		}
 		second, err := svc.Rates(ctx, req(l2, l1)) // same cart, other order
@@ -546,8 +615,8 @@ func TestRatesCache(t *testing.T) {
 		if _, err := svc.Rates(ctx, req(l1)); err != nil {
 			t.Fatal(err)
 		}
-		if sup.rates.Load() != 2 {
-			t.Fatalf("supplier rates calls = %d, want 2", sup.rates.Load())
+		if n := f.sup.Stats().RatesCalls - base; n != 2 {
+			t.Fatalf("supplier rates calls = %d, want 2", n)
 		}
 	})
 }
@@ -575,7 +644,7 @@ func TestNormalizeOrderID(t *testing.T) {
 }
 
 func TestFingerprintIsCanonical(t *testing.T) {
-	a := input("1", "").Order
+	a := order("gls-000000000000", "")
 	b := a
 	b.Lines = []supplier.Line{{EAN: "2", Quantity: 1}, a.Lines[0]}
 	c := a
@@ -601,17 +670,17 @@ func TestObserverAndStoreErrors(t *testing.T) {
 		defer mu.Unlock()
 		seen[o.Event]++
 	})
-	sup := newStandIn(false)
-	svc := newService(redisstore.New(redistest.ClientFor(t, srv.URL()), redisstore.Options{}), sup, func(c *Config) { c.Observer = obs })
+	f := newFixture(t, false, nil)
+	svc := newService(redisstore.New(redistest.ClientFor(t, srv.URL()), redisstore.Options{}), f.sup, func(c *Config) { c.Observer = obs })
 	ctx := context.Background()
-	if _, err := svc.Place(ctx, input("60", "")); err != nil {
+	if _, err := svc.Place(ctx, f.input("60", "")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Place(ctx, input("60", "")); err != nil {
+	if _, err := svc.Place(ctx, f.input("60", "")); err != nil {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	_, err := svc.Place(ctx, input("61", ""))
+	_, err := svc.Place(ctx, f.input("61", ""))
 	if !errors.Is(err, err) || code(err) != problem.CodeStoreUnavailable {
 		t.Fatal(err)
 	}
