@@ -34,8 +34,8 @@
 //  4. CreateOrder runs under SupplierTimeout, shorter than the lease.
 //     Success → placed. Permanent refusal → rejected. A failure that
 //     guarantees nothing was created → release (a retry starts over). An
-//     unknown outcome (supplier.IsOutcomeUnknown, or our deadline hit
-//     mid-call) → unknown, answered 503 so Flow retries and the retry
+//     unknown outcome (supplier.IsOutcomeUnknown; the adapter decides
+//     whether the request may have been sent) → unknown, answered 503 so Flow retries and the retry
 //     reconciles; or needs_review at once when the supplier cannot be asked.
 //
 // Every write after the claim compares the owner token, so a caller whose
@@ -363,6 +363,10 @@ func retryAfterSeconds(d time.Duration) time.Duration {
 }
 
 func (s *Service) storeDown(ctx context.Context, op string, k store.Key, err error) error {
+	if ctx.Err() != nil {
+		// The caller's own deadline or cancellation, not Redis.
+		return problem.Wrap(err, problem.Unavailable, problem.CodeDeadline, "the request ran out of time before the order could be checked; nothing was sent to the supplier").WithRetryAfter(time.Second)
+	}
 	s.observe(ctx, Observation{Event: EventStoreError, Op: op, Key: k, Err: err})
 	return problem.Wrap(err, problem.Unavailable, problem.CodeStoreUnavailable,
 		"the idempotency store is unreachable; nothing was sent to the supplier, try again").WithRetryAfter(5 * time.Second)
@@ -511,7 +515,12 @@ func (s *Service) create(ctx context.Context, a *attempt) (PlaceResult, error) {
 			return s.placed(ctx, a, p, OutcomePlaced), nil
 		}
 	}
-	if supplier.IsOutcomeUnknown(err) || timedOut {
+	// The adapter contract: only an outcome-unknown error may hide a
+	// created order; any other error guarantees nothing was created. An
+	// error outside that contract (no *problem.Error at all) after our
+	// deadline fired is treated as unknown, to be safe.
+	var pe0 *problem.Error
+	if supplier.IsOutcomeUnknown(err) || (timedOut && !errors.As(err, &pe0)) {
 		s.observe(ctx, Observation{Event: EventOutcomeUnknown, Key: a.k, Err: err})
 		if !s.cfg.Supplier.Capabilities().LookupByReference {
 			return s.needsReview(ctx, a, a.rec.ClaimedAt)
