@@ -128,8 +128,8 @@ func orderBody(orderID, rate string) map[string]any {
 		"email": "bench@example.com", "phone": "+34600000000",
 		"shipping_address": map[string]string{"first_name": "Bench", "last_name": "Load", "address1": "Calle 1", "address2": "",
 			"city": "Valencia", "zip": "46005", "province_code": "", "country_code": "ES", "phone": "+34600000000"},
-		"line_items":       []map[string]any{{"barcode": "8400000000017", "sku": "SBX-MUG-350", "quantity": 1, "price": "4.99"}},
-		"currency":         "EUR", "shipping_cost_id": rate, "payment_gateway_names": []string{"manual"}, "supplier_order_id": "",
+		"line_items": []map[string]any{{"barcode": "8400000000017", "sku": "SBX-MUG-350", "quantity": 1, "price": "4.99"}},
+		"currency":   "EUR", "shipping_cost_id": rate, "payment_gateway_names": []string{"manual"}, "supplier_order_id": "",
 	}
 }
 
