@@ -19,8 +19,10 @@
 //     call (fail closed). A live lease held by another call → 429 in_flight
 //     with Retry-After. A final record → its stored answer: placed is
 //     replayed with the same supplier number (PayloadChanged when the
-//     payload's fingerprint differs), rejected returns the stored problem,
-//     needs_review the stored review reason.
+//     payload's fingerprint differs), rejected returns the stored problem
+//     for the same payload (a changed payload, e.g. a corrected address,
+//     is placed: a refusal created nothing), needs_review the stored
+//     review reason.
 //  3. A won claim over an unknown record or an expired lease reconciles
 //     first: the supplier is asked for the order by our client reference
 //     (the Shopify order id). Found → adopt it ("reconciled"); confirmed
@@ -405,6 +407,14 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (PlaceResult, error)
 		return s.reconcile(ctx, a, true)
 	case store.ClaimTakeover:
 		s.observe(ctx, Observation{Event: EventClaimTakeover, Key: k, State: cr.Previous})
+		if cr.Previous == store.StateRejected {
+			// The supplier refused the earlier payload, so nothing exists;
+			// the corrected order is placed like a fresh one.
+			if s.cfg.TrustFreshClaims || !s.cfg.Supplier.Capabilities().LookupByReference {
+				return s.create(ctx, a)
+			}
+			return s.reconcile(ctx, a, true)
+		}
 		return s.reconcile(ctx, a, false)
 	}
 	return PlaceResult{}, problem.Newf(problem.Internal, problem.CodeInternal, "unexpected claim status %v", cr.Status)

@@ -235,12 +235,17 @@ func TestPlaceRejectedIsStoredAndSafeFailureReleased(t *testing.T) {
 		if r, _ := record(t, st, "2"); r.State != store.StateRejected {
 			t.Fatalf("state = %v", r.State)
 		}
-		// The stored rejection is returned even when the payload would now succeed.
-		if _, err := svc.Place(ctx, f.input("2", "")); code(err) != problem.CodeNoStock {
-			t.Fatalf("replayed rejection = %v", err)
+		if f.sup.Stats().CreateCalls != 1 {
+			t.Fatalf("the same refused payload reached the supplier %d times", f.sup.Stats().CreateCalls)
+		}
+		// The merchant fixes the order (another product): a refusal
+		// created nothing, so the corrected payload is placed.
+		fixed, err := svc.Place(ctx, f.input("2", ""))
+		if err != nil || fixed.Outcome != OutcomePlaced {
+			t.Fatalf("corrected payload = %+v, %v", fixed, err)
 		}
 
-		_, err := svc.Place(ctx, f.input("3", "sandbox:fail-before-create"))
+		_, err = svc.Place(ctx, f.input("3", "sandbox:fail-before-create"))
 		if code(err) != problem.CodeSupplierUnavailable {
 			t.Fatalf("safe failure = %v", err)
 		}
@@ -251,7 +256,7 @@ func TestPlaceRejectedIsStoredAndSafeFailureReleased(t *testing.T) {
 		if err != nil || res.Outcome != OutcomePlaced {
 			t.Fatalf("retry after safe failure = %+v, %v", res, err)
 		}
-		if f.creates() != 1 {
+		if f.creates() != 2 {
 			t.Fatalf("creates = %d", f.creates())
 		}
 	})

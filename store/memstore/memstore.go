@@ -112,6 +112,12 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 		return s.takeover(e, store.StateExpired, req, now), nil
 	case store.StateUnknown:
 		return s.takeover(e, store.StateUnknown, req, now), nil
+	case store.StateRejected:
+		if e.rec.Fingerprint != req.Fingerprint {
+			e.rec.Fingerprint = req.Fingerprint
+			return s.takeover(e, store.StateRejected, req, now), nil
+		}
+		return store.ClaimResult{Status: store.ClaimDone, Record: s.view(e, now)}, nil
 	default:
 		return store.ClaimResult{Status: store.ClaimDone, Record: s.view(e, now)}, nil
 	}

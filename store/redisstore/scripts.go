@@ -42,6 +42,11 @@ if st == 'in_flight' then
   prev = 'in_flight_expired'
 elseif st == 'unknown' then
   prev = 'unknown'
+elseif st == 'rejected' and redis.call('HGET', key, 'fp') ~= ARGV[2] then
+  -- A refusal created nothing; a changed payload (the merchant fixed
+  -- the order) may be tried again.
+  prev = 'rejected'
+  redis.call('HSET', key, 'fp', ARGV[2])
 else
   return {'done', ms(now), redis.call('HGETALL', key)}
 end

@@ -104,9 +104,11 @@ type ClaimStatus int
 const (
 	// ClaimFresh: there was no record; the caller now holds the lease.
 	ClaimFresh ClaimStatus = iota + 1
-	// ClaimTakeover: the record was unknown or its lease had expired; the
-	// caller now holds the lease and must reconcile before creating.
-	// ClaimResult.Previous says which.
+	// ClaimTakeover: the record was unknown or its lease had expired (the
+	// caller must reconcile before creating), or it was rejected and the
+	// payload's fingerprint has changed (a refusal created nothing, so the
+	// corrected order may be placed). ClaimResult.Previous says which; the
+	// caller now holds the lease.
 	ClaimTakeover
 	// ClaimBusy: another caller holds a live lease.
 	ClaimBusy
@@ -146,8 +148,8 @@ type ClaimRequest struct {
 // ClaimResult is the outcome of a claim.
 type ClaimResult struct {
 	Status ClaimStatus
-	// Previous is the state the record had before a takeover (unknown or
-	// in_flight_expired).
+	// Previous is the state the record had before a takeover (unknown,
+	// in_flight_expired or rejected).
 	Previous State
 	// Record is the record after the claim.
 	Record Record
@@ -201,8 +203,8 @@ var (
 
 // Idempotency holds the exactly-once records.
 type Idempotency interface {
-	// Claim takes the lease of a record that is absent, unknown or whose
-	// lease expired. Claiming again with the same Owner while the caller
+	// Claim takes the lease of a record that is absent, unknown, whose
+	// lease expired, or rejected for a different payload fingerprint. Claiming again with the same Owner while the caller
 	// still holds the lease returns the original result (so a re-sent
 	// claim is not mistaken for someone else's).
 	Claim(ctx context.Context, k Key, req ClaimRequest) (ClaimResult, error)

@@ -139,11 +139,36 @@ func Run(t *testing.T, newStore Factory) {
 				t.Fatal(err)
 			}
 			for _, owner := range []string{"a", "b"} {
-				r, err := s.Claim(ctx, kk, claim(owner))
+				req := claim(owner)
+				req.Fingerprint = "fp-a" // the same payload
+				r, err := s.Claim(ctx, kk, req)
 				if err != nil || r.Status != store.ClaimDone || r.Record.State != st || r.Record.Reason != "why" {
 					t.Fatalf("%s: claim by %s = %v %+v, %v", st, owner, r.Status, r.Record, err)
 				}
 			}
+		}
+	})
+
+	t.Run("a rejection is final for its payload, not for a corrected one", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Claim(ctx, k, claim("a")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Complete(ctx, k, store.Change{Owner: "a", To: store.StateRejected, Result: []byte("no_stock"), TTL: ttl}); err != nil {
+			t.Fatal(err)
+		}
+		same := claim("b")
+		same.Fingerprint = "fp-a"
+		if r, err := s.Claim(ctx, k, same); err != nil || r.Status != store.ClaimDone || string(r.Record.Result) != "no_stock" {
+			t.Fatalf("same payload = %v %+v, %v; want done", r.Status, r.Record, err)
+		}
+		r, err := s.Claim(ctx, k, claim("c"))
+		if err != nil || r.Status != store.ClaimTakeover || r.Previous != store.StateRejected || r.Record.Fingerprint != "fp-c" {
+			t.Fatalf("changed payload = %v prev=%v %+v, %v; want takeover", r.Status, r.Previous, r.Record, err)
+		}
+		again, err := s.Claim(ctx, k, claim("c"))
+		if err != nil || again.Status != store.ClaimTakeover || again.Previous != store.StateRejected {
+			t.Fatalf("re-sent = %v prev=%v, %v", again.Status, again.Previous, err)
 		}
 	})
 
