@@ -75,7 +75,7 @@ const (
 	DefaultSupplierTimeout = 20 * time.Second
 	DefaultRecordTTL       = 30 * 24 * time.Hour
 	DefaultRatesTTL        = 10 * time.Minute
-	DefaultTrackingTTL     = 15 * time.Minute
+	DefaultTrackingTTL     = 2 * time.Minute
 	DefaultBusyRetryAfter  = 5 * time.Second
 	DefaultUnknownRetry    = 10 * time.Second
 	DefaultShop            = "default"
@@ -111,8 +111,10 @@ type Config struct {
 	// Flow's 24 h retry window plus later manual re-runs).
 	RecordTTL time.Duration
 	// RatesTTL and TrackingTTL are how long cached answers are served
-	// without asking the supplier (defaults 10 and 15 minutes). Tracking
-	// entries are kept for RecordTTL so a status never goes back.
+	// without asking the supplier (defaults 10 and 2 minutes: long enough
+	// to absorb a retry storm or repeated checks in one workflow run,
+	// short enough that a shipment shows promptly). Tracking entries are
+	// kept for RecordTTL so a status never goes back.
 	RatesTTL    time.Duration
 	TrackingTTL time.Duration
 	// BusyRetryAfter caps the Retry-After of an in_flight answer (default 5 s).
@@ -150,7 +152,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Store == nil {
 		cfg.Logger.Warn("orders: no store configured; using the in-process store (single instance only)")
-		cfg.Store = memstore.New(nil)
+		// One clock for the whole single instance: a virtual clock in
+		// tests moves leases and cache freshness too.
+		cfg.Store = memstore.New(cfg.Now)
 	}
 	if cfg.Shop == "" {
 		cfg.Shop = DefaultShop
