@@ -13,7 +13,8 @@
 // story):
 //
 //  1. PlaceInput.Recorded set (the supplier number is already on the
-//     order's metafield): never create; record it as placed ("recorded").
+//     order's metafield): never create; record it as placed and answer
+//     "recorded" with that number (a placed record is kept as it is).
 //  2. Claim the record (one atomic store operation, lease on the store's
 //     clock). Store unreachable → 503 store_unavailable and no supplier
 //     call (fail closed). A live lease held by another call → 429 in_flight
@@ -628,12 +629,17 @@ func (s *Service) recordExisting(ctx context.Context, k store.Key, fp, number st
 		From: []store.State{store.StateAbsent, store.StateInFlight, store.StateUnknown, store.StateNeedsReview, store.StateRejected},
 		To:   store.StatePlaced, Result: b, TTL: s.cfg.RecordTTL})
 	if errors.Is(err, store.ErrConflict) && prev.State == store.StatePlaced {
+		// Already placed: answer with the number the order carries, so the
+		// Shopify side stays as it is; a different stored number means a
+		// person must look (two supplier orders may exist).
 		res, rerr := s.replay(ctx, k, prev, fp)
-		if rerr == nil && res.SupplierOrderID != number {
+		if rerr != nil || res.SupplierOrderID != number {
 			s.log.Warn("orders: the order's metafield and the stored placement name different supplier orders", "shop", k.Shop, "order_id", k.OrderID)
 			s.observe(ctx, Observation{Event: EventRecordedMismatch, Key: k})
+			res = PlaceResult{Status: supplier.StatusUnknown, PlacedAt: now, FirstOutcome: OutcomeRecorded, OrderID: k.OrderID, TestMode: s.cfg.TestMode, Replay: true}
 		}
-		return res, rerr
+		res.Outcome, res.SupplierOrderID = OutcomeRecorded, number
+		return res, nil
 	}
 	if err != nil {
 		// Nothing is sent to the supplier on this path, so a store failure

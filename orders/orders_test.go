@@ -472,11 +472,27 @@ func TestPlaceRecordedNeverCreates(t *testing.T) {
 			}
 		}
 		res, err := svc.Place(ctx, f.input("40", ""))
-		if err != nil || res.SupplierOrderID != "EXISTING-1" || res.FirstOutcome != OutcomeRecorded {
+		if err != nil || res.SupplierOrderID != "EXISTING-1" || res.FirstOutcome != OutcomeRecorded || res.Outcome != OutcomeReplayed {
 			t.Fatalf("after recorded = %+v, %v", res, err)
 		}
-		if f.creates() != 0 || f.finds() != 0 {
-			t.Fatalf("supplier called: creates %d lookups %d", f.creates(), f.finds())
+		// Placed by flowbridge first, then the number comes back from the
+		// metafield: recorded, same number, nothing created.
+		placed, err := svc.Place(ctx, f.input("41", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := f.input("41", "")
+		back.Recorded = placed.SupplierOrderID
+		if res, err := svc.Place(ctx, back); err != nil || res.Outcome != OutcomeRecorded || res.SupplierOrderID != placed.SupplierOrderID || !res.Replay {
+			t.Fatalf("recorded over placed = %+v, %v", res, err)
+		}
+		other := f.input("41", "")
+		other.Recorded = "OTHER-9"
+		if res, err := svc.Place(ctx, other); err != nil || res.Outcome != OutcomeRecorded || res.SupplierOrderID != "OTHER-9" {
+			t.Fatalf("recorded mismatch = %+v, %v", res, err)
+		}
+		if f.creates() != 1 || f.finds() != 1 {
+			t.Fatalf("supplier called: creates %d lookups %d (want only order 41's)", f.creates(), f.finds())
 		}
 	})
 }
