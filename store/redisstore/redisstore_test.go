@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/store/redisstore"
@@ -77,5 +78,29 @@ func TestNewClientURLs(t *testing.T) {
 				t.Fatalf("error leaks the password: %v", err)
 			}
 		})
+	}
+}
+
+// Managed Redis often forbids CONFIG: the check must say so and go on.
+func TestCheckConfigWithoutConfigPermission(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := redistest.ClientFor(t, srv.URL())
+	ctx := context.Background()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "app", "on", ">app-password", "~*", "&*", "+@all", "-config").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := redisstore.NewClient("unix://app:app-password@" + srv.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	warns := redisstore.CheckConfig(ctx, c)
+	if len(warns) != 1 || !strings.Contains(warns[0], "could not read Redis settings") || strings.Contains(warns[0], "app-password") {
+		t.Fatalf("warnings = %q", warns)
+	}
+	// The store itself works for that user.
+	s := redisstore.New(c, redisstore.Options{})
+	if _, err := s.Claim(ctx, store.Key{Shop: "s", OrderID: "1", Purpose: "place"}, store.ClaimRequest{Owner: "o", Lease: time.Minute, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
 	}
 }
