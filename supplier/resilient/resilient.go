@@ -356,7 +356,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		backoff.WithMaxElapsedTime(budget),
 		backoff.WithNotify(s.notify))
 	if resp != nil {
-		if ctx.Err() != nil {
+		if err != nil && ctx.Err() != nil {
 			// Cancelled during a backoff: the body is unreadable now.
 			s.discardLast()
 			return nil, context.Cause(ctx)

@@ -481,3 +481,26 @@ func TestTimeoutsOpenTheBreaker(t *testing.T) {
 		t.Fatalf("%d requests, want 2", f.count())
 	}
 }
+
+// TestConnectionRefused: a supplier that cannot even be dialled never got
+// the request, so NotSent is true (a create placed nothing) and a marked
+// read is tried again.
+func TestConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	var attempts atomic.Int64
+	cfg := fastConfig()
+	cfg.Observer.Attempt = func(string, string, int, int, error, time.Duration) { attempts.Add(1) }
+	hc := newClient(t, cfg).HTTPClient()
+
+	_, _, err := do(t, context.Background(), hc, url)
+	if err == nil || !resilient.NotSent(err) || attempts.Load() != 1 {
+		t.Fatalf("create: err %v NotSent %v after %d attempts, want a not-sent error after 1", err, resilient.NotSent(err), attempts.Load())
+	}
+	attempts.Store(0)
+	_, _, err = do(t, supplier.Retryable(context.Background()), hc, url)
+	if err == nil || attempts.Load() != 3 {
+		t.Fatalf("read: err %v after %d attempts, want an error after 3", err, attempts.Load())
+	}
+}

@@ -54,7 +54,7 @@ func TestSpansCarryNoCredentials(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, a := range s.Attributes {
-			attrs[string(a.Key)] = a.Value.Emit()
+			attrs[string(a.Key)] = a.Value.String()
 		}
 		if want := "/rest/shipping/orders.json?api_key=REDACTED&email=REDACTED"; !strings.HasSuffix(attrs["url.full"], want) {
 			t.Errorf("url.full = %q, want it to end in %q", attrs["url.full"], want)
