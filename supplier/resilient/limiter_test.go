@@ -141,14 +141,14 @@ func replicaConfig(rdb redis.UniversalClient, prefix string, perSecond float64) 
 // TestSharedRateLimitAcrossReplicas is the test: 3 replicas, each
 // with its own Redis connection to one real Redis, place a burst of 500
 // orders against a supplier that refuses more than 100 requests in any
-// second. The shared budget (80/s, burst 1: at most 81 sends in any second,
+// second. The shared budget (70/s, burst 1: at most 71 sends in any second,
 // leaving room for scheduling jitter) must keep the supplier from ever
 // answering 429, and every order must be created exactly once.
 func TestSharedRateLimitAcrossReplicas(t *testing.T) {
 	const (
 		orders    = 500
 		limit     = 100
-		perSecond = 80
+		perSecond = 70
 	)
 	fake := newRateLimitedSupplier(t, limit)
 	url := redistest.URL(t)
