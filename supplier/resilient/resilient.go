@@ -123,11 +123,11 @@ type Config struct {
 // breaker holds its lock: it must not call back into the Client.
 type Observer struct {
 	// Attempt follows every request sent; status is 0 when err is set.
-	Attempt func(supplierName, operation string, attempt, status int, err error, took time.Duration)
+	Attempt func(ctx context.Context, supplierName, operation string, attempt, status int, err error, took time.Duration)
 	// Retry precedes a backoff; reason is "status_503", "rate_limited", "transport"...
-	Retry func(supplierName, operation string, attempt int, wait time.Duration, reason string)
+	Retry func(ctx context.Context, supplierName, operation string, attempt int, wait time.Duration, reason string)
 	// LimiterWait reports how long a request waited for its rate-limit slot.
-	LimiterWait func(supplierName string, waited time.Duration)
+	LimiterWait func(ctx context.Context, supplierName string, waited time.Duration)
 	// BreakerChange reports breaker transitions ("closed", "half-open", "open").
 	BreakerChange func(supplierName, from, to string)
 }
@@ -300,6 +300,10 @@ type notSentError struct{ err error }
 func (e *notSentError) Error() string { return "request not sent: " + e.err.Error() }
 func (e *notSentError) Unwrap() error { return e.err }
 
+// Unsent lets adapters that test for an `Unsent() bool` method (bigbuy)
+// recognise these errors without importing this package.
+func (e *notSentError) Unsent() bool { return true }
+
 func refused(kind problem.Kind, code, detail string, retryAfter time.Duration, cause error) *problem.Error {
 	return &problem.Error{Kind: kind, Code: code, Detail: detail,
 		RetryAfter: ceilSeconds(retryAfter), Err: &notSentError{err: cause}}
@@ -410,7 +414,7 @@ func (s *call) notify(err error, wait time.Duration) {
 	s.c.log.InfoContext(s.req.Context(), "supplier call retry",
 		"supplier", s.c.cfg.Name, "operation", s.op, "attempt", s.n, "wait", wait, "reason", reason)
 	if f := s.c.cfg.Observer.Retry; f != nil {
-		f(s.c.cfg.Name, s.op, s.n, wait, reason)
+		f(s.req.Context(), s.c.cfg.Name, s.op, s.n, wait, reason)
 	}
 }
 
@@ -461,7 +465,7 @@ func (s *call) send() (*http.Response, error) {
 	}
 	waited, err := s.c.limiter.take(ctx, left-s.c.cfg.MinAttemptTime)
 	if f := s.c.cfg.Observer.LimiterWait; f != nil {
-		f(name, waited)
+		f(ctx, name, waited)
 	}
 	if err != nil {
 		return nil, s.c.limiterError(err)
@@ -486,7 +490,7 @@ func (s *call) send() (*http.Response, error) {
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		f(name, s.op, s.n, status, err, took)
+		f(ctx, name, s.op, s.n, status, err, took)
 	}
 	if err != nil {
 		timedOut := errors.Is(context.Cause(actx), errAttemptTimeout)

@@ -200,7 +200,7 @@ func TestRetriesStopAtMaxAttempts(t *testing.T) {
 	var retries atomic.Int64
 	cfg := fastConfig()
 	cfg.BreakerFailures = 100
-	cfg.Observer.Retry = func(_, op string, _ int, _ time.Duration, reason string) {
+	cfg.Observer.Retry = func(_ context.Context, _, op string, _ int, _ time.Duration, reason string) {
 		if op != "rates" || reason != "status_503" {
 			t.Errorf("retry observed op %q reason %q", op, reason)
 		}
@@ -491,7 +491,7 @@ func TestConnectionRefused(t *testing.T) {
 	srv.Close()
 	var attempts atomic.Int64
 	cfg := fastConfig()
-	cfg.Observer.Attempt = func(string, string, int, int, error, time.Duration) { attempts.Add(1) }
+	cfg.Observer.Attempt = func(context.Context, string, string, int, int, error, time.Duration) { attempts.Add(1) }
 	hc := newClient(t, cfg).HTTPClient()
 
 	_, _, err := do(t, context.Background(), hc, url)
@@ -502,5 +502,22 @@ func TestConnectionRefused(t *testing.T) {
 	_, _, err = do(t, supplier.Retryable(context.Background()), hc, url)
 	if err == nil || attempts.Load() != 3 {
 		t.Fatalf("read: err %v after %d attempts, want an error after 3", err, attempts.Load())
+	}
+}
+
+// TestRefusalsAreUnsent: adapters that look for an `Unsent() bool` method
+// in the error chain (instead of calling NotSent) see refusals too.
+func TestRefusalsAreUnsent(t *testing.T) {
+	f := newFake(t, func(_ int, w http.ResponseWriter, _ *http.Request) {})
+	hc := newClient(t, fastConfig()).HTTPClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, _, err := do(t, ctx, hc, f.srv.URL)
+	u, ok := errors.AsType[interface {
+		error
+		Unsent() bool
+	}](err)
+	if !ok || !u.Unsent() {
+		t.Fatalf("err %v has no Unsent() in its chain", err)
 	}
 }
