@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -133,7 +132,7 @@ func (l *redisLimiter) take(ctx context.Context, maxWait time.Duration) (time.Du
 		maxWait = 0
 	}
 	res, err := gcraScript.Run(ctx, l.rdb, []string{l.key},
-		l.interval.Microseconds(), l.tolerance.Microseconds(), min(maxWait.Microseconds(), math.MaxInt64/2)).Slice()
+		l.interval.Microseconds(), l.tolerance.Microseconds(), maxWait.Microseconds()).Slice()
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, context.Cause(ctx)

@@ -301,3 +301,30 @@ func TestRedisDownFailsClosed(t *testing.T) {
 		t.Fatalf("supplier received %d requests while the limiter was down", len(fake.window))
 	}
 }
+
+// TestBurstThenRefuse: Burst requests go at once, the next one must wait
+// an emission interval (1 s), which a 300 ms deadline cannot afford.
+func TestBurstThenRefuse(t *testing.T) {
+	for _, backend := range []string{"local", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			var rdb redis.UniversalClient
+			if backend == "redis" {
+				rdb = redistest.Client(t)
+			}
+			cfg := replicaConfig(rdb, redistest.Prefix(t), 1)
+			cfg.Burst = 3
+			c, err := resilient.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fake := newRateLimitedSupplier(t, 100)
+			res := burst(t, []*http.Client{c.HTTPClient(), c.HTTPClient(), c.HTTPClient(), c.HTTPClient()}, fake.srv.URL, 4, 300*time.Millisecond)
+			if res.statuses[http.StatusCreated] != 3 || len(res.errs) != 1 || !problem.Is(res.errs[0], problem.CodeSupplierRateLimited) {
+				t.Fatalf("statuses %v errors %v, want 3 created and 1 supplier_rate_limited", res.statuses, res.errs)
+			}
+			if res.took > 250*time.Millisecond {
+				t.Fatalf("took %v: the burst should go at once and the refusal be immediate", res.took)
+			}
+		})
+	}
+}
