@@ -369,6 +369,11 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		// allowed: the adapter reads it like any other answer.
 		return resp, nil
 	}
+	// Retry hands back a Permanent wrapper as is when it stops on MaxTries.
+	var perm *backoff.PermanentError
+	if errors.As(err, &perm) {
+		err = perm.Err
+	}
 	return nil, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -519,5 +520,23 @@ func TestRefusalsAreUnsent(t *testing.T) {
 	}](err)
 	if !ok || !u.Unsent() {
 		t.Fatalf("err %v has no Unsent() in its chain", err)
+	}
+}
+
+// TestRefusalIsThePlainProblem: the error a transport refusal yields is the
+// *problem.Error itself (under http.Client's *url.Error), with no wrapper
+// from the retry library in between.
+func TestRefusalIsThePlainProblem(t *testing.T) {
+	f := newFake(t, func(_ int, w http.ResponseWriter, _ *http.Request) {})
+	hc := newClient(t, fastConfig()).HTTPClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, _, err := do(t, ctx, hc, f.srv.URL)
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		t.Fatalf("err %T %v is not a *url.Error", err, err)
+	}
+	if _, ok := ue.Err.(*problem.Error); !ok {
+		t.Fatalf("url.Error wraps %T, want *problem.Error", ue.Err)
 	}
 }
