@@ -30,6 +30,7 @@ type docOperation struct {
 	Request                      string
 	Liquid                       string
 	Responses                    []docResponse
+	order                        float64
 }
 
 type docParam struct{ Name, In, Description string }
@@ -81,6 +82,11 @@ func renderDocs(spec []byte) ([]byte, error) {
 					d.Request = example(mt)
 				}
 			}
+			// Flow endpoints first, in the order a workflow calls them.
+			d.order = 1000
+			if o, ok := op.Extensions["x-order"].(float64); ok {
+				d.order = o
+			}
 			if l, ok := op.Extensions["x-flow-liquid"].(string); ok {
 				d.Liquid = l
 			}
@@ -114,6 +120,7 @@ func renderDocs(spec []byte) ([]byte, error) {
 			page.Operations = append(page.Operations, d)
 		}
 	}
+	sort.SliceStable(page.Operations, func(i, j int) bool { return page.Operations[i].order < page.Operations[j].order })
 	tmpl, err := template.ParseFS(docsFS, "docs/page.html.tmpl")
 	if err != nil {
 		return nil, err

@@ -37,6 +37,11 @@ type Config struct {
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 
+	// Sandbox supplier timings (FLOWBRIDGE_SUPPLIER=sandbox).
+	SandboxProcessingAfter time.Duration
+	SandboxShipAfter       time.Duration
+	SandboxDisableLookup   bool
+
 	BTSBaseURL    string
 	BTSToken      string
 	BigBuyBaseURL string
@@ -169,6 +174,22 @@ func Settings() []Setting {
 				}
 				return fmt.Errorf("unknown level %q; use debug, info, warn or error", v)
 			}},
+		{Env: "FLOWBRIDGE_SANDBOX_PROCESSING_AFTER", Flag: "sandbox-processing-after", Default: "1m",
+			Help: "Sandbox supplier: time after creation at which an order becomes `processing`.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.SandboxProcessingAfter })},
+		{Env: "FLOWBRIDGE_SANDBOX_SHIP_AFTER", Flag: "sandbox-ship-after", Default: "3m",
+			Help: "Sandbox supplier: time after creation at which an order ships (delivered at twice that).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.SandboxShipAfter })},
+		{Env: "FLOWBRIDGE_SANDBOX_DISABLE_LOOKUP", Flag: "sandbox-disable-lookup", Default: "false",
+			Help: "Sandbox supplier: behave like a supplier that cannot look orders up by reference (lost answers end in `needs_review`).",
+			Set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%q is not a boolean; use true or false", v)
+				}
+				c.SandboxDisableLookup = b
+				return nil
+			}},
 		{Env: "FLOWBRIDGE_BTS_BASE_URL", Flag: "bts-base-url", Default: "https://api.btswholesaler.com",
 			Help: "BTS Wholesaler API base URL.",
 			Set:  setURL(func(c *Config) *string { return &c.BTSBaseURL })},
@@ -191,6 +212,17 @@ func setURL(field func(*Config) *string) func(*Config, string) error {
 			return fmt.Errorf("%q is not an http(s) URL; use e.g. https://api.example.com", v)
 		}
 		*field(c) = strings.TrimRight(u.String(), "/")
+		return nil
+	}
+}
+
+func setDuration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration; use e.g. 3m or 30h", v)
+		}
+		*field(c) = d
 		return nil
 	}
 }

@@ -6,11 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/flowbridge/flowbridge/internal/apptest"
@@ -48,36 +46,38 @@ func TestDocsPageInBrowser(t *testing.T) {
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 45*time.Second)
-	defer cancelTimeout()
-
-	var mu sync.Mutex
-	var requested []string
-	chromedp.ListenTarget(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
-			mu.Lock()
-			requested = append(requested, e.Request.URL)
-			mu.Unlock()
-		}
-	})
-
-	var title, h1, headerBG, rates string
-	var sections int
-	var shot []byte
-	err := chromedp.Run(ctx,
-		network.Enable(),
-		chromedp.Navigate(app.URL+"/docs"),
-		chromedp.WaitVisible("#post-rates", chromedp.ByQuery),
-		chromedp.Title(&title),
-		chromedp.Text("h1", &h1, chromedp.ByQuery),
-		chromedp.Evaluate(`getComputedStyle(document.querySelector("header")).backgroundColor`, &headerBG),
-		chromedp.Evaluate(`document.querySelectorAll("section.op").length`, &sections),
-		chromedp.Text("#post-rates", &rates, chromedp.ByQuery),
-		chromedp.FullScreenshot(&shot, 90),
-	)
-	if err != nil {
+	// The first call starts the browser and must not carry a timeout (the
+	// timeout would end the browser); later calls are bounded.
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
+	tctx, cancelTimeout := context.WithTimeout(ctx, 45*time.Second)
+	defer cancelTimeout()
+
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("chromium: %v", err)
+		}
+	}
+	must(chromedp.Do(tctx, chromedp.Navigate(app.URL+"/docs"), chromedp.WaitVisible(chromedp.CSS("#post-rates"))))
+	title, err := chromedp.Run(tctx, chromedp.Title())
+	must(err)
+	h1, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("h1")))
+	must(err)
+	headerBG, err := chromedp.Run(tctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("header")).backgroundColor`))
+	must(err)
+	sections, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("section.op").length`))
+	must(err)
+	rates, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("#post-rates")))
+	must(err)
+	// Every resource the page loaded (the browser's own record).
+	requested, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[location.href].concat(performance.getEntriesByType("resource").map(e => e.name))`))
+	must(err)
+	// The first screen (viewport) as PNG: what a person sees on opening the page.
+	shot, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
+	must(err)
+
 	if !strings.Contains(title, "flowbridge") || !strings.Contains(h1, "flowbridge") {
 		t.Errorf("title %q / h1 %q do not name the service", title, h1)
 	}
@@ -94,13 +94,14 @@ func TestDocsPageInBrowser(t *testing.T) {
 			t.Errorf("POST /rates section lacks %q", want)
 		}
 	}
-	mu.Lock()
+	if len(requested) < 2 {
+		t.Errorf("the page loaded no resources (%v); the stylesheet should be one", requested)
+	}
 	for _, u := range requested {
 		if !strings.HasPrefix(u, app.URL+"/") {
 			t.Errorf("the page requested %s: it must load only from the service (offline)", u)
 		}
 	}
-	mu.Unlock()
 	out := filepath.Join("..", "docs", "docs-page.png")
 	if err := os.WriteFile(out, shot, 0o644); err != nil {
 		t.Fatalf("save screenshot: %v", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
 // Run is the `serve` command: it loads the configuration from args and
@@ -146,7 +147,11 @@ func Healthcheck(ctx context.Context, args []string, getenv func(string) string,
 func NewSupplier(cfg Config) (supplier.Supplier, error) {
 	switch cfg.Supplier {
 	case "sandbox", "":
-		return nil, errors.New("FLOWBRIDGE_SUPPLIER=sandbox: the sandbox supplier is not in this build yet")
+		if cfg.SandboxShipAfter > 0 && cfg.SandboxProcessingAfter >= cfg.SandboxShipAfter {
+			return nil, errors.New("FLOWBRIDGE_SANDBOX_PROCESSING_AFTER must be shorter than FLOWBRIDGE_SANDBOX_SHIP_AFTER; e.g. 1m and 3m")
+		}
+		return sandbox.New(sandbox.Config{ProcessingAfter: cfg.SandboxProcessingAfter, ShipAfter: cfg.SandboxShipAfter,
+			DisableLookup: cfg.SandboxDisableLookup}), nil
 	default:
 		return nil, fmt.Errorf("FLOWBRIDGE_SUPPLIER=%s: this adapter is not in this build yet; use sandbox", cfg.Supplier)
 	}
