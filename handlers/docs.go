@@ -24,13 +24,13 @@ var docsFS embed.FS
 
 type docOperation struct {
 	Method, Path, Anchor, Summary string
-	Description                  template.HTML
-	Auth                         bool
-	Params                       []docParam
-	Request                      string
-	Liquid                       string
-	Responses                    []docResponse
-	order                        float64
+	Description                   template.HTML
+	Auth                          bool
+	Params                        []docParam
+	Request                       string
+	Liquid                        string
+	Responses                     []docResponse
+	order                         float64
 }
 
 type docParam struct{ Name, In, Description string }
