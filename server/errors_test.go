@@ -43,7 +43,9 @@ func TestErrorMapping(t *testing.T) {
 		"/t/plain":    func(echo.Context) error { return errors.New("open /etc/flowbridge/secret: denied") },
 		"/t/internal": func(echo.Context) error { return problem.New(problem.Internal, "internal", "stack at /home/x") },
 		"/t/invalid":  func(echo.Context) error { return problem.New(problem.Invalid, "x_bad", "bad") },
-		"/t/status":   func(echo.Context) error { return &problem.Error{Kind: problem.Invalid, Status: 422, Code: "x_semantic"} },
+		"/t/status": func(echo.Context) error {
+			return &problem.Error{Kind: problem.Invalid, Status: 422, Code: "x_semantic"}
+		},
 		"/t/unauth":   func(echo.Context) error { return problem.New(problem.Unauthorized, "unauthorized", "no") },
 		"/t/notfound": func(echo.Context) error { return problem.New(problem.NotFound, "order_not_found", "no") },
 		"/t/rejected": func(echo.Context) error { return problem.New(problem.Rejected, "no_stock", "no") },
