@@ -190,7 +190,7 @@ func Settings() []Setting {
 				c.SandboxDisableLookup = b
 				return nil
 			}},
-		{Env: "FLOWBRIDGE_BTS_BASE_URL", Flag: "bts-base-url", Default: "https://api.btswholesaler.com",
+		{Env: "FLOWBRIDGE_BTS_BASE_URL", Flag: "bts-base-url", Default: "https://api.btswholesaler.com/v1/api",
 			Help: "BTS Wholesaler API base URL.",
 			Set:  setURL(func(c *Config) *string { return &c.BTSBaseURL })},
 		{Env: "FLOWBRIDGE_BTS_TOKEN", Flag: "bts-token", Secret: true,

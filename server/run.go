@@ -16,6 +16,8 @@ import (
 
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/supplier/bigbuy"
+	"github.com/flowbridge/flowbridge/supplier/bts"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
@@ -50,7 +52,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("no operator key configured; generated a temporary one and printed it on stdout")
 	}
 
-	sup, err := NewSupplier(cfg)
+	sup, err := NewSupplier(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -143,8 +145,13 @@ func Healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	return nil
 }
 
-// NewSupplier builds the configured supplier adapter.
-func NewSupplier(cfg Config) (supplier.Supplier, error) {
+// NewSupplier builds the configured supplier adapter. The real adapters
+// get their default HTTP client here; the integrator swaps in the resilient
+// client (retries, breaker, shared rate limit) when it lands.
+func NewSupplier(cfg Config, log *slog.Logger) (supplier.Supplier, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	switch cfg.Supplier {
 	case "sandbox", "":
 		if cfg.SandboxShipAfter > 0 && cfg.SandboxProcessingAfter >= cfg.SandboxShipAfter {
@@ -152,7 +159,19 @@ func NewSupplier(cfg Config) (supplier.Supplier, error) {
 		}
 		return sandbox.New(sandbox.Config{ProcessingAfter: cfg.SandboxProcessingAfter, ShipAfter: cfg.SandboxShipAfter,
 			DisableLookup: cfg.SandboxDisableLookup}), nil
+	case "bts":
+		c, err := bts.New(bts.Config{BaseURL: cfg.BTSBaseURL, Token: cfg.BTSToken, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	case "bigbuy":
+		c, err := bigbuy.New(bigbuy.Config{BaseURL: cfg.BigBuyBaseURL, APIKey: cfg.BigBuyAPIKey})
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	default:
-		return nil, fmt.Errorf("FLOWBRIDGE_SUPPLIER=%s: this adapter is not in this build yet; use sandbox", cfg.Supplier)
+		return nil, fmt.Errorf("FLOWBRIDGE_SUPPLIER=%s: unknown supplier; use one of %s", cfg.Supplier, strings.Join(SupplierNames(), ", "))
 	}
 }
