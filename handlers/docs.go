@@ -36,7 +36,8 @@ type docOperation struct {
 type docParam struct{ Name, In, Description string }
 
 type docResponse struct {
-	Status, Description, Example, Headers string
+	Status, Example, Headers string
+	Description              template.HTML
 }
 
 type docPage struct {
@@ -99,7 +100,7 @@ func renderDocs(spec []byte) ([]byte, error) {
 				}
 				dr := docResponse{Status: code}
 				if r.Value.Description != nil {
-					dr.Description = *r.Value.Description
+					dr.Description = inline(*r.Value.Description)
 				}
 				for _, mtName := range []string{"application/json", "application/problem+json", "application/yaml", "text/html"} {
 					if mt := r.Value.Content.Get(mtName); mt != nil {
@@ -156,25 +157,30 @@ func example(mt *openapi3.MediaType) string {
 	return string(b)
 }
 
-// prose renders a spec description: paragraphs split on blank lines and
-// `code` spans, everything else escaped.
+// prose renders a spec description: paragraphs split on blank lines, each
+// rendered by inline.
 func prose(s string) template.HTML {
 	var b strings.Builder
 	for _, para := range strings.Split(strings.TrimSpace(s), "\n\n") {
 		if strings.TrimSpace(para) == "" {
 			continue
 		}
-		b.WriteString("<p>")
-		parts := strings.Split(para, "`")
-		for i, part := range parts {
-			esc := template.HTMLEscapeString(part)
-			if i%2 == 1 && i < len(parts)-1 {
-				b.WriteString("<code>" + esc + "</code>")
-			} else {
-				b.WriteString(esc)
-			}
+		b.WriteString("<p>" + string(inline(para)) + "</p>")
+	}
+	return template.HTML(b.String())
+}
+
+// inline escapes s and turns `code` spans into <code> elements.
+func inline(s string) template.HTML {
+	var b strings.Builder
+	parts := strings.Split(s, "`")
+	for i, part := range parts {
+		esc := template.HTMLEscapeString(part)
+		if i%2 == 1 && i < len(parts)-1 {
+			b.WriteString("<code>" + esc + "</code>")
+		} else {
+			b.WriteString(esc)
 		}
-		b.WriteString("</p>")
 	}
 	return template.HTML(b.String())
 }
