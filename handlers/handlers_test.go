@@ -393,6 +393,7 @@ func TestTransportErrors(t *testing.T) {
 		{"basic scheme", "POST", "/rates", ratesBody, map[string]string{"Authorization": "Basic " + app.APIKey}, 401, "unauthorized"},
 		{"key without scheme", "GET", "/tracking/700000000001", "", map[string]string{"Authorization": app.APIKey}, 401, "unauthorized"},
 		{"operator key is not a Flow key", "POST", "/orders", ordersBody, map[string]string{"Authorization": "Bearer " + app.OperatorKey}, 401, "unauthorized"},
+		{"no key and text/plain is 401", "POST", "/orders", ordersBody, map[string]string{"Authorization": "", "Content-Type": "text/plain"}, 401, "unauthorized"},
 		{"text/plain", "POST", "/orders", ordersBody, map[string]string{"Authorization": "Bearer " + app.APIKey, "Content-Type": "text/plain"}, 415, "unsupported_media_type"},
 		{"form", "POST", "/rates", ratesBody, map[string]string{"Authorization": "Bearer " + app.APIKey, "Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"},
 		{"too large", "POST", "/orders", big, map[string]string{"Authorization": "Bearer " + app.APIKey}, 413, "body_too_large"},

@@ -127,7 +127,6 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 	}))
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(s.cfg.MaxBodyBytes, 10)}))
-	e.Use(requireJSON)
 
 	// Open routes: probes, the contract and its rendering.
 	e.GET("/healthz", h.Healthz)
@@ -137,12 +136,14 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 	e.GET("/docs", h.Docs)
 	e.GET("/docs/style.css", h.DocsAsset)
 
+	// Authentication runs before the content-type check, so a caller
+	// without a key learns nothing but 401.
 	flow := bearerAuth(s.cfg.APIKeys)
-	e.POST("/rates", h.Rates, flow)
-	e.POST("/orders", h.Orders, flow)
+	e.POST("/rates", h.Rates, flow, requireJSON)
+	e.POST("/orders", h.Orders, flow, requireJSON)
 	e.GET("/tracking/:id", h.Tracking, flow)
 
-	admin := e.Group("/admin", bearerAuth(s.cfg.OperatorKeys))
+	admin := e.Group("/admin", bearerAuth(s.cfg.OperatorKeys), requireJSON)
 	if s.deps.Admin != nil {
 		s.deps.Admin(admin)
 	}
