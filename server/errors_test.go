@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -134,5 +135,24 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestBodyLimitWithoutContentLength covers a chunked body: the limit is
+// enforced while reading, and still answers 413 body_too_large.
+func TestBodyLimitWithoutContentLength(t *testing.T) {
+	var logs bytes.Buffer
+	s := testServer(t, &logs)
+	big := `{"note":"` + strings.Repeat("x", 300<<10) + `"}`
+	req := httptest.NewRequest(http.MethodPost, "/orders", struct{ io.Reader }{strings.NewReader(big)})
+	if req.ContentLength > 0 {
+		t.Fatal("test setup: the request must have no Content-Length")
+	}
+	req.Header.Set("Authorization", "Bearer test-key-0123456789ABCDEF")
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != 413 || !strings.Contains(rec.Body.String(), `"code":"body_too_large"`) {
+		t.Fatalf("got %d %s", rec.Code, rec.Body)
 	}
 }
