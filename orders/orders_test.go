@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -702,7 +701,7 @@ func TestObserverAndStoreErrors(t *testing.T) {
 	}
 	srv.Stop()
 	_, err := svc.Place(ctx, f.input("61", ""))
-	if !errors.Is(err, err) || code(err) != problem.CodeStoreUnavailable {
+	if code(err) != problem.CodeStoreUnavailable {
 		t.Fatal(err)
 	}
 	for _, e := range []Event{EventClaimWon, EventCreated, EventReplay, EventStoreError} {

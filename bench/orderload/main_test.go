@@ -26,7 +26,7 @@ func flowbridgeLike(t *testing.T) (*httptest.Server, *sandbox.Supplier) {
 		res, err := svc.Rates(r.Context(), orders.RatesInput{Request: supplier.RateRequest{CountryCode: "ES", PostalCode: "46005",
 			Lines: []supplier.Line{{EAN: "8400000000017", Quantity: 1}}}})
 		if err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "shipping_cost_id": res.Chosen.ID})
@@ -37,14 +37,14 @@ func flowbridgeLike(t *testing.T) (*httptest.Server, *sandbox.Supplier) {
 			ShippingCostID string `json:"shipping_cost_id"`
 		}
 		if r.Header.Get("Authorization") != "Bearer k" || json.NewDecoder(r.Body).Decode(&in) != nil {
-			http.Error(w, "bad", 400)
+			http.Error(w, "bad", http.StatusBadRequest)
 			return
 		}
 		res, err := svc.Place(r.Context(), orders.PlaceInput{OrderID: in.OrderID, Order: supplier.Order{
 			ShipTo: supplier.Address{FirstName: "B", LastName: "L", Address1: "Calle 1", City: "Valencia", PostalCode: "46005", CountryCode: "ES"},
 			Lines:  []supplier.Line{{EAN: "8400000000017", Quantity: 1}}, ShippingRateID: in.ShippingCostID}})
 		if err != nil {
-			http.Error(w, err.Error(), 503)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "supplier_order_id": res.SupplierOrderID})
