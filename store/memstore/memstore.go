@@ -19,6 +19,7 @@ type Store struct {
 	now func() time.Time
 
 	mu      sync.Mutex
+	writes  int // since the last sweep
 	records map[store.Key]*entry
 	cache   map[string]cached
 	track   map[string]tracked
@@ -64,6 +65,43 @@ func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
 // Close implements store.Store.
 func (s *Store) Close() error { return nil }
 
+// sweepEvery is how many writes pass between sweeps of expired entries;
+// reads drop expired entries too, but an order never read again would
+// otherwise stay in memory.
+const sweepEvery = 4096
+
+// wrote counts a write and sweeps now and then. Callers hold mu.
+func (s *Store) wrote(now time.Time) {
+	s.writes++
+	if s.writes < sweepEvery {
+		return
+	}
+	s.writes = 0
+	for k, e := range s.records {
+		if !now.Before(e.expires) {
+			delete(s.records, k)
+		}
+	}
+	for k, c := range s.cache {
+		if !now.Before(c.expires) {
+			delete(s.cache, k)
+		}
+	}
+	for k, t := range s.track {
+		if !now.Before(t.expires) {
+			delete(s.track, k)
+		}
+	}
+}
+
+// Len reports how many records, cache and tracking entries are held
+// (expired ones included until swept).
+func (s *Store) Len() (records, cache, tracking int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.records), len(s.cache), len(s.track)
+}
+
 // get returns the live entry for k, dropping it when its TTL has passed.
 // Callers hold mu.
 func (s *Store) get(k store.Key, now time.Time) *entry {
@@ -93,6 +131,7 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.wrote(now)
 	e := s.get(k, now)
 	if e == nil {
 		e = &entry{rec: store.Record{State: store.StateInFlight, Owner: req.Owner, LeaseUntil: now.Add(req.Lease),
@@ -271,6 +310,7 @@ func (s *Store) CacheSet(ctx context.Context, key string, value []byte, ttl time
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.wrote(s.now())
 	s.cache[key] = cached{value: slices.Clone(value), expires: s.now().Add(ttl)}
 	return nil
 }
@@ -299,6 +339,7 @@ func (s *Store) TrackingPut(ctx context.Context, key string, rank int, value []b
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.wrote(now)
 	t, ok := s.track[key]
 	// rank >= t.rank: equal progress may carry new parcels; unknown (0)
 	// only ever replaces unknown.

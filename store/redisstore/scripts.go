@@ -6,6 +6,9 @@ import "github.com/redis/go-redis/v9"
 // milliseconds. Redis replicates a script's effects (not the script), so a
 // script may read TIME and then write.
 const clock = `
+-- Redis 3.2-4.x need effects replication switched on before a write that
+-- follows TIME; from 5.0 it is the default (and this is a no-op).
+if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function ms(x) return string.format('%.0f', x) end
