@@ -337,6 +337,34 @@ func TestPlaceUnknownOutcome(t *testing.T) {
 				t.Fatalf("creates = %d", f.creates())
 			}
 		})
+		t.Run("supplier slower than our deadline", func(t *testing.T) {
+			for _, lookup := range []bool{true, false} {
+				f := newFixture(t, !lookup, nil)
+				svc := newService(b.instance(), f.sup, func(c *Config) { c.SupplierTimeout = 50 * time.Millisecond })
+				id := fmt.Sprint("13", map[bool]int{true: 1, false: 2}[lookup])
+				in := f.input(id, "sandbox:delay=1m")
+				first, err := svc.Place(ctx, in)
+				if lookup {
+					if code(err) != problem.CodeSupplierUnavailable {
+						t.Fatalf("lookup=%v: first = %+v, %v", lookup, first, err)
+					}
+					res, err := svc.Place(ctx, in)
+					if err != nil || res.Outcome != OutcomeReconciled || res.SupplierOrderID != f.found(t, id).SupplierOrderID {
+						t.Fatalf("after deadline = %+v, %v", res, err)
+					}
+				} else {
+					if err != nil || !first.NeedsReview {
+						t.Fatalf("lookup=%v: first = %+v, %v", lookup, first, err)
+					}
+					if res, err := svc.Place(ctx, in); err != nil || !res.NeedsReview {
+						t.Fatalf("after deadline = %+v, %v", res, err)
+					}
+				}
+				if f.creates() != 1 {
+					t.Fatalf("lookup=%v: creates = %d", lookup, f.creates())
+				}
+			}
+		})
 		t.Run("without lookup: release lets the next call place afresh", func(t *testing.T) {
 			f := newFixture(t, true, nil)
 			svc := newService(b.instance(), f.sup, nil)
