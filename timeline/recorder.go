@@ -55,9 +55,9 @@ func (r *Recorder) shopOr(shop string) string {
 	return shop
 }
 
-// orderNumber reduces a Shopify order GID to its number, as the orders
+// OrderNumber reduces a Shopify order GID to its number, as the orders
 // service does, so every event of an order lands on one timeline.
-func orderNumber(id string) string {
+func OrderNumber(id string) string {
 	id = strings.TrimSpace(id)
 	if strings.HasPrefix(id, "gid://") {
 		id = id[strings.LastIndex(id, "/")+1:]
@@ -80,7 +80,7 @@ func errorEvent(op string, err error) Event {
 // Quoted records a /rates call made for an order (calls without an order
 // id have no timeline and are ignored).
 func (r *Recorder) Quoted(ctx context.Context, in orders.RatesInput, res orders.RatesResult, err error) {
-	id := orderNumber(in.OrderID)
+	id := OrderNumber(in.OrderID)
 	if id == "" {
 		return
 	}
@@ -98,7 +98,7 @@ func (r *Recorder) Quoted(ctx context.Context, in orders.RatesInput, res orders.
 
 // Placed records the answer of a /orders call.
 func (r *Recorder) Placed(ctx context.Context, in orders.PlaceInput, res orders.PlaceResult, err error) {
-	id := orderNumber(in.OrderID)
+	id := OrderNumber(in.OrderID)
 	addr := MaskAddress(in.Order.ShipTo.CountryCode, in.Order.ShipTo.PostalCode)
 	if err != nil {
 		ev := errorEvent("place", err)
@@ -131,7 +131,7 @@ func (r *Recorder) Placed(ctx context.Context, in orders.PlaceInput, res orders.
 // numbers flowbridge never placed are ignored.
 func (r *Recorder) Tracked(ctx context.Context, in orders.TrackInput, res orders.TrackResult, err error) {
 	shop := r.shopOr(in.Shop)
-	id := orderNumber(in.ShopifyOrderID)
+	id := OrderNumber(in.ShopifyOrderID)
 	number := strings.TrimSpace(in.SupplierOrderID)
 	if number == "" {
 		number = res.SupplierOrderID
