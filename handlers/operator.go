@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -122,7 +123,17 @@ func (o *Operator) ListOrders(c echo.Context) error {
 
 // ShowOrder handles GET /admin/orders/:order_id[?shop=].
 func (o *Operator) ShowOrder(c echo.Context) error {
-	return o.show(c, o.shop(c), timeline.OrderNumber(c.Param("order_id")))
+	return o.show(c, o.shop(c), operatorOrderID(c))
+}
+
+// operatorOrderID is the :order_id path value, unescaped (a GID arrives
+// URL-encoded) and reduced to the order number.
+func operatorOrderID(c echo.Context) string {
+	v := c.Param("order_id")
+	if u, err := url.PathUnescape(v); err == nil {
+		v = u
+	}
+	return timeline.OrderNumber(v)
 }
 
 func (o *Operator) show(c echo.Context, shop, orderID string) error {
@@ -162,7 +173,7 @@ func (o *Operator) ResolveOrder(c echo.Context) error {
 			problem.Field{Pointer: "/supplier_order_id", Message: "must be empty for release"})
 	}
 	ctx := c.Request().Context()
-	shop, orderID := o.shop(c), timeline.OrderNumber(c.Param("order_id"))
+	shop, orderID := o.shop(c), operatorOrderID(c)
 	actor, via := operatorActor(c, b.Actor), operatorVia(c)
 	ev := timeline.Event{Kind: timeline.KindResolved, Op: "resolve", Action: b.Action, SupplierOrderID: b.SupplierOrderID, Actor: actor, Via: via}
 	if err := o.Resolve(ctx, shop, orderID, b.Action, b.SupplierOrderID, actor); err != nil {
@@ -180,7 +191,7 @@ func (o *Operator) ReleaseOrderCache(c echo.Context) error {
 		return problem.New(problem.NotFound, problem.CodeNotFound, "releasing cached answers is not available in this deployment")
 	}
 	ctx := c.Request().Context()
-	shop, orderID := o.shop(c), timeline.OrderNumber(c.Param("order_id"))
+	shop, orderID := o.shop(c), operatorOrderID(c)
 	actor, via := operatorActor(c, ""), operatorVia(c)
 	if err := o.ReleaseCache(ctx, shop, orderID, actor); err != nil {
 		return err
