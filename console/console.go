@@ -39,9 +39,10 @@ type asset struct {
 func Handler() http.Handler {
 	files := map[string]asset{}
 	for name, ct := range map[string]string{
-		"index.html": "text/html; charset=utf-8",
-		"app.js":     "text/javascript; charset=utf-8",
-		"style.css":  "text/css; charset=utf-8",
+		"index.html":  "text/html; charset=utf-8",
+		"app.js":      "text/javascript; charset=utf-8",
+		"style.css":   "text/css; charset=utf-8",
+		"favicon.svg": "image/svg+xml",
 	} {
 		b, err := fs.ReadFile(assets, "assets/"+name)
 		if err != nil {
@@ -52,9 +53,10 @@ func Handler() http.Handler {
 		files[name] = asset{body: b, contentType: ct}
 	}
 	routes := map[string]asset{
-		Path:                files["index.html"],
-		Path + "/app.js":    files["app.js"],
-		Path + "/style.css": files["style.css"],
+		Path:                  files["index.html"],
+		Path + "/app.js":      files["app.js"],
+		Path + "/style.css":   files["style.css"],
+		Path + "/favicon.svg": files["favicon.svg"],
 	}
 	modTime := time.Time{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -103,6 +103,7 @@ function showConnected(on) {
     $("key-hint").textContent = "…" + k.slice(-4);
   } else {
     $("detail").hidden = true;
+    $("main").classList.remove("with-detail");
     $("rows").replaceChildren();
     view.selected = null;
   }
@@ -119,11 +120,13 @@ function el(tag, props = {}, ...children) {
   return e;
 }
 
-function when(iso) {
+function when(iso, compact = false) {
   if (!iso) return "";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime()) || d.getFullYear() < 2000) return "";
-  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return compact
+    ? d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
+    : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
 }
 
 function badge(state) {
@@ -152,7 +155,7 @@ function renderRows() {
       el("td", { text: o.supplier_order_id || "—" }),
       el("td", { text: o.last_status || "—" }),
       el("td", { class: "num", text: String(o.checks || 0) }),
-      el("td", { text: when(o.updated_at) }),
+      el("td", { class: "time" }, el("time", { datetime: o.updated_at, title: when(o.updated_at), text: when(o.updated_at, true) })),
     );
     if (o.attention) tr.classList.add("attention");
     if (sameOrder(o, view.selected)) tr.setAttribute("aria-current", "true");
@@ -206,6 +209,7 @@ function renderDetail(data) {
   const o = data.order;
   view.selected = { shop: o.shop, order_id: o.order_id, state: o.state };
   $("detail").hidden = false;
+  $("main").classList.add("with-detail");
   $("d-id").textContent = o.order_id;
   const dl = $("d-summary");
   dl.replaceChildren();
