@@ -17,6 +17,7 @@ import (
 //
 // Recording is best effort: a failed write is logged and never fails or
 // changes the answer to Flow. Each event is one pipelined store write.
+// A nil *Recorder records nothing, so callers need no checks.
 type Recorder struct {
 	store Store
 	shop  string
@@ -80,6 +81,9 @@ func errorEvent(op string, err error) Event {
 // Quoted records a /rates call made for an order (calls without an order
 // id have no timeline and are ignored).
 func (r *Recorder) Quoted(ctx context.Context, in orders.RatesInput, res orders.RatesResult, err error) {
+	if r == nil {
+		return
+	}
 	id := OrderNumber(in.OrderID)
 	if id == "" {
 		return
@@ -98,6 +102,9 @@ func (r *Recorder) Quoted(ctx context.Context, in orders.RatesInput, res orders.
 
 // Placed records the answer of a /orders call.
 func (r *Recorder) Placed(ctx context.Context, in orders.PlaceInput, res orders.PlaceResult, err error) {
+	if r == nil {
+		return
+	}
 	id := OrderNumber(in.OrderID)
 	addr := MaskAddress(in.Order.ShipTo.CountryCode, in.Order.ShipTo.PostalCode)
 	if err != nil {
@@ -130,6 +137,9 @@ func (r *Recorder) Placed(ctx context.Context, in orders.PlaceInput, res orders.
 // to the Shopify order that number was recorded for (one store read);
 // numbers flowbridge never placed are ignored.
 func (r *Recorder) Tracked(ctx context.Context, in orders.TrackInput, res orders.TrackResult, err error) {
+	if r == nil {
+		return
+	}
 	shop := r.shopOr(in.Shop)
 	id := OrderNumber(in.ShopifyOrderID)
 	number := strings.TrimSpace(in.SupplierOrderID)
@@ -168,6 +178,9 @@ func (r *Recorder) Tracked(ctx context.Context, in orders.TrackInput, res orders
 //		rec.Observe(ctx, o.Key.Shop, o.Key.OrderID, string(o.Event), o.Err)
 //	})
 func (r *Recorder) Observe(ctx context.Context, shop, orderID, event string, err error) {
+	if r == nil {
+		return
+	}
 	var ev Event
 	switch event {
 	case "claim_won":

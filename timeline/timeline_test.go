@@ -2,6 +2,7 @@ package timeline_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowbridge/flowbridge/internal/redistest"
+	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/timeline"
 	"github.com/flowbridge/flowbridge/timeline/timelinetest"
 )
@@ -111,6 +113,45 @@ func TestMaskAddress(t *testing.T) {
 	} {
 		if got := timeline.MaskAddress(c.cc, c.pc); got != c.want {
 			t.Errorf("MaskAddress(%q, %q) = %q, want %q", c.cc, c.pc, got, c.want)
+		}
+	}
+}
+
+// A nil Recorder is a valid "timeline off".
+func TestNilRecorder(t *testing.T) {
+	var r *timeline.Recorder
+	ctx := context.Background()
+	r.Record(ctx, "s", "1", timeline.Event{Kind: timeline.KindError})
+	r.Quoted(ctx, orders.RatesInput{OrderID: "1"}, orders.RatesResult{}, nil)
+	r.Placed(ctx, orders.PlaceInput{OrderID: "1"}, orders.PlaceResult{}, nil)
+	r.Tracked(ctx, orders.TrackInput{ShopifyOrderID: "1"}, orders.TrackResult{}, nil)
+	r.Observe(ctx, "s", "1", "claim_won", nil)
+}
+
+// BenchmarkRedisAppend measures the cost an event adds to a request: one
+// pipelined round trip (script + index + link) on a local Redis.
+func BenchmarkRedisAppend(b *testing.B) {
+	st := timeline.NewRedisStore(redistest.Client(b), timeline.Options{Prefix: redistest.Prefix(b)})
+	ctx := context.Background()
+	ev := timeline.Event{Kind: timeline.KindOrderCreated, SupplierOrderID: "690005604133", Status: "pending", Address: "ES 46***"}
+	i := 0
+	for b.Loop() {
+		i++
+		if err := st.Append(ctx, "bench.myshopify.com", strconv.Itoa(i%1000), ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMemoryAppend(b *testing.B) {
+	st := timeline.NewMemoryStore(timeline.Options{})
+	ctx := context.Background()
+	ev := timeline.Event{Kind: timeline.KindTrackingChecked, Status: "processing"}
+	i := 0
+	for b.Loop() {
+		i++
+		if err := st.Append(ctx, "bench.myshopify.com", strconv.Itoa(i%1000), ev); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
