@@ -32,6 +32,12 @@ type Operator struct {
 	// ReleaseCache drops an order's cached rates/tracking answers so the
 	// next call asks the supplier. Nil: the route answers 404.
 	ReleaseCache func(ctx context.Context, shop, orderID, actor string) error
+	// Placement, when set, returns the order's placement record as the
+	// orders service holds it (state, attempts, lease…); GET
+	// /admin/orders/:order_id then carries it as "placement", and still
+	// answers for an order that has a record but no timeline. A NotFound
+	// error means "no record".
+	Placement func(ctx context.Context, shop, orderID string) (any, error)
 	// Shop is used when a request names none (default "default", as the
 	// orders service).
 	Shop string
@@ -67,6 +73,10 @@ type operatorShow struct {
 	OK     bool             `json:"ok"`
 	Order  operatorOrder    `json:"order"`
 	Events []timeline.Event `json:"events"`
+	// Placement is the orders service's record (when wired).
+	Placement any `json:"placement,omitempty"`
+	// PlacementError is the problem code when the record could not be read.
+	PlacementError string `json:"placement_error,omitempty"`
 }
 
 func (o *Operator) shop(c echo.Context) string {
@@ -137,16 +147,40 @@ func operatorOrderID(c echo.Context) string {
 }
 
 func (o *Operator) show(c echo.Context, shop, orderID string) error {
-	ord, err := o.Timeline.Get(c.Request().Context(), shop, orderID)
-	if err != nil {
-		return err
+	ctx := c.Request().Context()
+	ord, err := o.Timeline.Get(ctx, shop, orderID)
+	out := operatorShow{OK: true}
+	if o.Placement != nil {
+		p, perr := o.Placement(ctx, shop, orderID)
+		switch {
+		case perr == nil:
+			out.Placement = p
+		case problem.From(perr).Kind != problem.NotFound:
+			// The timeline is still worth showing when the record
+			// cannot be read; say why the record is missing.
+			out.PlacementError = problem.From(perr).Code
+		}
 	}
-	return c.JSON(http.StatusOK, operatorShow{OK: true, Order: o.view(ord.Summary), Events: ord.Events})
+	if err != nil {
+		if out.Placement == nil || problem.From(err).Kind != problem.NotFound {
+			return err
+		}
+		// A record without a timeline (older than the timeline's
+		// retention, or placed before timelines were kept).
+		ord = timeline.Order{Summary: timeline.Summary{Shop: shop, OrderID: orderID}}
+	}
+	out.Order, out.Events = o.view(ord.Summary), ord.Events
+	if out.Events == nil {
+		out.Events = []timeline.Event{}
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 type resolveBody struct {
 	Action          string `json:"action"`
 	SupplierOrderID string `json:"supplier_order_id"`
+	// Shop may be given here or as ?shop= (the exactly-once API's form).
+	Shop string `json:"shop"`
 	// Actor optionally names the person (recorded with the key's fingerprint).
 	Actor string `json:"actor"`
 }
@@ -174,6 +208,9 @@ func (o *Operator) ResolveOrder(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	shop, orderID := o.shop(c), operatorOrderID(c)
+	if s := strings.TrimSpace(b.Shop); s != "" {
+		shop = s
+	}
 	actor, via := operatorActor(c, b.Actor), operatorVia(c)
 	ev := timeline.Event{Kind: timeline.KindResolved, Op: "resolve", Action: b.Action, SupplierOrderID: b.SupplierOrderID, Actor: actor, Via: via}
 	if err := o.Resolve(ctx, shop, orderID, b.Action, b.SupplierOrderID, actor); err != nil {

@@ -1,11 +1,14 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flowbridge/flowbridge/handlers"
@@ -42,7 +45,9 @@ func TestOperatorThroughRealServer(t *testing.T) {
 		}
 		return nil
 	}}
-	s, err := server.New(cfg, server.Deps{Supplier: sup, Admin: op.Register})
+	var logs syncBuffer
+	op.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := server.New(cfg, server.Deps{Supplier: sup, Admin: op.Register, Logger: op.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,4 +101,31 @@ func TestOperatorThroughRealServer(t *testing.T) {
 	if status, body := do("POST", "/admin/orders/1002/resolve", opKey, "application/json", `{"action":"release"}`); status != 409 || !strings.Contains(body, "resolve_conflict") {
 		t.Fatalf("release a placed order: %d %s, want 409 resolve_conflict", status, body)
 	}
+	got := logs.String()
+	if !strings.Contains(got, "/admin/orders") {
+		t.Fatalf("no request was logged, so the check below proves nothing: %q", got)
+	}
+	for _, secret := range []string{opKey, flowKey, "check the portal"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("the logs contain %q", secret)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

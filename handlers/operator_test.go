@@ -389,3 +389,53 @@ func TestOperatorWithoutResolve(t *testing.T) {
 		}
 	}
 }
+
+// With a Placement func the order view carries the orders service's
+// record, and an order with a record but no timeline still shows.
+func TestOperatorShowWithPlacement(t *testing.T) {
+	tl := timeline.NewMemoryStore(timeline.Options{})
+	if err := tl.Append(context.Background(), shop, "1002", timeline.Event{Kind: timeline.KindHeldForReview}); err != nil {
+		t.Fatal(err)
+	}
+	op := &handlers.Operator{Timeline: tl, Placement: func(ctx context.Context, shop, orderID string) (any, error) {
+		switch orderID {
+		case "1002", "2000":
+			return map[string]any{"state": "needs_review", "attempts": 2}, nil
+		case "3000":
+			return nil, problem.New(problem.Unavailable, problem.CodeStoreUnavailable, "down")
+		}
+		return nil, problem.New(problem.NotFound, problem.CodeOrderNotFound, "no record")
+	}}
+	e := echo.New()
+	e.HTTPErrorHandler = testErrors
+	op.Register(e.Group("/admin"))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	h := &operatorHarness{srv: srv}
+	for _, c := range []struct {
+		id     string
+		status int
+		want   []string
+	}{
+		{"1002", 200, []string{`"placement":{"attempts":2,"state":"needs_review"}`, `"kind":"held_for_review"`}},
+		{"2000", 200, []string{`"placement":{`, `"events":[]`, `"order_id":"2000"`}},
+		{"9999", 404, nil},
+		{"3000", 404, nil}, // no timeline, and the record could not be read
+	} {
+		r := h.do(t, "GET", "/admin/orders/"+c.id, "", "")
+		if r.status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.id, r.status, r.body, c.status)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("%s: %s lacks %s", c.id, r.body, w)
+			}
+		}
+	}
+	if err := tl.Append(context.Background(), shop, "3000", timeline.Event{Kind: timeline.KindError}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do(t, "GET", "/admin/orders/3000", "", ""); r.status != 200 || !strings.Contains(r.body, `"placement_error":"store_unavailable"`) {
+		t.Errorf("record unreadable: %d %s", r.status, r.body)
+	}
+}
