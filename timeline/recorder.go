@@ -118,6 +118,9 @@ func (r *Recorder) Placed(ctx context.Context, in orders.PlaceInput, res orders.
 	switch {
 	case res.Outcome == orders.OutcomeNeedsReview || res.NeedsReview:
 		ev.Kind, ev.Reason = KindHeldForReview, res.ReviewReason
+		if res.Replay {
+			ev.Note = "answered again from the stored review; nothing was sent to the supplier"
+		}
 	case res.Outcome == orders.OutcomeRecorded:
 		ev.Kind, ev.Note = KindOrderRecorded, "the supplier order number was already on the Shopify order; nothing was created"
 	case res.Replay || res.Outcome == orders.OutcomeReplayed:

@@ -52,21 +52,30 @@ func (s *RedisStore) supplierKey(shop, number string) string {
 //
 //	KEYS[1] events list, KEYS[2] summary hash
 //	ARGV[1] event JSON, ARGV[2] max events, ARGV[3] ttl ms,
-//	ARGV[4] "1" to count a tracking check, ARGV[5] n = number of HSET
-//	pairs, then n pairs, then HSETNX pairs.
+//	ARGV[4] "1" to count a tracking check, ARGV[5] number of HSET pairs,
+//	ARGV[6] number of HSETNX pairs, then the HSETNX pairs, the HSET pairs,
+//	and (field, expected, value) triples written only over expected.
+//
+// The order (set-if-absent, set, set-if) is the one delta.apply uses.
 var appendScript = `
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-local n = tonumber(ARGV[5])
-local i = 6
-for _ = 1, n do
+local nset, nnx = tonumber(ARGV[5]), tonumber(ARGV[6])
+local i = 7
+for _ = 1, nnx do
+  redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i+1])
+  i = i + 2
+end
+for _ = 1, nset do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1])
   i = i + 2
 end
-while i < #ARGV do
-  redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i+1])
-  i = i + 2
+while i + 2 <= #ARGV do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i+1] then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+2])
+  end
+  i = i + 3
 end
 if ARGV[4] == '1' then
   redis.call('HINCRBY', KEYS[2], 'checks', 1)
@@ -105,13 +114,12 @@ func (s *RedisStore) Append(ctx context.Context, shop, orderID string, ev Event)
 	if d.incrChecks {
 		incr = "1"
 	}
-	args := make([]any, 0, 5+len(d.set)+len(d.setNX))
-	args = append(args, body, s.opt.MaxEvents, s.opt.Retention.Milliseconds(), incr, len(d.set)/2)
-	for _, v := range d.set {
-		args = append(args, v)
-	}
-	for _, v := range d.setNX {
-		args = append(args, v)
+	args := make([]any, 0, 6+len(d.set)+len(d.setNX)+len(d.setIf))
+	args = append(args, body, s.opt.MaxEvents, s.opt.Retention.Milliseconds(), incr, len(d.set)/2, len(d.setNX)/2)
+	for _, part := range [][]string{d.setNX, d.set, d.setIf} {
+		for _, v := range part {
+			args = append(args, v)
+		}
 	}
 	evKey, sumKey := s.orderKeys(shop, orderID)
 	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {

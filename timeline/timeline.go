@@ -51,6 +51,7 @@ const (
 	StateRejected    = "rejected"     // the supplier refused
 	StateNeedsReview = "needs_review" // a person must decide
 	StateReleased    = "released"     // an operator released it; the next Flow call places it afresh
+	StateFailed      = "failed"       // the last attempt failed before any order existed; Flow retries
 )
 
 // Filters for List.
@@ -309,11 +310,13 @@ const (
 type delta struct {
 	set        []string // field, value, field, value...
 	setNX      []string // written only when the field is absent
+	setIf      []string // field, expected, value: written only when the field holds expected
 	incrChecks bool
 }
 
-func (d *delta) put(f, v string)   { d.set = append(d.set, f, v) }
-func (d *delta) putNX(f, v string) { d.setNX = append(d.setNX, f, v) }
+func (d *delta) put(f, v string)           { d.set = append(d.set, f, v) }
+func (d *delta) putNX(f, v string)         { d.setNX = append(d.setNX, f, v) }
+func (d *delta) putIf(f, expect, v string) { d.setIf = append(d.setIf, f, expect, v) }
 
 func deltaFor(ev Event) delta {
 	var d delta
@@ -367,6 +370,11 @@ func deltaFor(ev Event) delta {
 		}
 	case KindError:
 		d.put(fError, ev.Code)
+		// A failed placement attempt ends the "placing" state, unless the
+		// error is the answer to a duplicate while another call places it.
+		if ev.Op == "place" && ev.Code != "in_flight" {
+			d.putIf(fState, StateInFlight, StateFailed)
+		}
 	}
 	return d
 }
@@ -380,6 +388,11 @@ func (d delta) apply(m map[string]string) {
 	}
 	for i := 0; i+1 < len(d.set); i += 2 {
 		m[d.set[i]] = d.set[i+1]
+	}
+	for i := 0; i+2 < len(d.setIf); i += 3 {
+		if m[d.setIf[i]] == d.setIf[i+1] {
+			m[d.setIf[i]] = d.setIf[i+2]
+		}
 	}
 	if d.incrChecks {
 		n, _ := strconv.Atoi(m[fChecks])

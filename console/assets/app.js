@@ -27,6 +27,7 @@ const STATES = {
   rejected: "rejected",
   needs_review: "needs review",
   released: "released",
+  failed: "attempt failed",
 };
 
 const ATTENTION = {

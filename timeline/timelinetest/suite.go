@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"BadFilter", testBadFilter},
 		{"OrderFor", testOrderFor},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"States", testStates},
 		{"DrivenSequence", testDrivenSequence},
 	}
 	for _, tc := range tests {
@@ -112,6 +113,54 @@ func testAppendGet(t *testing.T, newStore NewStore) {
 		Events: 3, CreatedAt: t0, UpdatedAt: t0.Add(2 * time.Second)}
 	if !sameSummary(s, wantSum) {
 		t.Fatalf("summary:\n got %+v\nwant %+v", s, wantSum)
+	}
+}
+
+// testStates checks the summary state each sequence of events leaves.
+func testStates(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	st, clock := setup(t, newStore, timeline.Options{})
+	ev := func(kind string, f ...func(*timeline.Event)) timeline.Event {
+		e := timeline.Event{Kind: kind}
+		for _, fn := range f {
+			fn(&e)
+		}
+		return e
+	}
+	place := func(code string) func(*timeline.Event) {
+		return func(e *timeline.Event) { e.Op, e.Code = "place", code }
+	}
+	quoted, claimed := ev(timeline.KindRatesQuoted), ev(timeline.KindPlacementClaimed)
+	created := ev(timeline.KindOrderCreated, func(e *timeline.Event) { e.SupplierOrderID = "S" })
+	cases := []struct {
+		name      string
+		events    []timeline.Event
+		state     string
+		lastError string
+	}{
+		{"quoted", []timeline.Event{quoted}, timeline.StateQuoted, ""},
+		{"quoted twice after placing", []timeline.Event{quoted, claimed, created, quoted}, timeline.StatePlaced, ""},
+		{"placing", []timeline.Event{quoted, claimed}, timeline.StateInFlight, ""},
+		{"duplicate while placing", []timeline.Event{claimed, ev(timeline.KindError, place("in_flight"))}, timeline.StateInFlight, "in_flight"},
+		{"failed attempt", []timeline.Event{claimed, ev(timeline.KindError, place("supplier_unavailable"))}, timeline.StateFailed, "supplier_unavailable"},
+		{"failed then placed", []timeline.Event{claimed, ev(timeline.KindError, place("supplier_unavailable")), claimed, created}, timeline.StatePlaced, ""},
+		{"tracking error keeps placed", []timeline.Event{claimed, created, ev(timeline.KindError, func(e *timeline.Event) { e.Op, e.Code = "tracking", "order_not_found" })}, timeline.StatePlaced, "order_not_found"},
+		{"rejected", []timeline.Event{claimed, ev(timeline.KindOrderRejected, place("no_stock"))}, timeline.StateRejected, "no_stock"},
+		{"held", []timeline.Event{claimed, ev(timeline.KindError, place("outcome_unknown")), ev(timeline.KindHeldForReview)}, timeline.StateNeedsReview, "outcome_unknown"},
+		{"released", []timeline.Event{ev(timeline.KindHeldForReview), ev(timeline.KindResolved, func(e *timeline.Event) { e.Action = "release" })}, timeline.StateReleased, ""},
+		{"adopted", []timeline.Event{ev(timeline.KindHeldForReview), ev(timeline.KindResolved, func(e *timeline.Event) { e.Action, e.SupplierOrderID = "adopt", "A" })}, timeline.StatePlaced, ""},
+	}
+	for i, c := range cases {
+		id := fmt.Sprintf("st%d", i)
+		for _, e := range c.events {
+			clock.Advance(time.Second)
+			must(t, st.Append(ctx, shop, id, e))
+		}
+		o, err := st.Get(ctx, shop, id)
+		must(t, err)
+		if o.State != c.state || o.LastError != c.lastError {
+			t.Errorf("%s: state %q, last error %q; want %q, %q", c.name, o.State, o.LastError, c.state, c.lastError)
+		}
 	}
 }
 
