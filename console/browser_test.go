@@ -252,6 +252,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	must("resources", err)
 	timelineShot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 	must("timeline screenshot", err)
+
+	// The "needing a person" filter now lists the two others only.
+	_, err = chromedp.Run(tctx, chromedp.Evaluate[bool](`(() => { const f = document.getElementById("filter"); f.value = "attention"; f.dispatchEvent(new Event("change")); return true; })()`))
+	must("filter", err)
+	poll(`document.querySelectorAll("#rows tr").length === 2`)
+	filtered, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#rows tr")].map(r => r.dataset.order)`))
+	must("filtered rows", err)
 	stopConsole()
 	<-consoleDone
 
@@ -292,6 +299,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(dialogText, "690005604155") || !strings.Contains(dialogText, "5102") {
 		t.Errorf("confirmation text %q does not name the order and the number", dialogText)
+	}
+	if strings.Join(filtered, ",") != "5105,5104" {
+		t.Errorf("attention filter lists %v, want 5105 (cancelled) and 5104 (no tracking)", filtered)
 	}
 	if !strings.Contains(statusAfter, "resolved") {
 		t.Errorf("status after resolving: %q", statusAfter)
