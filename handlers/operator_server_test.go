@@ -14,6 +14,7 @@ import (
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/server"
+	"github.com/flowbridge/flowbridge/supplier/sandbox"
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
@@ -26,10 +27,7 @@ func TestOperatorThroughRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sup, err := server.NewSupplier(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sup := sandbox.New(sandbox.Config{})
 	tl := timeline.NewMemoryStore(timeline.Options{})
 	ctx := context.Background()
 	if err := tl.Append(ctx, "default", "1002", timeline.Event{Kind: timeline.KindHeldForReview, Reason: "check the portal"}); err != nil {
