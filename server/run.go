@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/telemetry"
+)
+
+// Run is the `serve` command: it loads the configuration from args and
+// getenv, starts the HTTP server and blocks until ctx is cancelled (main
+// cancels it on SIGINT/SIGTERM), then shuts down gracefully. stdout gets
+// the few lines a person needs (URL, docs URL, generated dev keys); stderr
+// gets JSON logs.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, warnings, err := LoadConfig(args, getenv)
+	if errors.Is(err, flag.ErrHelp) || (err != nil && strings.Contains(err.Error(), flag.ErrHelp.Error())) {
+		Usage(stdout)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := NewLogger(stderr, cfg.LogLevel)
+	for _, w := range warnings {
+		log.Warn("configuration", slog.String("warning", w))
+	}
+	if len(cfg.APIKeys) == 0 {
+		k := GenerateKey()
+		cfg.APIKeys = []string{k}
+		fmt.Fprintf(stdout, "\n!!! WARNING: FLOWBRIDGE_API_KEYS is not set. Generated a development key for this run only:\n!!!   Authorization: Bearer %s\n!!! Set FLOWBRIDGE_API_KEYS before exposing this service.\n", k)
+		log.Warn("no API key configured; generated a temporary one and printed it on stdout")
+	}
+	if len(cfg.OperatorKeys) == 0 {
+		k := GenerateKey()
+		cfg.OperatorKeys = []string{k}
+		fmt.Fprintf(stdout, "!!! WARNING: FLOWBRIDGE_OPERATOR_KEYS is not set. Generated an operator key for /admin for this run only:\n!!!   Authorization: Bearer %s\n\n", k)
+		log.Warn("no operator key configured; generated a temporary one and printed it on stdout")
+	}
+
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "flowbridge", Getenv: getenv, ConsoleTraces: cfg.DevTraces})
+	if err != nil {
+		return fmt.Errorf("telemetry (OTEL_* variables): %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+	log = slog.New(telemetry.LogHandler(log.Handler()))
+
+	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
+	}
+	defer st.Close()
+	var rdb redis.UniversalClient
+	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
+		rdb = rs.Client()
+	}
+
+	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
+		MeterProvider: tel.MeterProvider, Propagators: tel.Propagator, Metrics: tel.Metrics})
+	if err != nil {
+		return err
+	}
+	svc := orders.New(OrdersConfig(cfg, sup, st, log, MetricsObserver(tel.Metrics)))
+	deps := Deps{
+		Supplier: sup,
+		Orders:   svc,
+		Logger:   log,
+		Checks:   []handlers.Check{{Name: "store", Fn: st.Ping}},
+		Admin:    (&handlers.Admin{Orders: svc}).Register,
+		Metrics:  tel.MetricsHandler(),
+	}
+	s, err := New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("FLOWBRIDGE_ADDR: cannot listen on %s: %v; choose a free port, e.g. FLOWBRIDGE_ADDR=:8081", cfg.Addr, err)
+	}
+	base := BaseURL(l.Addr())
+	fmt.Fprintf(stdout, "flowbridge listening on %s (supplier %s, store %s)\n  docs: %s/docs\n  spec: %s/openapi.yaml\n",
+		base, sup.Name(), storeName(cfg), base, base)
+	log.Info("listening", slog.String("addr", l.Addr().String()), slog.String("supplier", sup.Name()),
+		slog.Bool("test_mode", cfg.TestMode), slog.Duration("request_timeout", cfg.RequestTimeout))
+	return s.Serve(ctx, l)
+}
+
+func storeName(cfg Config) string {
+	if cfg.RedisURL != "" {
+		return "redis"
+	}
+	return "in-process"
+}
+
+// NewLogger returns the JSON logger used everywhere.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// BaseURL turns a listener address into a URL a person can open: an
+// unspecified host (":8080", "[::]:8080") becomes 127.0.0.1.
+func BaseURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// Healthcheck is the `healthcheck` command for container HEALTHCHECKs
+// (distroless images have no curl): it GETs /healthz on the configured
+// port of this host and fails unless it answers 200.
+func Healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, _, err := LoadConfig(args, getenv)
+	if err != nil {
+		return err
+	}
+	_, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	u := "http://" + net.JoinHostPort("127.0.0.1", port) + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %d", u, resp.StatusCode)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}
+
+// OrdersConfig maps the configuration onto the orders service.
+func OrdersConfig(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger, obs orders.Observer) orders.Config {
+	return orders.Config{
+		Supplier:    sup,
+		Store:       st,
+		Carriers:    cfg.Carriers,
+		TestMode:    cfg.TestMode,
+		Shop:        cfg.Shop,
+		Lease:       cfg.Lease,
+		RecordTTL:   cfg.RecordTTL,
+		RatesTTL:    cfg.RatesTTL,
+		TrackingTTL: cfg.TrackingTTL,
+		Logger:      log,
+		Observer:    obs,
+	}
+}
+
+// MetricsObserver counts the orders service's events.
+func MetricsObserver(m *telemetry.Metrics) orders.Observer {
+	return orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
+		if o.Event == orders.EventStoreError {
+			m.StoreError(ctx, o.Op)
+			return
+		}
+		m.Idempotency(ctx, string(o.Event))
+	})
+}
