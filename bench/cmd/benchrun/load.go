@@ -26,8 +26,12 @@ type Summary struct {
 	MaxMs       float64        `json:"max_ms"`
 	MeanMs      float64        `json:"mean_ms"`
 	// Curve is latency (ms) at the percentiles in CurveAt, for plots.
-	Curve      []float64 `json:"curve_ms"`
-	FirstError string    `json:"first_error,omitempty"`
+	Curve []float64 `json:"curve_ms"`
+	// RedisPerReq is Redis commands per request by command (INFO
+	// commandstats before and after the series; the driver's own INFO
+	// calls excluded), for the series that go through a Redis-backed server.
+	RedisPerReq map[string]float64 `json:"redis_cmds_per_request,omitempty"`
+	FirstError  string             `json:"first_error,omitempty"`
 }
 
 // CurveAt are the percentiles kept for latency plots: dense towards the tail.

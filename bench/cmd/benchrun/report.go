@@ -143,6 +143,14 @@ func render(o options) error {
 				w("| %s | %d | **added (b − a)** | | | | **%s** | **%s** | **%s** | %s |\n", r.Op, r.Concurrency, fp(r.DeltaP50Ms, f3), fp(r.DeltaP90Ms, f3), fp(r.DeltaP99Ms, f3), fp(r.DeltaMaxMs, f2))
 			}
 		}
+		w("\nRedis commands executed per request through flowbridge (`INFO commandstats` around each c=1 series; commands run inside Lua scripts count too, `evalsha` is the number of script calls): ")
+		var parts []string
+		for _, r := range ov.Rows {
+			if r.Via != nil && r.Concurrency == 1 {
+				parts = append(parts, fmt.Sprintf("%s: %s", r.Op, perReqText(r.Via.RedisPerReq)))
+			}
+		}
+		w("%s.\n", strings.Join(parts, "; "))
 		w("\nTarget at concurrency 1: ≤ 0.3 ms added at p50 and ≤ 1 ms at p99.\n\n")
 		for _, r := range ov.Rows {
 			if r.Concurrency == 1 && r.DeltaP50Ms != nil {
@@ -181,7 +189,11 @@ func render(o options) error {
 		row(&hp.FloorC1, nil)
 		row(hp.ReplayedC1, nil)
 		row(hp.CachedC1, nil)
-		w("\nTarget: ≥ 60 %% of the floor's throughput.")
+		w("\nRedis commands executed per request (as above): floor %s", perReqText(hp.Floor.RedisPerReq))
+		if hp.Replayed != nil && hp.Cached != nil {
+			w("; replayed orders %s; cached tracking %s", perReqText(hp.Replayed.RedisPerReq), perReqText(hp.Cached.RedisPerReq))
+		}
+		w(".\n\nTarget: ≥ 60 %% of the floor's throughput.")
 		if hp.ReplayedPct != nil && hp.CachedPct != nil {
 			w(" Replayed orders: %.0f %% (%s); cached tracking: %.0f %% (%s).", *hp.ReplayedPct, yes(*hp.ReplayedPct >= 60), *hp.CachedPct, yes(*hp.CachedPct >= 60))
 		}
@@ -314,6 +326,27 @@ func render(o options) error {
 		w("Last run (`bench/run` runs them once with `-count 5`):\n\n```\n%s\n```\n", strings.TrimSpace(string(mb)))
 	}
 	return os.WriteFile(filepath.Join(o.docs, "BENCHMARKS.md"), []byte(b.String()), 0o644)
+}
+
+// perReqText renders commands per request, e.g. "3.0 (evalsha 2.0, get 1.0)".
+func perReqText(m map[string]float64) string {
+	if len(m) == 0 {
+		return "–"
+	}
+	keys := make([]string, 0, len(m))
+	total := 0.0
+	for k, v := range m {
+		keys = append(keys, k)
+		total += v
+	}
+	sortStrings(keys)
+	var parts []string
+	for _, k := range keys {
+		if m[k] >= 0.05 {
+			parts = append(parts, fmt.Sprintf("%s %.1f", k, m[k]))
+		}
+	}
+	return fmt.Sprintf("%.1f (%s)", total, strings.Join(parts, ", "))
 }
 
 func orDash(s string) string {

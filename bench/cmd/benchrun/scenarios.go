@@ -172,7 +172,7 @@ func (e *env) overhead() (OverheadResult, error) {
 	defer sup.stop()
 	var fbs []*flowbridge
 	if e.opt.fbBin != "" {
-		if fbs, err = e.startReplicas(1, sup.addr, 1e6, 1000); err != nil {
+		if fbs, err = e.startReplicas(1, sup.addr, 10000, 1000); err != nil {
 			return res, err
 		}
 		defer stopAll(fbs)
@@ -216,7 +216,9 @@ func (e *env) overhead() (OverheadResult, error) {
 			row.Direct = closedLoop(op.name+" direct", c, e.opt.seriesDur, max, []int{200}, op.direct)
 			logf("overhead %s c=%d direct: p50 %.3f ms p99 %.3f ms (%d req, %d errors)", op.name, c, row.Direct.P50Ms, row.Direct.P99Ms, row.Direct.Requests, row.Direct.Errors)
 			if fbs != nil {
-				via := closedLoop(op.name+" via flowbridge", c, e.opt.seriesDur, max, []int{200}, op.via)
+				via := e.withRedis(func() Summary {
+					return closedLoop(op.name+" via flowbridge", c, e.opt.seriesDur, max, []int{200}, op.via)
+				})
 				row.Via = &via
 				row.DeltaP50Ms = ptr(via.P50Ms - row.Direct.P50Ms)
 				row.DeltaP90Ms = ptr(via.P90Ms - row.Direct.P90Ms)
@@ -229,6 +231,26 @@ func (e *env) overhead() (OverheadResult, error) {
 	}
 	res.Supplier, _ = e.supplierStats(sup.addr)
 	return res, nil
+}
+
+// withRedis runs a series and records its Redis commands per request.
+func (e *env) withRedis(f func() Summary) Summary {
+	before, err := redisCalls(e.redis.url)
+	s := f()
+	after, err2 := redisCalls(e.redis.url)
+	if err != nil || err2 != nil || s.Requests == 0 {
+		return s
+	}
+	s.RedisPerReq = map[string]float64{}
+	for cmd, n := range after {
+		if cmd == "info" {
+			continue
+		}
+		if d := n - before[cmd]; d > 0 {
+			s.RedisPerReq[cmd] = float64(d) / float64(s.Requests)
+		}
+	}
+	return s
 }
 
 func (e *env) supplierStats(addr string) (btsfake.Stats, error) {
@@ -268,7 +290,9 @@ func (e *env) hotpath() (HotPathResult, error) {
 	floorT := func(i uint64, t *vegeta.Target) { t.Method, t.URL = http.MethodGet, "http://"+floor.addr+"/floor" }
 	max := uint64(e.opt.maxRequests) * 4
 	closedLoop("warm", conc, time.Second, 0, []int{200}, floorT)
-	res.Floor = closedLoop("floor (Echo + 1 Redis GET)", conc, e.opt.seriesDur, max, []int{200}, floorT)
+	res.Floor = e.withRedis(func() Summary {
+		return closedLoop("floor (Echo + 1 Redis GET)", conc, e.opt.seriesDur, max, []int{200}, floorT)
+	})
 	res.FloorC1 = closedLoop("floor (Echo + 1 Redis GET)", 1, e.opt.seriesDur/2, max, []int{200}, floorT)
 	logf("hotpath floor c=%d: %.0f req/s, p50 %.3f ms", conc, res.Floor.RPS, res.Floor.P50Ms)
 	if e.opt.fbBin == "" {
@@ -280,7 +304,7 @@ func (e *env) hotpath() (HotPathResult, error) {
 		return res, err
 	}
 	defer sup.stop()
-	fbs, err := e.startReplicas(1, sup.addr, 1e6, 1000)
+	fbs, err := e.startReplicas(1, sup.addr, 10000, 1000)
 	if err != nil {
 		return res, err
 	}
@@ -302,9 +326,13 @@ func (e *env) hotpath() (HotPathResult, error) {
 	}
 	closedLoop("prime", 1, 0, 1, []int{200}, cachedT)
 	closedLoop("warm", conc, time.Second, 0, []int{200}, replayT)
-	r := closedLoop("replayed POST /orders", conc, e.opt.seriesDur, max, []int{200}, replayT)
+	r := e.withRedis(func() Summary {
+		return closedLoop("replayed POST /orders", conc, e.opt.seriesDur, max, []int{200}, replayT)
+	})
 	r1 := closedLoop("replayed POST /orders", 1, e.opt.seriesDur/2, max, []int{200}, replayT)
-	c := closedLoop("cached GET /tracking", conc, e.opt.seriesDur, max, []int{200}, cachedT)
+	c := e.withRedis(func() Summary {
+		return closedLoop("cached GET /tracking", conc, e.opt.seriesDur, max, []int{200}, cachedT)
+	})
 	c1 := closedLoop("cached GET /tracking", 1, e.opt.seriesDur/2, max, []int{200}, cachedT)
 	res.Replayed, res.ReplayedC1, res.Cached, res.CachedC1 = &r, &r1, &c, &c1
 	if res.Floor.RPS > 0 {
