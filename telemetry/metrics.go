@@ -1,0 +1,152 @@
+package telemetry
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Metrics are the instruments an operator alerts on. Attribute values are
+// low-cardinality by construction: never an order id, never customer data.
+type Metrics struct {
+	supplierCalls   metric.Float64Histogram
+	supplierErrors  metric.Int64Counter
+	idempotency     metric.Int64Counter
+	limiterWait     metric.Float64Histogram
+	redisErrors     metric.Int64Counter
+	unknownStatuses metric.Int64Counter
+	retries         metric.Int64Counter
+
+	mu           sync.Mutex
+	breakerState map[string]int64 // supplier → 0 closed, 1 half-open, 2 open
+	needsReview  func(context.Context) (int64, error)
+}
+
+func newMetrics(m metric.Meter) (*Metrics, error) {
+	var err error
+	mt := &Metrics{breakerState: map[string]int64{}}
+	buckets := metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30)
+	if mt.supplierCalls, err = m.Float64Histogram("flowbridge.supplier.call.duration", metric.WithUnit("s"),
+		metric.WithDescription("Supplier API call latency by supplier, operation and outcome."), buckets); err != nil {
+		return nil, err
+	}
+	if mt.supplierErrors, err = m.Int64Counter("flowbridge.supplier.errors",
+		metric.WithDescription("Supplier API calls that failed, by supplier, operation and error code.")); err != nil {
+		return nil, err
+	}
+	if mt.idempotency, err = m.Int64Counter("flowbridge.idempotency.outcomes",
+		metric.WithDescription("Order placement outcomes: won, replayed, in_flight, reconciled, recorded, needs_review, unknown_outcome, rejected.")); err != nil {
+		return nil, err
+	}
+	if mt.limiterWait, err = m.Float64Histogram("flowbridge.supplier.ratelimit.wait", metric.WithUnit("s"),
+		metric.WithDescription("Time requests waited for the shared supplier rate limit."), buckets); err != nil {
+		return nil, err
+	}
+	if mt.redisErrors, err = m.Int64Counter("flowbridge.store.errors",
+		metric.WithDescription("Errors talking to the store (Redis), by operation.")); err != nil {
+		return nil, err
+	}
+	if mt.unknownStatuses, err = m.Int64Counter("flowbridge.supplier.unknown_status",
+		metric.WithDescription("Supplier statuses flowbridge could not map, by supplier.")); err != nil {
+		return nil, err
+	}
+	if mt.retries, err = m.Int64Counter("flowbridge.supplier.retries",
+		metric.WithDescription("Supplier read requests re-sent, by supplier.")); err != nil {
+		return nil, err
+	}
+	if _, err = m.Int64ObservableGauge("flowbridge.supplier.breaker.state",
+		metric.WithDescription("Circuit breaker state by supplier: 0 closed, 1 half-open, 2 open."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			mt.mu.Lock()
+			defer mt.mu.Unlock()
+			for s, v := range mt.breakerState {
+				o.Observe(v, metric.WithAttributes(attribute.String("supplier", s)))
+			}
+			return nil
+		})); err != nil {
+		return nil, err
+	}
+	if _, err = m.Int64ObservableGauge("flowbridge.orders.needs_review",
+		metric.WithDescription("Orders held for a person to review (outcome unknown at a supplier that cannot be asked)."),
+		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+			mt.mu.Lock()
+			f := mt.needsReview
+			mt.mu.Unlock()
+			if f == nil {
+				return nil
+			}
+			n, err := f(ctx)
+			if err != nil {
+				return err
+			}
+			o.Observe(n)
+			return nil
+		})); err != nil {
+		return nil, err
+	}
+	return mt, nil
+}
+
+// SupplierCall records one supplier API call. code is "" on success.
+func (m *Metrics) SupplierCall(ctx context.Context, supplier, op, code string, d time.Duration) {
+	outcome := "ok"
+	if code != "" {
+		outcome = "error"
+	}
+	m.supplierCalls.Record(ctx, d.Seconds(), metric.WithAttributes(
+		attribute.String("supplier", supplier), attribute.String("operation", op), attribute.String("outcome", outcome)))
+	if code != "" {
+		m.supplierErrors.Add(ctx, 1, metric.WithAttributes(
+			attribute.String("supplier", supplier), attribute.String("operation", op), attribute.String("code", code)))
+	}
+}
+
+// Idempotency counts one placement outcome.
+func (m *Metrics) Idempotency(ctx context.Context, outcome string) {
+	m.idempotency.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+}
+
+// LimiterWait records time spent waiting for the shared rate limit.
+func (m *Metrics) LimiterWait(ctx context.Context, supplier string, d time.Duration) {
+	m.limiterWait.Record(ctx, d.Seconds(), metric.WithAttributes(attribute.String("supplier", supplier)))
+}
+
+// StoreError counts a failed store operation.
+func (m *Metrics) StoreError(ctx context.Context, op string) {
+	m.redisErrors.Add(ctx, 1, metric.WithAttributes(attribute.String("operation", op)))
+}
+
+// UnknownStatus counts a raw supplier status that has no mapping.
+func (m *Metrics) UnknownStatus(ctx context.Context, supplier string) {
+	m.unknownStatuses.Add(ctx, 1, metric.WithAttributes(attribute.String("supplier", supplier)))
+}
+
+// Retry counts a re-sent supplier read.
+func (m *Metrics) Retry(ctx context.Context, supplier string) {
+	m.retries.Add(ctx, 1, metric.WithAttributes(attribute.String("supplier", supplier)))
+}
+
+// BreakerState records a circuit breaker state ("closed", "half-open", "open").
+func (m *Metrics) BreakerState(supplier, state string) {
+	v := int64(0)
+	switch state {
+	case "half-open":
+		v = 1
+	case "open":
+		v = 2
+	}
+	m.mu.Lock()
+	m.breakerState[supplier] = v
+	m.mu.Unlock()
+}
+
+// ObserveNeedsReview sets the function that counts orders needing review;
+// it is called at scrape time.
+func (m *Metrics) ObserveNeedsReview(f func(context.Context) (int64, error)) {
+	m.mu.Lock()
+	m.needsReview = f
+	m.mu.Unlock()
+}
