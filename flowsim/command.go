@@ -82,7 +82,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Definitions: defs,
 		HTTP:        HTTPBehaviour{Timeout: *timeout, RealPause: *pause, RewriteBase: *base},
 		Observe: func(ev Event) {
-			fmt.Fprintf(stdout, "%-8s %-24s %s\n         %s\n", "+"+fmtElapsed(ev.At.Sub(t0)), ev.Outcome, ev.Title, oneLine(ev.Detail))
+			fmt.Fprintf(stdout, "%-11s %-10s %s\n            %s\n", "+"+fmtElapsed(ev.At.Sub(t0)), ev.Outcome, ev.Title, oneLine(ev.Detail))
 		},
 	})
 	store := &Store{Order: order}
@@ -135,10 +135,20 @@ func secretNames(w flowtemplates.Workflow) []string {
 }
 
 func fmtElapsed(d time.Duration) string {
-	if d >= 24*time.Hour {
-		return fmt.Sprintf("%dd%s", int(d/(24*time.Hour)), (d % (24 * time.Hour)).Truncate(time.Second))
+	d = d.Truncate(time.Second)
+	days := d / (24 * time.Hour)
+	rest := strings.TrimSuffix(strings.TrimSuffix((d%(24*time.Hour)).String(), "0s"), "0m")
+	switch {
+	case days == 0:
+		if rest == "" {
+			return "0s"
+		}
+		return rest
+	case rest == "":
+		return fmt.Sprintf("%dd", days)
+	default:
+		return fmt.Sprintf("%dd%s", days, rest)
 	}
-	return d.Truncate(time.Second).String()
 }
 
 func oneLine(s string) string {

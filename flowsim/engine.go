@@ -400,6 +400,11 @@ func (r *run) httpStep(ctx context.Context, st flowtemplates.Step) (string, erro
 	if err != nil {
 		return "", r.fail(st, err)
 	}
+	if base := r.sim.opts.HTTP.RewriteBase; base != "" {
+		if url, err = rewriteBase(url, base); err != nil {
+			return "", r.fail(st, err)
+		}
+	}
 	method := strings.ToUpper(r.cfg(st, "method"))
 	if method != "GET" && method != "HEAD" && body != "" && !json.Valid([]byte(body)) &&
 		strings.Contains(strings.ToLower(hdrSrc), "application/json") {

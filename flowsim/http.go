@@ -37,8 +37,8 @@ type HTTPBehaviour struct {
 	// work the service is still doing (a timed-out request) can finish
 	// before the re-send arrives. 0.001 turns 30 s into 30 ms. Zero = none.
 	RealPause float64
-	// RewriteBase, when set, replaces scheme and host of every URL (to
-	// point committed templates at a local service).
+	// RewriteBase, when set, replaces scheme and host of every rendered
+	// URL (to point committed templates at a local service).
 	RewriteBase string
 }
 
@@ -93,13 +93,7 @@ type httpRequest struct {
 
 func (h HTTPBehaviour) send(ctx context.Context, clock Clock, req httpRequest) (HTTPResult, error) {
 	h = h.withDefaults()
-	target := req.URL
-	if h.RewriteBase != "" {
-		var err error
-		if target, err = rewriteBase(target, h.RewriteBase); err != nil {
-			return HTTPResult{}, err
-		}
-	}
+	target := req.URL // already rewritten by the caller when RewriteBase is set
 	start := clock.Now()
 	interval := h.FirstInterval
 	var res HTTPResult
@@ -255,7 +249,7 @@ func parseHeaders(s string) ([][2]string, error) {
 	return out, nil
 }
 
-// sanitize removes JSON whitespace differences for display.
+// compactJSON removes JSON whitespace for display.
 func compactJSON(s string) string {
 	var b bytes.Buffer
 	if json.Compact(&b, []byte(s)) == nil {
