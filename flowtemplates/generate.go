@@ -28,6 +28,8 @@ const (
 	GuideFile    = "BUILD-GUIDE.md"
 )
 
+//go:generate go test -run TestGeneratedUpToDate -update .
+
 // Generate returns the workflow JSON (for Shopify's workflows-as-code /
 // API path) and the step-by-step build guide, both from p.
 func Generate(p Params) ([]File, error) {
