@@ -477,7 +477,7 @@ func (r *run) forEach(ctx context.Context, st flowtemplates.Step) error {
 	path := r.cfg(st, "listpath")
 	list, _ := scope{env: r.env()}.lookup(path).([]any)
 	if len(list) > 100 {
-		return r.fail(st, fmt.Errorf("For each over %d items; Flow allows at most 100", len(list)))
+		return r.fail(st, fmt.Errorf("list of %d items; For each allows at most 100", len(list)))
 	}
 	parts := strings.Split(path, ".")
 	item := parts[len(parts)-1] + "Foreachitem"
