@@ -37,6 +37,9 @@ type HTTPBehaviour struct {
 	// work the service is still doing (a timed-out request) can finish
 	// before the re-send arrives. 0.001 turns 30 s into 30 ms. Zero = none.
 	RealPause float64
+	// MaxRealPause caps one real pause (default 1 s when RealPause is set),
+	// so a run that re-sends for a whole virtual day stays short.
+	MaxRealPause time.Duration
 	// RewriteBase, when set, replaces scheme and host of every rendered
 	// URL (to point committed templates at a local service).
 	RewriteBase string
@@ -60,6 +63,9 @@ func (h HTTPBehaviour) withDefaults() HTTPBehaviour {
 	}
 	if h.Window <= 0 {
 		h.Window = 24 * time.Hour
+	}
+	if h.MaxRealPause <= 0 {
+		h.MaxRealPause = time.Second
 	}
 	return h
 }
@@ -155,7 +161,7 @@ func (h HTTPBehaviour) send(ctx context.Context, clock Clock, req httpRequest) (
 		att.Retrying, att.Wait = true, wait
 		res.Attempts = append(res.Attempts, att)
 		if h.RealPause > 0 {
-			pause := time.NewTimer(time.Duration(float64(wait) * h.RealPause))
+			pause := time.NewTimer(min(time.Duration(float64(wait)*h.RealPause), h.MaxRealPause))
 			select {
 			case <-ctx.Done():
 				pause.Stop()

@@ -106,7 +106,7 @@ func simulate(t *testing.T, sc scenario) outcome {
 		t.Fatal(err)
 	}
 	if res.Failed {
-		t.Fatalf("run failed: %s", res.Reason)
+		t.Fatalf("run failed: %s (supplier orders created: %d)", res.Reason, sb.Stats().Creates)
 	}
 	return outcome{sb: sb, store: store, res: res, clock: clock, p: p}
 }
@@ -273,8 +273,8 @@ func TestSimulatedStage1Refusals(t *testing.T) {
 // after it finished (replay): still one supplier order, one fulfilment.
 func TestSimulatedOrdersTimeout(t *testing.T) {
 	o := simulate(t, scenario{
-		order: fixture("sandbox:delay=800ms", "ES", "46005", "8400000000017"),
-		http:  HTTPBehaviour{Timeout: 250 * time.Millisecond, RealPause: 0.05},
+		order: fixture("sandbox:delay=600ms", "ES", "46005", "8400000000017"),
+		http:  HTTPBehaviour{Timeout: 200 * time.Millisecond, RealPause: 0.05, MaxRealPause: 250 * time.Millisecond},
 	})
 	if got := o.sb.Stats().Creates; got != 1 {
 		t.Fatalf("supplier orders = %d, want 1", got)
