@@ -68,6 +68,7 @@ func (o outcome) fulfilments() []AdminCall {
 
 type scenario struct {
 	order   map[string]any
+	sandbox sandbox.Config
 	mod     func(*flowtemplates.Params)
 	http    HTTPBehaviour
 	prepare func(store *Store)
@@ -76,7 +77,8 @@ type scenario struct {
 func simulate(t *testing.T, sc scenario) outcome {
 	t.Helper()
 	clock := NewVirtualClock(simStart)
-	sb := sandbox.New(sandbox.Config{Now: clock.Now})
+	sc.sandbox.Now = clock.Now
+	sb := sandbox.New(sc.sandbox)
 	url, key := startFlowbridge(t, sb)
 	p := flowtemplates.Defaults()
 	p.BaseURL = url
@@ -263,6 +265,40 @@ func TestSimulatedStage1Refusals(t *testing.T) {
 			e := o.store.Emails[0]
 			if !strings.Contains(e.Subject, tt.code) || !strings.Contains(e.Subject, "#1042") || !strings.Contains(e.Message, "What to do") {
 				t.Errorf("alert: %s\n%s", e.Subject, e.Message)
+			}
+		})
+	}
+}
+
+func TestSimulatedPlacementNeedsPerson(t *testing.T) {
+	tests := []struct {
+		name     string
+		address2 string
+		sandbox  sandbox.Config
+		creates  int
+		want     []string
+	}{
+		{"outcome unknown, supplier cannot be asked", "sandbox:drop-after-create", sandbox.Config{DisableLookup: true}, 1,
+			[]string{"needs_review", "/admin/orders/", `"action":"adopt"`, `"action":"release"`}},
+		{"supplier refused", "sandbox:reject", sandbox.Config{}, 0, []string{"supplier_rejected", "refused"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := simulate(t, scenario{order: fixture(tt.address2, "ES", "46005", "8400000000017"), sandbox: tt.sandbox})
+			if got := o.sb.Stats().Creates; got != tt.creates {
+				t.Errorf("supplier orders = %d, want %d", got, tt.creates)
+			}
+			if _, ok := o.store.Metafield(o.p.Namespace, o.p.SupplierOrderKey); ok || o.checks() != 0 || len(o.store.AdminCalls) != 0 {
+				t.Errorf("went on to tracking: checks %d, admin calls %d", o.checks(), len(o.store.AdminCalls))
+			}
+			if len(o.store.Emails) != 1 {
+				t.Fatalf("emails = %d, want 1", len(o.store.Emails))
+			}
+			e := o.store.Emails[0]
+			for _, want := range tt.want {
+				if !strings.Contains(e.Subject+e.Message, want) {
+					t.Errorf("alert lacks %q:\n%s\n%s", want, e.Subject, e.Message)
+				}
 			}
 		})
 	}
