@@ -3,6 +3,7 @@ package flowtemplates
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -111,6 +112,15 @@ func Guide(p Params, w Workflow) []byte {
 		}
 		for _, c := range s.ConfigFieldValues {
 			name := fieldLabel(s.TaskID, c.ConfigFieldID, table)
+			var pairs [][2]string
+			if c.ConfigFieldID == "headers" && json.Unmarshal([]byte(c.Value), &pairs) == nil {
+				// The editor takes headers as key/value rows, not JSON.
+				pf("- **Headers** (one row each):\n")
+				for _, kv := range pairs {
+					pf("  - `%s`: `%s`\n", kv[0], kv[1])
+				}
+				continue
+			}
 			if strings.Contains(c.Value, "\n") || len(c.Value) > 60 {
 				lang := "liquid"
 				switch c.ConfigFieldID {
