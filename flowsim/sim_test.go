@@ -79,7 +79,7 @@ func simulate(t *testing.T, sc scenario) outcome {
 	clock := NewVirtualClock(simStart)
 	sc.sandbox.Now = clock.Now
 	sb := sandbox.New(sc.sandbox)
-	url, key := startFlowbridge(t, sb)
+	url, key := startFlowbridge(t, sb, clock.Now)
 	p := flowtemplates.Defaults()
 	p.BaseURL = url
 	if sc.mod != nil {
@@ -375,7 +375,7 @@ func TestSimulatedHold(t *testing.T) {
 // committed default workflow, pointed at the local service with --url.
 func TestCommandRunsCommittedWorkflow(t *testing.T) {
 	sb := sandbox.New(sandbox.Config{})
-	url, key := startFlowbridge(t, sb)
+	url, key := startFlowbridge(t, sb, time.Now)
 	dir := t.TempDir()
 	order, _ := json.Marshal(fixture("", "ES", "46005", "8400000000017"))
 	orderPath := filepath.Join(dir, "order.json")

@@ -38,8 +38,12 @@ type placement struct {
 	body   map[string]any
 }
 
-func startFlowbridge(t *testing.T, sb *sandbox.Supplier) (url, key string) {
+// startFlowbridge runs the service over sb; now is its clock (the
+// simulator's, so caches expire in Flow time). The stand-in keeps no
+// time-dependent state, so it ignores now.
+func startFlowbridge(t *testing.T, sb *sandbox.Supplier, now func() time.Time) (url, key string) {
 	t.Helper()
+	_ = now
 	s := &standIn{sup: sb, key: "test-key-0123456789", state: map[string]*placement{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /rates", s.auth(s.rates))
