@@ -42,10 +42,19 @@ type Config struct {
 	SandboxShipAfter       time.Duration
 	SandboxDisableLookup   bool
 
-	BTSBaseURL    string
-	BTSToken      string
-	BigBuyBaseURL string
-	BigBuyAPIKey  string
+	BTSBaseURL       string
+	BTSToken         string
+	BTSPaymentMethod string
+
+	BigBuyBaseURL       string
+	BigBuyAPIKey        string
+	BigBuyPaymentMethod string
+	BigBuySKUFallback   bool
+
+	// Outbound supplier client (real suppliers only).
+	SupplierRateLimit      float64
+	SupplierBurst          int
+	SupplierAttemptTimeout time.Duration
 }
 
 // MaxRequestTimeout keeps a request well inside Flow's 30 s wait, so a slow
@@ -196,12 +205,67 @@ func Settings() []Setting {
 		{Env: "FLOWBRIDGE_BTS_TOKEN", Flag: "bts-token", Secret: true,
 			Help: "BTS Wholesaler API token (required when the supplier is `bts`). Case-sensitive.",
 			Set:  func(c *Config, v string) error { c.BTSToken = strings.TrimSpace(v); return nil }},
+		{Env: "FLOWBRIDGE_BTS_PAYMENT_METHOD", Flag: "bts-payment-method", Default: "wallet",
+			Help: "BTS Wholesaler payment for real orders: `wallet`, `banktransfer` or `btscredit`. Test-mode orders always use `banktransfer` (they stay pending).",
+			Set: func(c *Config, v string) error {
+				m := strings.ToLower(strings.TrimSpace(v))
+				switch m {
+				case "wallet", "banktransfer", "btscredit":
+					c.BTSPaymentMethod = m
+					return nil
+				}
+				return fmt.Errorf("unknown payment method %q; use wallet, banktransfer or btscredit", v)
+			}},
 		{Env: "FLOWBRIDGE_BIGBUY_BASE_URL", Flag: "bigbuy-base-url", Default: "https://api.bigbuy.eu",
 			Help: "BigBuy API base URL (`https://api.sandbox.bigbuy.eu` for BigBuy's sandbox).",
 			Set:  setURL(func(c *Config) *string { return &c.BigBuyBaseURL })},
 		{Env: "FLOWBRIDGE_BIGBUY_API_KEY", Flag: "bigbuy-api-key", Secret: true,
 			Help: "BigBuy API key (required when the supplier is `bigbuy`). Case-sensitive.",
 			Set:  func(c *Config, v string) error { c.BigBuyAPIKey = strings.TrimSpace(v); return nil }},
+		{Env: "FLOWBRIDGE_BIGBUY_PAYMENT_METHOD", Flag: "bigbuy-payment-method", Default: "moneybox",
+			Help: "BigBuy payment for real orders: `moneybox`, `paypal` or `bankwire`. Test-mode orders use `bankwire` (they stay pending).",
+			Set: func(c *Config, v string) error {
+				m := strings.ToLower(strings.TrimSpace(v))
+				switch m {
+				case "moneybox", "paypal", "bankwire":
+					c.BigBuyPaymentMethod = m
+					return nil
+				}
+				return fmt.Errorf("unknown payment method %q; use moneybox, paypal or bankwire", v)
+			}},
+		{Env: "FLOWBRIDGE_BIGBUY_SKU_FALLBACK", Flag: "bigbuy-sku-fallback", Default: "false",
+			Help: "BigBuy: when a barcode is not in BigBuy's catalogue, send the variant SKU as the BigBuy reference instead of failing with `unmatched_ean`.",
+			Set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%q is not a boolean; use true or false", v)
+				}
+				c.BigBuySKUFallback = b
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_SUPPLIER_RATE_LIMIT", Flag: "supplier-rate-limit", Default: "0",
+			Help: "Requests per second to the supplier, shared by every replica through Redis (every request counts, retries too). `0`: the supplier's default (BigBuy 0.8, BTS 5).",
+			Set: func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 10000 {
+					return fmt.Errorf("%q is not a rate from 0 to 10000; use e.g. 0.8", v)
+				}
+				c.SupplierRateLimit = f
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_SUPPLIER_BURST", Flag: "supplier-burst", Default: "1",
+			Help: "Requests that may go to the supplier at once above the rate limit.",
+			Set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil || n < 1 || n > 1000 {
+					return fmt.Errorf("%q is not a whole number from 1 to 1000", v)
+				}
+				c.SupplierBurst = n
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_SUPPLIER_ATTEMPT_TIMEOUT", Flag: "supplier-attempt-timeout", Default: "8s",
+			Help: "Deadline of one supplier request attempt (the whole request stays inside FLOWBRIDGE_REQUEST_TIMEOUT).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.SupplierAttemptTimeout })},
 	}
 }
 

@@ -15,10 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowbridge/flowbridge/handlers"
-	"github.com/flowbridge/flowbridge/supplier"
-	"github.com/flowbridge/flowbridge/supplier/bigbuy"
-	"github.com/flowbridge/flowbridge/supplier/bts"
-	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
 // Run is the `serve` command: it loads the configuration from args and
@@ -52,7 +48,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("no operator key configured; generated a temporary one and printed it on stdout")
 	}
 
-	sup, err := NewSupplier(cfg, log)
+	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -143,35 +139,4 @@ func Healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
-}
-
-// NewSupplier builds the configured supplier adapter. The real adapters
-// get their default HTTP client here; the integrator swaps in the resilient
-// client (retries, breaker, shared rate limit) when it lands.
-func NewSupplier(cfg Config, log *slog.Logger) (supplier.Supplier, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	switch cfg.Supplier {
-	case "sandbox", "":
-		if cfg.SandboxShipAfter > 0 && cfg.SandboxProcessingAfter >= cfg.SandboxShipAfter {
-			return nil, errors.New("FLOWBRIDGE_SANDBOX_PROCESSING_AFTER must be shorter than FLOWBRIDGE_SANDBOX_SHIP_AFTER; e.g. 1m and 3m")
-		}
-		return sandbox.New(sandbox.Config{ProcessingAfter: cfg.SandboxProcessingAfter, ShipAfter: cfg.SandboxShipAfter,
-			DisableLookup: cfg.SandboxDisableLookup}), nil
-	case "bts":
-		c, err := bts.New(bts.Config{BaseURL: cfg.BTSBaseURL, Token: cfg.BTSToken, Logger: log})
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	case "bigbuy":
-		c, err := bigbuy.New(bigbuy.Config{BaseURL: cfg.BigBuyBaseURL, APIKey: cfg.BigBuyAPIKey})
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	default:
-		return nil, fmt.Errorf("FLOWBRIDGE_SUPPLIER=%s: unknown supplier; use one of %s", cfg.Supplier, strings.Join(SupplierNames(), ", "))
-	}
 }

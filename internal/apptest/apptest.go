@@ -77,7 +77,7 @@ func Start(t testing.TB, o Options) *App {
 	}
 	sup := o.Supplier
 	if sup == nil {
-		if sup, err = server.NewSupplier(cfg, nil); err != nil {
+		if sup, err = server.NewSupplier(cfg, server.SupplierDeps{}); err != nil {
 			t.Fatalf("apptest: supplier: %v", err)
 		}
 	}
