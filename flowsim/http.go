@@ -17,7 +17,8 @@ import (
 // HTTPBehaviour is how the simulated Send HTTP request behaves. The zero
 // value is Flow's documented behaviour with compressed real waits.
 type HTTPBehaviour struct {
-	// Client sends the requests (http.DefaultClient when nil).
+	// Client sends the requests (default: a client that does not follow
+	// redirects).
 	Client *http.Client
 	// Timeout is the real time one attempt may take before it is abandoned
 	// and re-sent (Flow: 30 s; tests compress it). Default 30 s.
@@ -47,7 +48,8 @@ type HTTPBehaviour struct {
 
 func (h HTTPBehaviour) withDefaults() HTTPBehaviour {
 	if h.Client == nil {
-		h.Client = http.DefaultClient
+		// Flow counts a 3xx as success and does not follow it.
+		h.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if h.Timeout <= 0 {
 		h.Timeout = 30 * time.Second

@@ -242,6 +242,8 @@ func TestHTTPBehaviour(t *testing.T) {
 				return
 			}
 			_, _ = w.Write([]byte(`{"ok":true}`))
+		case "/moved":
+			http.Redirect(w, r, "/bad", http.StatusFound)
 		case "/down":
 			w.WriteHeader(http.StatusBadGateway)
 		case "/bad":
@@ -281,6 +283,11 @@ func TestHTTPBehaviour(t *testing.T) {
 	res, c = send("/down", "ignore")
 	if !res.Failed || c.Now().Sub(start) > 24*time.Hour || c.Now().Sub(start) < 20*time.Hour {
 		t.Errorf("down: failed=%v after %s, %d attempts", res.Failed, c.Now().Sub(start), len(res.Attempts))
+	}
+
+	res, _ = send("/moved", "fail")
+	if res.Failed || res.Status != http.StatusFound || len(res.Attempts) != 1 {
+		t.Errorf("moved: 3xx must count as success and not be followed: %+v", res)
 	}
 
 	res, _ = send("/bad", "ignore")
