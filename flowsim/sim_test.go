@@ -3,8 +3,6 @@ package flowsim
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -376,12 +374,7 @@ func TestSimulatedHold(t *testing.T) {
 func TestCommandRunsCommittedWorkflow(t *testing.T) {
 	sb := sandbox.New(sandbox.Config{})
 	url, key := startFlowbridge(t, sb, time.Now)
-	dir := t.TempDir()
-	order, _ := json.Marshal(fixture("", "ES", "46005", "8400000000017"))
-	orderPath := filepath.Join(dir, "order.json")
-	if err := os.WriteFile(orderPath, order, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	orderPath := filepath.Join("testdata", "order.json") // the fixture docs/flow-templates.md shows
 	wf := filepath.Join("..", "flowtemplates", "generated", filepath.FromSlash(flowtemplates.WorkflowFile))
 	var out, errb bytes.Buffer
 	err := Command(context.Background(), []string{"--workflow", wf, "--order", orderPath, "--url", url, "--key", key,
