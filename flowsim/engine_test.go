@@ -1,12 +1,16 @@
 package flowsim
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowbridge/flowbridge/flowtemplates"
+	"github.com/flowbridge/flowbridge/problem"
 )
 
 // tiny builds a workflow by hand: steps in order, links as
@@ -97,5 +101,39 @@ func TestEngineFailuresStopTheRun(t *testing.T) {
 				t.Error("the run went on after a failed step")
 			}
 		})
+	}
+}
+
+func TestCommandRefusals(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cyclic := write("cyclic.json", `{"__metadata":{"version":0.1},"root":{"workflow_name":"x","patched_fields":[],
+ "steps":[{"step_id":1,"task_id":"shopify::admin::order_paid","task_version":"0.1","task_type":"TRIGGER","config_field_values":[]},
+          {"step_id":2,"task_id":"shopify::flow::wait","task_version":"0.1","task_type":"WAIT","config_field_values":[{"config_field_id":"duration","value":"1"},{"config_field_id":"unit","value":"days"}]}],
+ "links":[{"from_step_id":1,"from_port_id":"output","to_step_id":2,"to_port_id":"input"},
+          {"from_step_id":2,"from_port_id":"output","to_step_id":2,"to_port_id":"input"}]}}`)
+	order := filepath.Join("testdata", "order.json")
+	badOrder := write("bad.json", `{"id":"5550001"}`)
+	tests := []struct {
+		args []string
+		code string
+	}{
+		{[]string{"--order", order}, "invalid_arguments"},
+		{[]string{"--workflow", cyclic, "--order", badOrder}, "invalid_order_fixture"},
+		{[]string{"--workflow", cyclic, "--order", order}, "lint_failed"},
+		{[]string{"--workflow", write("empty.json", `{}`), "--order", order}, "invalid_workflow"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		err := Command(context.Background(), tt.args, &out, &errb)
+		if !problem.Is(err, tt.code) {
+			t.Errorf("%v: err = %v, want %s", tt.args, err, tt.code)
+		}
 	}
 }
