@@ -22,6 +22,20 @@ type Config struct {
 	APIKeys []string
 	// OperatorKeys protect /admin; a Flow key never opens /admin.
 	OperatorKeys []string
+	// MetricsKeys protect /metrics; empty means the operator keys do.
+	MetricsKeys []string
+	// Shop is the default shop domain in idempotency keys when a request
+	// names none.
+	Shop string
+	// Idempotency and cache lifetimes.
+	RecordTTL   time.Duration
+	Lease       time.Duration
+	RatesTTL    time.Duration
+	TrackingTTL time.Duration
+	// TimelineTTL is how long per-order timelines are kept.
+	TimelineTTL time.Duration
+	// DevTraces prints spans to stdout when no OTEL_TRACES_EXPORTER is set.
+	DevTraces bool
 	// Supplier is the lower-case supplier name: sandbox, bts or bigbuy.
 	Supplier string
 	// RedisURL selects the Redis store; empty means the in-process store.
@@ -106,6 +120,13 @@ func Settings() []Setting {
 				c.OperatorKeys = keys
 				return err
 			}},
+		{Env: "FLOWBRIDGE_METRICS_KEYS", Flag: "metrics-keys", Secret: true,
+			Help: "Comma-separated bearer keys for `GET /metrics` (give Prometheus its own). Unset: the operator keys are required.",
+			Set: func(c *Config, v string) error {
+				keys, err := parseKeys(v)
+				c.MetricsKeys = keys
+				return err
+			}},
 		{Env: "FLOWBRIDGE_SUPPLIER", Flag: "supplier", Default: "sandbox",
 			Help: "Wholesaler adapter: `sandbox` (built in, no credentials), `bts` or `bigbuy`. Case-insensitive.",
 			Set: func(c *Config, v string) error {
@@ -119,11 +140,12 @@ func Settings() []Setting {
 				return fmt.Errorf("unknown supplier %q; use one of %s", v, strings.Join(SupplierNames(), ", "))
 			}},
 		{Env: "REDIS_URL", Flag: "redis-url", Secret: true,
-			Help: "Redis URL (`redis://`, `rediss://` or `unix://`) for idempotency records and caches. Unset: in-process store (one instance only; records are lost on restart).",
+			Help: "Redis URL (`redis://`, `rediss://`, `unix://`, `redis+sentinel://` or `redis+cluster://`) for idempotency records, caches, timelines and the shared supplier rate limit. Unset: in-process store (one instance only; records are lost on restart).",
 			Set: func(c *Config, v string) error {
 				u, err := url.Parse(v)
-				if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-					return errors.New("not a Redis URL; use redis://host:6379/0, rediss://… or unix:///path/to/redis.sock")
+				if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" &&
+					u.Scheme != "redis+sentinel" && u.Scheme != "redis+cluster") {
+					return errors.New("not a Redis URL; use redis://host:6379/0, rediss://…, unix:///path/to/redis.sock, redis+sentinel://host:26379?master_name=… or redis+cluster://host:7000?addr=…")
 				}
 				c.RedisURL = v
 				return nil
@@ -170,6 +192,34 @@ func Settings() []Setting {
 					return fmt.Errorf("%q is not a byte count from 1024 to 16777216; use e.g. 262144", v)
 				}
 				c.MaxBodyBytes = n
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_SHOP", Flag: "shop", Default: "default",
+			Help: "Shop domain used in idempotency keys when a request carries no `shop` (set it to your `*.myshopify.com` domain when one instance serves one shop).",
+			Set:  func(c *Config, v string) error { c.Shop = strings.ToLower(strings.TrimSpace(v)); return nil }},
+		{Env: "FLOWBRIDGE_RECORD_TTL", Flag: "record-ttl", Default: "720h",
+			Help: "How long a placement record is kept: it must cover Flow's 24 h of re-sends and a later manual re-run of the workflow.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.RecordTTL })},
+		{Env: "FLOWBRIDGE_LEASE", Flag: "lease", Default: "60s",
+			Help: "How long one caller holds an order while placing it; a crashed caller's order is reconciled after this.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.Lease })},
+		{Env: "FLOWBRIDGE_RATES_CACHE_TTL", Flag: "rates-cache-ttl", Default: "10m",
+			Help: "How long the supplier's shipping options for one destination and cart are reused.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.RatesTTL })},
+		{Env: "FLOWBRIDGE_TRACKING_CACHE_TTL", Flag: "tracking-cache-ttl", Default: "2m",
+			Help: "How long one order's tracking answer is reused before the supplier is asked again (a status never goes backwards).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.TrackingTTL })},
+		{Env: "FLOWBRIDGE_TIMELINE_TTL", Flag: "timeline-ttl", Default: "720h",
+			Help: "How long each order's timeline (what flowbridge saw and did) is kept for the operator console.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.TimelineTTL })},
+		{Env: "FLOWBRIDGE_DEV_TRACES", Flag: "dev-traces", Default: "false",
+			Help: "Print spans to stdout when `OTEL_TRACES_EXPORTER` is not set (development). Tracing exporters are configured with the standard `OTEL_*` variables.",
+			Set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%q is not a boolean; use true or false", v)
+				}
+				c.DevTraces = b
 				return nil
 			}},
 		{Env: "FLOWBRIDGE_LOG_LEVEL", Flag: "log-level", Default: "info",

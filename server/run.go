@@ -15,6 +15,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/telemetry"
 )
 
 // Run is the `serve` command: it loads the configuration from args and
@@ -48,22 +52,40 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("no operator key configured; generated a temporary one and printed it on stdout")
 	}
 
-	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log})
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "flowbridge", Getenv: getenv, ConsoleTraces: cfg.DevTraces})
+	if err != nil {
+		return fmt.Errorf("telemetry (OTEL_* variables): %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+	log = slog.New(telemetry.LogHandler(log.Handler()))
+
+	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
+	}
+	defer st.Close()
+	var rdb redis.UniversalClient
+	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
+		rdb = rs.Client()
+	}
+
+	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
+		MeterProvider: tel.MeterProvider, Propagators: tel.Propagator, Metrics: tel.Metrics})
 	if err != nil {
 		return err
 	}
-	deps := Deps{Supplier: sup, Logger: log}
-	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("REDIS_URL: %v; use redis://host:6379/0 or unix:///path/redis.sock", err)
-		}
-		opts.ContextTimeoutEnabled = true
-		rdb := redis.NewClient(opts)
-		defer rdb.Close()
-		deps.Checks = append(deps.Checks, handlers.Check{Name: "redis", Fn: func(ctx context.Context) error {
-			return rdb.Ping(ctx).Err()
-		}})
+	svc := orders.New(OrdersConfig(cfg, sup, st, log, MetricsObserver(tel.Metrics)))
+	deps := Deps{
+		Supplier: sup,
+		Orders:   svc,
+		Logger:   log,
+		Checks:   []handlers.Check{{Name: "store", Fn: st.Ping}},
+		Admin:    (&handlers.Admin{Orders: svc}).Register,
+		Metrics:  tel.MetricsHandler(),
 	}
 	s, err := New(cfg, deps)
 	if err != nil {
@@ -139,4 +161,32 @@ func Healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+// OrdersConfig maps the configuration onto the orders service.
+func OrdersConfig(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger, obs orders.Observer) orders.Config {
+	return orders.Config{
+		Supplier:    sup,
+		Store:       st,
+		Carriers:    cfg.Carriers,
+		TestMode:    cfg.TestMode,
+		Shop:        cfg.Shop,
+		Lease:       cfg.Lease,
+		RecordTTL:   cfg.RecordTTL,
+		RatesTTL:    cfg.RatesTTL,
+		TrackingTTL: cfg.TrackingTTL,
+		Logger:      log,
+		Observer:    obs,
+	}
+}
+
+// MetricsObserver counts the orders service's events.
+func MetricsObserver(m *telemetry.Metrics) orders.Observer {
+	return orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
+		if o.Event == orders.EventStoreError {
+			m.StoreError(ctx, o.Op)
+			return
+		}
+		m.Idempotency(ctx, string(o.Event))
+	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/flowbridge/flowbridge/internal/contract"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/server"
+	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/supplier"
 )
 
@@ -43,6 +44,11 @@ type Options struct {
 	// NoContract turns off response validation (for tests of routes that
 	// are deliberately outside the spec).
 	NoContract bool
+	// RedisURL selects a Redis store (e.g. redistest.Start(t).URL());
+	// empty uses the in-process store on Now.
+	RedisURL string
+	// Observer receives the orders service's events.
+	Observer orders.Observer
 }
 
 // App is a running flowbridge.
@@ -85,8 +91,23 @@ func Start(t testing.TB, o Options) *App {
 	if logs == nil {
 		logs = io.Discard
 	}
-	s, err := server.New(cfg, server.Deps{Supplier: sup, Orders: o.Orders, Checks: o.Checks,
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: o.Now})
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc := o.Orders
+	checks := o.Checks
+	if svc == nil {
+		st, err := store.Open(context.Background(), o.RedisURL, store.Options{Logger: log, Now: o.Now, Prefix: "fb:" + server.GenerateKey()[:8] + ":"})
+		if err != nil {
+			t.Fatalf("apptest: store: %v", err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		ocfg := server.OrdersConfig(cfg, sup, st, log, o.Observer)
+		ocfg.Now = o.Now
+		svc = orders.New(ocfg)
+		checks = append(checks, handlers.Check{Name: "store", Fn: st.Ping})
+	}
+	s, err := server.New(cfg, server.Deps{Supplier: sup, Orders: svc, Checks: checks,
+		Admin:  (&handlers.Admin{Orders: svc}).Register,
+		Logger: log, Now: o.Now})
 	if err != nil {
 		t.Fatalf("apptest: server: %v", err)
 	}
