@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -105,4 +106,15 @@ func adminOut(r orders.OrderRecord) AdminOrderOut {
 		out.LeaseUntil = t(r.Record.LeaseUntil)
 	}
 	return out
+}
+
+// Placement returns an order's placement record in the JSON shape of
+// GET /admin/orders/{order_id}; it plugs into Operator.Placement so the
+// operator view carries the record next to the timeline.
+func (a *Admin) Placement(ctx context.Context, shop, orderID string) (any, error) {
+	rec, err := a.Orders.Order(ctx, shop, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return adminOut(rec), nil
 }

@@ -116,8 +116,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fail(stderr, "%v\n", err)
 	}
+	out = out.normalise()
 	switch {
-	case cmd == "resolve" && out.State == "absent":
+	case cmd == "resolve" && (out.State == "absent" || out.State == "released"):
 		fmt.Fprintf(stdout, "order %s released: the next workflow run places it afresh\n", out.OrderID)
 	case cmd == "resolve":
 		fmt.Fprintf(stdout, "order %s adopted: supplier order %s\n", out.OrderID, out.SupplierOrderID)
@@ -148,6 +149,20 @@ type orderOut struct {
 	SupplierOrderID string `json:"supplier_order_id"`
 	ReviewReason    string `json:"review_reason"`
 	Attempts        int    `json:"attempts"`
+	// The operator API answers with the order's timeline summary and its
+	// placement record nested; the record, when present, is what counts.
+	Placement *orderOut `json:"placement"`
+	Order     *orderOut `json:"order"`
+}
+
+func (o orderOut) normalise() orderOut {
+	switch {
+	case o.Placement != nil:
+		return *o.Placement
+	case o.Order != nil:
+		return *o.Order
+	}
+	return o
 }
 
 type problemOut struct {

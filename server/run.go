@@ -14,8 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/telemetry"
@@ -78,15 +78,12 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	svc := orders.New(OrdersConfig(cfg, sup, st, log, MetricsObserver(tel.Metrics)))
-	deps := Deps{
-		Supplier: sup,
-		Orders:   svc,
-		Logger:   log,
-		Checks:   []handlers.Check{{Name: "store", Fn: st.Ping}},
-		Admin:    (&handlers.Admin{Orders: svc}).Register,
-		Metrics:  tel.MetricsHandler(),
+	if err := checkCredentials(ctx, sup, log); err != nil {
+		return err
 	}
+	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
+	deps.Metrics = tel.MetricsHandler()
+	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))
 	s, err := New(cfg, deps)
 	if err != nil {
 		return err
@@ -183,10 +180,37 @@ func OrdersConfig(cfg Config, sup supplier.Supplier, st store.Store, log *slog.L
 // MetricsObserver counts the orders service's events.
 func MetricsObserver(m *telemetry.Metrics) orders.Observer {
 	return orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
-		if o.Event == orders.EventStoreError {
+		switch o.Event {
+		case orders.EventStoreError:
 			m.StoreError(ctx, o.Op)
 			return
+		case orders.EventCacheHit, orders.EventCacheMiss:
+			return // cache lookups are not placement outcomes
 		}
 		m.Idempotency(ctx, string(o.Event))
 	})
+}
+
+// checkCredentials asks a real supplier once whether its credentials work.
+// A refusal of the credentials stops start-up (every order would fail);
+// any other failure (supplier down, network) is logged and start-up goes
+// on, so an outage at the supplier does not take flowbridge down with it.
+func checkCredentials(ctx context.Context, sup supplier.Supplier, log *slog.Logger) error {
+	c, ok := sup.(interface{ CheckCredentials(context.Context) error })
+	if !ok {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := c.CheckCredentials(cctx)
+	if err == nil {
+		log.Info("supplier credentials accepted", slog.String("supplier", sup.Name()))
+		return nil
+	}
+	pe := problem.From(err)
+	if pe.Code == problem.CodeSupplierAuth || pe.Kind == problem.Unauthorized {
+		return fmt.Errorf("supplier %s refused the credentials: %s", sup.Name(), pe.Detail)
+	}
+	log.Warn("supplier credentials could not be checked", slog.String("supplier", sup.Name()), slog.String("code", pe.Code))
+	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/timeline"
 )
 
 // Deps are the collaborators a Server uses. Only Supplier is required.
@@ -49,9 +50,13 @@ type Deps struct {
 	Metrics http.Handler
 	// Wrap, when set, wraps the whole handler (tracing middleware), so the
 	// server span encloses routing, auth and the error handler.
-	Wrap   func(http.Handler) http.Handler
-	Logger *slog.Logger
-	Now    func() time.Time
+	Wrap func(http.Handler) http.Handler
+	// Timeline records each call's effect on its order (nil: none).
+	Timeline *timeline.Recorder
+	// Timelines is the timeline store behind Timeline (for gauges).
+	Timelines timeline.Store
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server is one flowbridge instance. Several can live in one process.
@@ -89,7 +94,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			TestMode: cfg.TestMode, Logger: deps.Logger, Now: deps.Now})
 	}
 	h, err := handlers.New(handlers.Config{Orders: deps.Orders, SupplierName: deps.Supplier.Name(),
-		TestMode: cfg.TestMode, Checks: deps.Checks, Spec: flowbridge.OpenAPI(), Now: deps.Now})
+		TestMode: cfg.TestMode, Checks: deps.Checks, Spec: flowbridge.OpenAPI(), Now: deps.Now, Timeline: deps.Timeline})
 	if err != nil {
 		return nil, err
 	}

@@ -92,22 +92,19 @@ func Start(t testing.TB, o Options) *App {
 		logs = io.Discard
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc := o.Orders
-	checks := o.Checks
-	if svc == nil {
+	var deps server.Deps
+	if o.Orders != nil {
+		deps = server.Deps{Supplier: sup, Orders: o.Orders, Logger: log, Now: o.Now}
+	} else {
 		st, err := store.Open(context.Background(), o.RedisURL, store.Options{Logger: log, Now: o.Now, Prefix: "fb:" + server.GenerateKey()[:8] + ":"})
 		if err != nil {
 			t.Fatalf("apptest: store: %v", err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		ocfg := server.OrdersConfig(cfg, sup, st, log, o.Observer)
-		ocfg.Now = o.Now
-		svc = orders.New(ocfg)
-		checks = append(checks, handlers.Check{Name: "store", Fn: st.Ping})
+		deps = server.Assemble(cfg, sup, st, log, o.Now, o.Observer)
 	}
-	s, err := server.New(cfg, server.Deps{Supplier: sup, Orders: svc, Checks: checks,
-		Admin:  (&handlers.Admin{Orders: svc}).Register,
-		Logger: log, Now: o.Now})
+	deps.Checks = append(deps.Checks, o.Checks...)
+	s, err := server.New(cfg, deps)
 	if err != nil {
 		t.Fatalf("apptest: server: %v", err)
 	}
