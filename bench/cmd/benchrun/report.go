@@ -107,7 +107,8 @@ func render(o options) error {
 	w("starts a private `redis-server` on a free loopback port (`--save \"\" --appendonly no`; the machine's 6379 is never used), ")
 	w("runs the scenarios with the driver `bench/cmd/benchrun` (load from [vegeta](https://github.com/tsenart/vegeta) used as a library), ")
 	w("writes raw results to `bench/results/*.json` (process logs in `bench/results/logs/`), and renders this page and the plots in `docs/bench/`. ")
-	w("`bench/run -render-only` re-renders from the JSON without measuring.\n\n")
+	w("`bench/run -render-only` re-renders from the JSON without measuring; `-scenarios overhead,hotpath,flash,flash-slow,footprint,n8n` picks scenarios, `-series 10s` sets each series' length, `-flash-orders`/`-slow-orders` the flash-sale sizes, `-n8n DIR` the npm folder holding the n8n peer (see section 5). ")
+	w("Needs Go and `redis-server` (`apt-get install -y redis-server`); everything listens on 127.0.0.1 only.\n\n")
 	if hasM {
 		w("## Machine\n\n| | |\n|---|---|\n")
 		w("| CPU | %s |\n| cores | %d (load generator, flowbridge, fake supplier and Redis share them) |\n| kernel | %s |\n", m.CPU, m.Cores, m.Kernel)
