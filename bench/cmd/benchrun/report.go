@@ -355,7 +355,7 @@ func render(o options) error {
 	w("```sh\ngo test -run '^$' -bench . -benchmem -count 10 ./bench/micro/ > old.txt   # on the old version\ngo test -run '^$' -bench . -benchmem -count 10 ./bench/micro/ > new.txt   # on the new version\ngo run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt\n```\n\n")
 	w("`BenchmarkDecodeOrder`: `POST /orders` decode + validate + normalise (`handlers.DecodeOrder`); `BenchmarkClaim`: the idempotency claim on a real Redis (`store/redisstore`, first claim and the claim a replay makes); `BenchmarkChoose`: rate selection (`supplier.Choose`).\n\n")
 	if mb, err := os.ReadFile(filepath.Join(o.results, "micro.txt")); err == nil && len(mb) > 0 {
-		w("Last run (`bench/run` runs them with `-count 5` and summarises with benchstat; raw lines in `bench/results/micro-raw.txt`):\n\n```\n%s\n```\n", strings.TrimSpace(string(mb)))
+		w("Last run (`bench/run` runs them with `-count 6` and summarises with benchstat; raw lines in `bench/results/micro-raw.txt`):\n\n```\n%s\n```\n", strings.TrimSpace(string(mb)))
 	}
 	return os.WriteFile(filepath.Join(o.docs, "BENCHMARKS.md"), []byte(b.String()), 0o644)
 }
