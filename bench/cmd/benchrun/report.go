@@ -556,10 +556,14 @@ func flashPlot(r FlashResult, path string) error {
 	ideal := plotter.NewFunction(func(x float64) float64 { return math.Min(float64(r.Orders), x*float64(r.SupplierLimit)) })
 	ideal.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
 	ideal.Color = color.Gray{Y: 120}
-	p.Add(plotter.NewGrid(), lc, ll, ideal)
+	own := plotter.NewFunction(func(x float64) float64 { return math.Min(float64(r.Orders), x*r.FlowbridgeLimit) })
+	own.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
+	own.Color = color.Gray{Y: 60}
+	p.Add(plotter.NewGrid(), lc, ll, ideal, own)
 	p.Legend.Add("orders created", lc)
 	p.Legend.Add("429s served (cumulative)", ll)
 	p.Legend.Add(fmt.Sprintf("supplier limit (%d/s)", r.SupplierLimit), ideal)
+	p.Legend.Add(fmt.Sprintf("flowbridge's shared limit (%g/s)", r.FlowbridgeLimit), own)
 	p.Legend.Top, p.Legend.Left = true, true
 	p.X.Min = 0
 	p.Y.Min = 0
