@@ -132,7 +132,7 @@ type sendSpec struct {
 // flashRun fires sends at rate (vegeta's constant pacer decides when each
 // one starts: an open-loop arrival process) and waits for every run.
 func (f *flowClient) flashRun(ctx context.Context, path string, sends []sendSpec, rate vegeta.Rate) []sendResult {
-	pacer := vegeta.ConstantPacer{Freq: rate.Freq, Per: rate.Per}
+	pacer := vegeta.ConstantPacer(rate)
 	out := make([]sendResult, len(sends))
 	var wg sync.WaitGroup
 	began := time.Now()
