@@ -1,0 +1,311 @@
+// Package handlers holds flowbridge's thin Echo handlers: decode and
+// validate the request, call the orders use cases, encode a flat JSON
+// answer. Errors are returned as *problem.Error; the server's one error
+// handler turns them into HTTP.
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/supplier/gtin"
+)
+
+// Check is one readiness dependency (Redis, the supplier's reachability…).
+type Check struct {
+	Name string
+	// Fn returns nil when the dependency is usable.
+	Fn func(ctx context.Context) error
+}
+
+// Config holds the handlers' dependencies.
+type Config struct {
+	Orders *orders.Service
+	// SupplierName is reported in every answer ("sandbox", "bts", …).
+	SupplierName string
+	// TestMode is reported when the orders service does not say.
+	TestMode bool
+	Checks   []Check
+	// Spec is the OpenAPI document served at /openapi.yaml and rendered at /docs.
+	Spec []byte
+	Now  func() time.Time
+}
+
+// Handlers serves the HTTP endpoints.
+type Handlers struct {
+	cfg  Config
+	v    *validator.Validate
+	docs []byte
+}
+
+// New returns the handlers. It fails when the spec cannot be rendered.
+func New(cfg Config) (*Handlers, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Handlers{cfg: cfg, v: newValidator()}
+	page, err := renderDocs(cfg.Spec)
+	if err != nil {
+		return nil, err
+	}
+	h.docs = page
+	return h, nil
+}
+
+// Rates handles POST /rates.
+func (h *Handlers) Rates(c echo.Context) error {
+	raw, err := readJSON(c.Request())
+	if err != nil {
+		return err
+	}
+	var in ratesIn
+	if errs := bind(raw, &in); len(errs) > 0 {
+		return typeErrors(errs)
+	}
+	in.ShippingAddress.normalize()
+	in.Currency = strings.ToUpper(in.Currency)
+	if err := h.validate(&in); err != nil {
+		return err
+	}
+	orderID, _ := NormalizeOrderID(in.OrderID)
+	country, zip := in.ShippingAddress.rateFields()
+	lines := make([]supplier.Line, len(in.LineItems))
+	for i, li := range in.LineItems {
+		ean, _ := gtin.Normalize(li.Barcode)
+		lines[i] = supplier.Line{EAN: ean, SKU: li.SKU, Quantity: li.Quantity}
+		if li.Price != "" && in.Currency != "" {
+			minor, err := ParseAmount(li.Price, in.Currency)
+			if err != nil {
+				return problem.InvalidFields(problem.CodeValidation, "a line item price is invalid",
+					problem.Field{Pointer: "/line_items/" + itoa(i) + "/price", Message: err.Error()})
+			}
+			lines[i].UnitPrice = supplier.Money{Minor: minor, Currency: in.Currency}
+		}
+	}
+	res, err := h.cfg.Orders.Rates(c.Request().Context(), orders.RatesInput{
+		Shop: in.Shop, OrderID: orderID, Carriers: in.PreferredCarriers,
+		Request: supplier.RateRequest{CountryCode: country, PostalCode: zip, Lines: lines},
+	})
+	if err != nil {
+		return err
+	}
+	out := ratesOut{
+		OK: true, ShippingCostID: res.Chosen.ID, Carrier: res.Chosen.Carrier, Service: res.Chosen.Service,
+		Price: FormatAmount(res.Chosen.Price.Minor, res.Chosen.Price.Currency), Currency: res.Chosen.Price.Currency,
+		MinDays: res.Chosen.MinDays, MaxDays: res.Chosen.MaxDays, Choice: res.Choice, Reason: res.Reason,
+		OptionsCount: len(res.Options), Options: make([]rateOption, len(res.Options)),
+		Supplier: h.cfg.SupplierName, TestMode: res.TestMode || h.cfg.TestMode,
+	}
+	for i, r := range res.Options {
+		out.Options[i] = rateOption{ID: r.ID, Carrier: r.Carrier, Service: r.Service,
+			Price: FormatAmount(r.Price.Minor, r.Price.Currency), Currency: r.Price.Currency, MinDays: r.MinDays, MaxDays: r.MaxDays}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// Orders handles POST /orders.
+func (h *Handlers) Orders(c echo.Context) error {
+	raw, err := readJSON(c.Request())
+	if err != nil {
+		return err
+	}
+	in, err := h.decodeOrder(raw)
+	if err != nil {
+		return err
+	}
+	res, err := h.cfg.Orders.Place(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	testMode := res.TestMode || h.cfg.TestMode
+	if res.NeedsReview || res.Outcome == orders.OutcomeNeedsReview {
+		return c.JSON(http.StatusAccepted, reviewOut{
+			OK: false, Outcome: orders.OutcomeNeedsReview, NeedsReview: true, OrderID: in.OrderID,
+			SupplierOrderID: res.SupplierOrderID, ReviewReason: res.ReviewReason,
+			Supplier: h.cfg.SupplierName, TestMode: testMode,
+		})
+	}
+	status := string(res.Status)
+	if status == "" {
+		status = string(supplier.StatusUnknown)
+	}
+	return c.JSON(http.StatusOK, placedOut{
+		OK: true, Outcome: res.Outcome, OrderID: in.OrderID, SupplierOrderID: res.SupplierOrderID,
+		SupplierStatus: status, Replay: res.Replay, PayloadChanged: res.PayloadChanged, NeedsReview: false,
+		Supplier: h.cfg.SupplierName, TestMode: testMode,
+	})
+}
+
+// DecodeOrder parses and validates a POST /orders body into the orders
+// input. It is exported for the fuzz test and for tools that check a
+// rendered template body offline.
+func (h *Handlers) DecodeOrder(body []byte) (orders.PlaceInput, error) {
+	raw, err := parseJSON(body)
+	if err != nil {
+		return orders.PlaceInput{}, err
+	}
+	return h.decodeOrder(raw)
+}
+
+func (h *Handlers) decodeOrder(raw any) (orders.PlaceInput, error) {
+	var in ordersIn
+	if errs := bind(raw, &in); len(errs) > 0 {
+		return orders.PlaceInput{}, typeErrors(errs)
+	}
+	in.ShippingAddress.normalize()
+	in.Currency = strings.ToUpper(in.Currency)
+	if err := h.validate(&in); err != nil {
+		return orders.PlaceInput{}, err
+	}
+	orderID, _ := NormalizeOrderID(in.OrderID)
+	lines := make([]supplier.Line, len(in.LineItems))
+	var bad []problem.Field
+	for i, li := range in.LineItems {
+		ean, _ := gtin.Normalize(li.Barcode)
+		minor, err := ParseAmount(li.Price, in.Currency)
+		if err != nil {
+			bad = append(bad, problem.Field{Pointer: "/line_items/" + itoa(i) + "/price", Message: err.Error()})
+		}
+		lines[i] = supplier.Line{EAN: ean, SKU: li.SKU, Quantity: li.Quantity,
+			UnitPrice: supplier.Money{Minor: minor, Currency: in.Currency}}
+	}
+	if len(bad) > 0 {
+		return orders.PlaceInput{}, problem.InvalidFields(problem.CodeValidation, "a line item price is invalid", bad...)
+	}
+	return orders.PlaceInput{
+		Shop:     in.Shop,
+		OrderID:  orderID,
+		Recorded: in.SupplierOrderID,
+		Order: supplier.Order{
+			Reference: orderID, Name: in.OrderName, Email: in.Email, Phone: in.Phone,
+			ShipTo: in.ShippingAddress.toSupplier(), Lines: lines, ShippingRateID: in.ShippingCostID,
+		},
+	}, nil
+}
+
+// Tracking handles GET /tracking/:id.
+func (h *Handlers) Tracking(c echo.Context) error {
+	id := strings.TrimSpace(c.Param("id"))
+	in := orders.TrackInput{}
+	switch by := c.QueryParam("by"); by {
+	case "", "supplier_order":
+		if !isSupplierOrderID(id) {
+			return problem.InvalidFields(CodeInvalidSupplierOrderID, "the supplier order number has characters or a length no supplier uses",
+				problem.Field{Pointer: "/path/id", Message: "must be a supplier order number (letters, digits, . _ : / -)"})
+		}
+		in.SupplierOrderID = id
+	case "shopify_order":
+		n, ok := NormalizeOrderID(id)
+		if !ok {
+			return problem.InvalidFields(CodeInvalidOrderID, "with by=shopify_order the id must be a Shopify order id",
+				problem.Field{Pointer: "/path/id", Message: "must be a Shopify order id: gid://shopify/Order/123 (URL-encoded) or 123"})
+		}
+		in.ShopifyOrderID = n
+	default:
+		return problem.InvalidFields(problem.CodeValidation, "unknown lookup kind",
+			problem.Field{Pointer: "/query/by", Message: "must be supplier_order or shopify_order"})
+	}
+	res, err := h.cfg.Orders.Track(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h.trackingOut(res))
+}
+
+func (h *Handlers) trackingOut(res orders.TrackResult) trackingOut {
+	st := res.Status
+	switch st {
+	case supplier.StatusPending, supplier.StatusProcessing, supplier.StatusShipped, supplier.StatusDelivered, supplier.StatusCancelled:
+	default:
+		st = supplier.StatusUnknown
+	}
+	out := trackingOut{
+		OK: true, SupplierOrderID: res.SupplierOrderID, Status: string(st), RawStatus: res.RawStatus,
+		Pending: st == supplier.StatusPending, Processing: st == supplier.StatusProcessing,
+		Shipped: st == supplier.StatusShipped, Delivered: st == supplier.StatusDelivered,
+		Cancelled: st == supplier.StatusCancelled, Unknown: st == supplier.StatusUnknown,
+		TrackingNumbers: []string{}, TrackingURLs: []string{},
+		CheckedAt: h.cfg.Now().UTC().Format(time.RFC3339), Supplier: h.cfg.SupplierName,
+		TestMode: res.TestMode || h.cfg.TestMode,
+	}
+	for _, p := range res.Parcels {
+		if p.Number == "" {
+			continue
+		}
+		out.TrackingNumbers = append(out.TrackingNumbers, p.Number)
+		if p.URL != "" {
+			out.TrackingURLs = append(out.TrackingURLs, p.URL)
+		}
+		if out.TrackingNumber == "" {
+			out.TrackingNumber, out.TrackingURL, out.Carrier = p.Number, p.URL, p.Carrier
+		}
+	}
+	out.TrackingCompany = out.Carrier
+	out.ParcelsCount = len(out.TrackingNumbers)
+	out.Fulfillable = (out.Shipped || out.Delivered) && out.ParcelsCount > 0
+	return out
+}
+
+// Healthz handles GET /healthz: the process is alive.
+func (h *Handlers) Healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, healthOut{OK: true, Status: "ok"})
+}
+
+// Readyz handles GET /readyz: every dependency answers.
+func (h *Handlers) Readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	out := readyOut{OK: true, Checks: map[string]string{}}
+	var bad []problem.Field
+	for _, ch := range h.cfg.Checks {
+		if err := ch.Fn(ctx); err != nil {
+			out.Checks[ch.Name] = "failing"
+			// The cause goes to the log through the error; the body only
+			// names the dependency (no hostnames or credentials).
+			bad = append(bad, problem.Field{Pointer: "/checks/" + ch.Name, Message: "is not reachable"})
+			continue
+		}
+		out.Checks[ch.Name] = "ok"
+	}
+	if len(bad) > 0 {
+		e := problem.InvalidFields(CodeNotReady, "a dependency is not ready", bad...)
+		e.Kind = problem.Unavailable
+		e.RetryAfter = 5 * time.Second
+		return e
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// CodeNotReady is returned by /readyz when a dependency fails.
+const CodeNotReady = "not_ready"
+
+// OpenAPI handles GET /openapi.yaml.
+func (h *Handlers) OpenAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", h.cfg.Spec)
+}
+
+// Docs handles GET /docs: the API reference rendered from the spec.
+func (h *Handlers) Docs(c echo.Context) error {
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
+	return c.HTMLBlob(http.StatusOK, h.docs)
+}
+
+func typeErrors(errs []problem.Field) error {
+	return problem.InvalidFields(problem.CodeInvalidJSON, "a field has the wrong JSON type: "+errs[0].Pointer+" "+errs[0].Message, errs...)
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}

@@ -1,0 +1,373 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Config is flowbridge's validated configuration.
+type Config struct {
+	// Addr is the listen address (host:port or :port).
+	Addr string
+	// APIKeys are the accepted Flow secrets (Authorization: Bearer <key>).
+	// Several keys let a merchant rotate without downtime.
+	APIKeys []string
+	// OperatorKeys protect /admin; a Flow key never opens /admin.
+	OperatorKeys []string
+	// Supplier is the lower-case supplier name: sandbox, bts or bigbuy.
+	Supplier string
+	// RedisURL selects the Redis store; empty means the in-process store.
+	RedisURL string
+	// Carriers is the default carrier preference list, in order.
+	Carriers []string
+	// TestMode places supplier orders so that they stay pending.
+	TestMode bool
+	// RequestTimeout bounds every request (Flow gives up after 30 s).
+	RequestTimeout time.Duration
+	// MaxBodyBytes caps request bodies.
+	MaxBodyBytes int64
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+
+	// Sandbox supplier timings (FLOWBRIDGE_SUPPLIER=sandbox).
+	SandboxProcessingAfter time.Duration
+	SandboxShipAfter       time.Duration
+	SandboxDisableLookup   bool
+
+	BTSBaseURL    string
+	BTSToken      string
+	BigBuyBaseURL string
+	BigBuyAPIKey  string
+}
+
+// MaxRequestTimeout keeps a request well inside Flow's 30 s wait, so a slow
+// answer is never re-sent by Flow while the first call is still running.
+const MaxRequestTimeout = 25 * time.Second
+
+// SupplierNames lists the supplier names FLOWBRIDGE_SUPPLIER accepts.
+func SupplierNames() []string { return []string{"sandbox", "bts", "bigbuy"} }
+
+// Setting is one configuration entry: its environment variable, flag,
+// default, help and how it is parsed into Config. The table of settings is
+// the single source for start-up parsing, -help output and the README's
+// configuration reference (SettingsMarkdown).
+type Setting struct {
+	Env     string
+	Flag    string
+	Default string
+	Help    string
+	// Secret values are never printed, logged or case-folded.
+	Secret bool
+	// Set parses and validates a value into cfg. Its error says what is
+	// wrong and how to fix it; the variable name is added by the caller.
+	Set func(cfg *Config, value string) error
+}
+
+// Settings returns the settings table.
+func Settings() []Setting {
+	return []Setting{
+		{Env: "FLOWBRIDGE_ADDR", Flag: "addr", Default: ":8080",
+			Help: "Listen address (`host:port` or `:port`).",
+			Set: func(c *Config, v string) error {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+					return fmt.Errorf("%q is not a listen address; use host:port or :port, e.g. :8080", v)
+				}
+				c.Addr = v
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_API_KEYS", Flag: "api-keys", Secret: true,
+			Help: "Comma-separated bearer keys accepted on the Flow endpoints (several allow rotation). Unset: a random key is generated at start-up and printed once.",
+			Set: func(c *Config, v string) error {
+				keys, err := parseKeys(v)
+				c.APIKeys = keys
+				return err
+			}},
+		{Env: "FLOWBRIDGE_OPERATOR_KEYS", Flag: "operator-keys", Secret: true,
+			Help: "Comma-separated bearer keys for `/admin` (operator actions). Flow keys are not accepted there. Unset: one is generated and printed once.",
+			Set: func(c *Config, v string) error {
+				keys, err := parseKeys(v)
+				c.OperatorKeys = keys
+				return err
+			}},
+		{Env: "FLOWBRIDGE_SUPPLIER", Flag: "supplier", Default: "sandbox",
+			Help: "Wholesaler adapter: `sandbox` (built in, no credentials), `bts` or `bigbuy`. Case-insensitive.",
+			Set: func(c *Config, v string) error {
+				name := strings.ToLower(strings.TrimSpace(v))
+				for _, s := range SupplierNames() {
+					if name == s {
+						c.Supplier = name
+						return nil
+					}
+				}
+				return fmt.Errorf("unknown supplier %q; use one of %s", v, strings.Join(SupplierNames(), ", "))
+			}},
+		{Env: "REDIS_URL", Flag: "redis-url", Secret: true,
+			Help: "Redis URL (`redis://`, `rediss://` or `unix://`) for idempotency records and caches. Unset: in-process store (one instance only; records are lost on restart).",
+			Set: func(c *Config, v string) error {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+					return errors.New("not a Redis URL; use redis://host:6379/0, rediss://… or unix:///path/to/redis.sock")
+				}
+				c.RedisURL = v
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_CARRIERS", Flag: "carriers", Default: "GLS",
+			Help: "Carrier preference list for `/rates`, comma-separated, first wins; case-insensitive. A request's `preferred_carriers` overrides it.",
+			Set: func(c *Config, v string) error {
+				c.Carriers = nil
+				for _, s := range strings.Split(v, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						c.Carriers = append(c.Carriers, s)
+					}
+				}
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_TEST_MODE", Flag: "test-mode", Default: "false",
+			Help: "Place supplier orders so that they stay pending and can be cancelled (where the supplier allows it).",
+			Set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%q is not a boolean; use true or false", v)
+				}
+				c.TestMode = b
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_REQUEST_TIMEOUT", Flag: "request-timeout", Default: "20s",
+			Help: "Deadline for every request, at most 25s (Flow re-sends a request after 30 s without an answer).",
+			Set: func(c *Config, v string) error {
+				d, err := time.ParseDuration(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%q is not a duration; use e.g. 20s", v)
+				}
+				if d < time.Second || d > MaxRequestTimeout {
+					return fmt.Errorf("%s is out of range; use a value from 1s to %s (Flow gives up after 30 s)", d, MaxRequestTimeout)
+				}
+				c.RequestTimeout = d
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_MAX_BODY_BYTES", Flag: "max-body-bytes", Default: "262144",
+			Help: "Largest accepted request body in bytes; larger bodies get 413 `body_too_large`.",
+			Set: func(c *Config, v string) error {
+				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if err != nil || n < 1024 || n > 16<<20 {
+					return fmt.Errorf("%q is not a byte count from 1024 to 16777216; use e.g. 262144", v)
+				}
+				c.MaxBodyBytes = n
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_LOG_LEVEL", Flag: "log-level", Default: "info",
+			Help: "Log level: debug, info, warn or error. Logs are JSON on stderr.",
+			Set: func(c *Config, v string) error {
+				l := strings.ToLower(strings.TrimSpace(v))
+				switch l {
+				case "debug", "info", "warn", "error":
+					c.LogLevel = l
+					return nil
+				}
+				return fmt.Errorf("unknown level %q; use debug, info, warn or error", v)
+			}},
+		{Env: "FLOWBRIDGE_SANDBOX_PROCESSING_AFTER", Flag: "sandbox-processing-after", Default: "1m",
+			Help: "Sandbox supplier: time after creation at which an order becomes `processing`.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.SandboxProcessingAfter })},
+		{Env: "FLOWBRIDGE_SANDBOX_SHIP_AFTER", Flag: "sandbox-ship-after", Default: "3m",
+			Help: "Sandbox supplier: time after creation at which an order ships (delivered at twice that).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.SandboxShipAfter })},
+		{Env: "FLOWBRIDGE_SANDBOX_DISABLE_LOOKUP", Flag: "sandbox-disable-lookup", Default: "false",
+			Help: "Sandbox supplier: behave like a supplier that cannot look orders up by reference (lost answers end in `needs_review`).",
+			Set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%q is not a boolean; use true or false", v)
+				}
+				c.SandboxDisableLookup = b
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_BTS_BASE_URL", Flag: "bts-base-url", Default: "https://api.btswholesaler.com/v1/api",
+			Help: "BTS Wholesaler API base URL.",
+			Set:  setURL(func(c *Config) *string { return &c.BTSBaseURL })},
+		{Env: "FLOWBRIDGE_BTS_TOKEN", Flag: "bts-token", Secret: true,
+			Help: "BTS Wholesaler API token (required when the supplier is `bts`). Case-sensitive.",
+			Set:  func(c *Config, v string) error { c.BTSToken = strings.TrimSpace(v); return nil }},
+		{Env: "FLOWBRIDGE_BIGBUY_BASE_URL", Flag: "bigbuy-base-url", Default: "https://api.bigbuy.eu",
+			Help: "BigBuy API base URL (`https://api.sandbox.bigbuy.eu` for BigBuy's sandbox).",
+			Set:  setURL(func(c *Config) *string { return &c.BigBuyBaseURL })},
+		{Env: "FLOWBRIDGE_BIGBUY_API_KEY", Flag: "bigbuy-api-key", Secret: true,
+			Help: "BigBuy API key (required when the supplier is `bigbuy`). Case-sensitive.",
+			Set:  func(c *Config, v string) error { c.BigBuyAPIKey = strings.TrimSpace(v); return nil }},
+	}
+}
+
+func setURL(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		u, err := url.Parse(strings.TrimSpace(v))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q is not an http(s) URL; use e.g. https://api.example.com", v)
+		}
+		*field(c) = strings.TrimRight(u.String(), "/")
+		return nil
+	}
+}
+
+func setDuration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration; use e.g. 3m or 30h", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// parseKeys splits a comma-separated key list. Keys are never case-folded
+// or otherwise altered beyond trimming surrounding blanks.
+func parseKeys(v string) ([]string, error) {
+	var keys []string
+	for _, k := range strings.Split(v, ",") {
+		k = strings.TrimSpace(k)
+		if k == "" {
+			continue
+		}
+		if len(k) < 16 {
+			return nil, errors.New("a key is shorter than 16 characters; use long random keys, e.g. from `openssl rand -base64 32`")
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// ConfigError lists every invalid setting, each naming its variable.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// LoadConfig reads the settings from flags (args, without the program
+// name) and the environment; a flag wins over its variable, which wins over
+// the default. It returns warnings that do not stop start-up (e.g. a
+// credential that looks case-mangled) and a *ConfigError naming every
+// invalid setting.
+func LoadConfig(args []string, getenv func(string) string) (Config, []string, error) {
+	settings := Settings()
+	fs := flag.NewFlagSet("flowbridge", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flagVals := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		flagVals[s.Flag] = fs.String(s.Flag, "", s.Help+" (env "+s.Env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, &ConfigError{Problems: []string{err.Error() + "; run with -help for the list of flags"}}
+	}
+	setFlags := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = true })
+
+	var cfg Config
+	var problems, warnings []string
+	for _, s := range settings {
+		v, source := s.Default, "default"
+		if e := getenv(s.Env); strings.TrimSpace(e) != "" {
+			v, source = e, s.Env
+		}
+		if setFlags[s.Flag] {
+			v, source = *flagVals[s.Flag], "-"+s.Flag
+		}
+		if v == "" {
+			continue
+		}
+		if err := s.Set(&cfg, v); err != nil {
+			name := s.Env
+			if source != s.Env && source != "default" {
+				name = s.Env + " (flag " + source + ")"
+			}
+			problems = append(problems, name+": "+err.Error())
+			continue
+		}
+		if s.Secret {
+			for _, part := range strings.Split(v, ",") {
+				if looksCaseMangled(strings.TrimSpace(part)) {
+					warnings = append(warnings, s.Env+": a value is all one letter case; credentials are case-sensitive, so check it was not lower- or upper-cased on the way (e.g. by a form or shell tool)")
+					break
+				}
+			}
+		}
+	}
+	switch cfg.Supplier {
+	case "bts":
+		if cfg.BTSToken == "" {
+			problems = append(problems, "FLOWBRIDGE_BTS_TOKEN: required when FLOWBRIDGE_SUPPLIER=bts; set it to the API token from your BTS account")
+		}
+	case "bigbuy":
+		if cfg.BigBuyAPIKey == "" {
+			problems = append(problems, "FLOWBRIDGE_BIGBUY_API_KEY: required when FLOWBRIDGE_SUPPLIER=bigbuy; set it to the API key from your BigBuy account")
+		}
+	}
+	if len(problems) > 0 {
+		return cfg, warnings, &ConfigError{Problems: problems}
+	}
+	return cfg, warnings, nil
+}
+
+// looksCaseMangled reports whether a credential has letters all of one case
+// although it is long and not hex. Generated tokens mix cases, so an
+// all-lower-case one was probably folded by a tool on the way; hex tokens
+// are legitimately single-case and are not flagged.
+func looksCaseMangled(v string) bool {
+	if len(v) < 16 || strings.HasPrefix(v, "redis") || strings.HasPrefix(v, "unix") {
+		return false
+	}
+	var lower, upper, nonHex int
+	for _, r := range v {
+		switch {
+		case unicode.IsLower(r):
+			lower++
+		case unicode.IsUpper(r):
+			upper++
+		default:
+			continue
+		}
+		if !strings.ContainsRune("abcdefABCDEF", r) {
+			nonHex++
+		}
+	}
+	return nonHex > 0 && (lower == 0) != (upper == 0)
+}
+
+// SettingsMarkdown renders the settings table as a Markdown table for the
+// README's configuration reference.
+func SettingsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| Variable | Flag | Default | Description |\n|---|---|---|---|\n")
+	for _, s := range Settings() {
+		def := "—"
+		if s.Default != "" {
+			def = "`" + s.Default + "`"
+		}
+		help := strings.ReplaceAll(s.Help, "|", "\\|")
+		if s.Secret {
+			help += " *Secret: never logged.*"
+		}
+		fmt.Fprintf(&b, "| `%s` | `-%s` | %s | %s |\n", s.Env, s.Flag, def, help)
+	}
+	return b.String()
+}
+
+// Usage writes the flag help, generated from the same table.
+func Usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: flowbridge [serve|healthcheck] [flags]\n\nEvery flag can also be set by its environment variable; a flag wins.")
+	for _, s := range Settings() {
+		def := ""
+		if s.Default != "" {
+			def = " (default " + s.Default + ")"
+		}
+		fmt.Fprintf(w, "  -%s / %s%s\n      %s\n", s.Flag, s.Env, def, s.Help)
+	}
+}
