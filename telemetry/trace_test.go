@@ -250,7 +250,7 @@ func assertNoSecrets(t *testing.T, spans tracetest.SpanStubs, logs string, secre
 	var dump strings.Builder
 	kvs := func(where string, as []attribute.KeyValue) {
 		for _, a := range as {
-			fmt.Fprintf(&dump, "%s %s=%s\n", where, a.Key, a.Value.Emit())
+			fmt.Fprintf(&dump, "%s %s=%s\n", where, a.Key, a.Value.String())
 		}
 	}
 	for _, s := range spans {
@@ -302,9 +302,8 @@ func findSpan(t *testing.T, spans tracetest.SpanStubs, match func(tracetest.Span
 func attr(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
 }
-
