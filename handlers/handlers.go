@@ -17,6 +17,7 @@ import (
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/supplier/gtin"
+	"github.com/flowbridge/flowbridge/timeline"
 )
 
 // Check is one readiness dependency (Redis, the supplier's reachability…).
@@ -37,6 +38,8 @@ type Config struct {
 	// Spec is the OpenAPI document served at /openapi.yaml and rendered at /docs.
 	Spec []byte
 	Now  func() time.Time
+	// Timeline records what each call did to its order; nil records nothing.
+	Timeline *timeline.Recorder
 }
 
 // Handlers serves the HTTP endpoints.
@@ -90,10 +93,12 @@ func (h *Handlers) Rates(c echo.Context) error {
 			lines[i].UnitPrice = supplier.Money{Minor: minor, Currency: in.Currency}
 		}
 	}
-	res, err := h.cfg.Orders.Rates(c.Request().Context(), orders.RatesInput{
+	rin := orders.RatesInput{
 		Shop: in.Shop, OrderID: orderID, Carriers: in.PreferredCarriers,
 		Request: supplier.RateRequest{CountryCode: country, PostalCode: zip, Lines: lines},
-	})
+	}
+	res, err := h.cfg.Orders.Rates(c.Request().Context(), rin)
+	h.cfg.Timeline.Quoted(c.Request().Context(), rin, res, err)
 	if err != nil {
 		return err
 	}
@@ -122,6 +127,7 @@ func (h *Handlers) Orders(c echo.Context) error {
 		return err
 	}
 	res, err := h.cfg.Orders.Place(c.Request().Context(), in)
+	h.cfg.Timeline.Placed(c.Request().Context(), in, res, err)
 	if err != nil {
 		return err
 	}
@@ -214,6 +220,7 @@ func (h *Handlers) Tracking(c echo.Context) error {
 			problem.Field{Pointer: "/query/by", Message: "must be supplier_order or shopify_order"})
 	}
 	res, err := h.cfg.Orders.Track(c.Request().Context(), in)
+	h.cfg.Timeline.Tracked(c.Request().Context(), in, res, err)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,20 @@ type Config struct {
 	APIKeys []string
 	// OperatorKeys protect /admin; a Flow key never opens /admin.
 	OperatorKeys []string
+	// MetricsKeys protect /metrics; empty means the operator keys do.
+	MetricsKeys []string
+	// Shop is the default shop domain in idempotency keys when a request
+	// names none.
+	Shop string
+	// Idempotency and cache lifetimes.
+	RecordTTL   time.Duration
+	Lease       time.Duration
+	RatesTTL    time.Duration
+	TrackingTTL time.Duration
+	// TimelineTTL is how long per-order timelines are kept.
+	TimelineTTL time.Duration
+	// DevTraces prints spans to stdout when no OTEL_TRACES_EXPORTER is set.
+	DevTraces bool
 	// Supplier is the lower-case supplier name: sandbox, bts or bigbuy.
 	Supplier string
 	// RedisURL selects the Redis store; empty means the in-process store.
@@ -42,10 +56,19 @@ type Config struct {
 	SandboxShipAfter       time.Duration
 	SandboxDisableLookup   bool
 
-	BTSBaseURL    string
-	BTSToken      string
-	BigBuyBaseURL string
-	BigBuyAPIKey  string
+	BTSBaseURL       string
+	BTSToken         string
+	BTSPaymentMethod string
+
+	BigBuyBaseURL       string
+	BigBuyAPIKey        string
+	BigBuyPaymentMethod string
+	BigBuySKUFallback   bool
+
+	// Outbound supplier client (real suppliers only).
+	SupplierRateLimit      float64
+	SupplierBurst          int
+	SupplierAttemptTimeout time.Duration
 }
 
 // MaxRequestTimeout keeps a request well inside Flow's 30 s wait, so a slow
@@ -97,6 +120,13 @@ func Settings() []Setting {
 				c.OperatorKeys = keys
 				return err
 			}},
+		{Env: "FLOWBRIDGE_METRICS_KEYS", Flag: "metrics-keys", Secret: true,
+			Help: "Comma-separated bearer keys for `GET /metrics` (give Prometheus its own). Unset: the operator keys are required.",
+			Set: func(c *Config, v string) error {
+				keys, err := parseKeys(v)
+				c.MetricsKeys = keys
+				return err
+			}},
 		{Env: "FLOWBRIDGE_SUPPLIER", Flag: "supplier", Default: "sandbox",
 			Help: "Wholesaler adapter: `sandbox` (built in, no credentials), `bts` or `bigbuy`. Case-insensitive.",
 			Set: func(c *Config, v string) error {
@@ -110,11 +140,12 @@ func Settings() []Setting {
 				return fmt.Errorf("unknown supplier %q; use one of %s", v, strings.Join(SupplierNames(), ", "))
 			}},
 		{Env: "REDIS_URL", Flag: "redis-url", Secret: true,
-			Help: "Redis URL (`redis://`, `rediss://` or `unix://`) for idempotency records and caches. Unset: in-process store (one instance only; records are lost on restart).",
+			Help: "Redis URL (`redis://`, `rediss://`, `unix://`, `redis+sentinel://` or `redis+cluster://`) for idempotency records, caches, timelines and the shared supplier rate limit. Unset: in-process store (one instance only; records are lost on restart).",
 			Set: func(c *Config, v string) error {
 				u, err := url.Parse(v)
-				if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-					return errors.New("not a Redis URL; use redis://host:6379/0, rediss://… or unix:///path/to/redis.sock")
+				if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix" &&
+					u.Scheme != "redis+sentinel" && u.Scheme != "redis+cluster") {
+					return errors.New("not a Redis URL; use redis://host:6379/0, rediss://…, unix:///path/to/redis.sock, redis+sentinel://host:26379?master_name=… or redis+cluster://host:7000?addr=…")
 				}
 				c.RedisURL = v
 				return nil
@@ -163,6 +194,34 @@ func Settings() []Setting {
 				c.MaxBodyBytes = n
 				return nil
 			}},
+		{Env: "FLOWBRIDGE_SHOP", Flag: "shop", Default: "default",
+			Help: "Shop domain used in idempotency keys when a request carries no `shop` (set it to your `*.myshopify.com` domain when one instance serves one shop).",
+			Set:  func(c *Config, v string) error { c.Shop = strings.ToLower(strings.TrimSpace(v)); return nil }},
+		{Env: "FLOWBRIDGE_RECORD_TTL", Flag: "record-ttl", Default: "720h",
+			Help: "How long a placement record is kept: it must cover Flow's 24 h of re-sends and a later manual re-run of the workflow.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.RecordTTL })},
+		{Env: "FLOWBRIDGE_LEASE", Flag: "lease", Default: "60s",
+			Help: "How long one caller holds an order while placing it; a crashed caller's order is reconciled after this.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.Lease })},
+		{Env: "FLOWBRIDGE_RATES_CACHE_TTL", Flag: "rates-cache-ttl", Default: "10m",
+			Help: "How long the supplier's shipping options for one destination and cart are reused.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.RatesTTL })},
+		{Env: "FLOWBRIDGE_TRACKING_CACHE_TTL", Flag: "tracking-cache-ttl", Default: "2m",
+			Help: "How long one order's tracking answer is reused before the supplier is asked again (a status never goes backwards).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.TrackingTTL })},
+		{Env: "FLOWBRIDGE_TIMELINE_TTL", Flag: "timeline-ttl", Default: "720h",
+			Help: "How long each order's timeline (what flowbridge saw and did) is kept for the operator console.",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.TimelineTTL })},
+		{Env: "FLOWBRIDGE_DEV_TRACES", Flag: "dev-traces", Default: "false",
+			Help: "Print spans to stdout when `OTEL_TRACES_EXPORTER` is not set (development). Tracing exporters are configured with the standard `OTEL_*` variables.",
+			Set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%q is not a boolean; use true or false", v)
+				}
+				c.DevTraces = b
+				return nil
+			}},
 		{Env: "FLOWBRIDGE_LOG_LEVEL", Flag: "log-level", Default: "info",
 			Help: "Log level: debug, info, warn or error. Logs are JSON on stderr.",
 			Set: func(c *Config, v string) error {
@@ -196,12 +255,67 @@ func Settings() []Setting {
 		{Env: "FLOWBRIDGE_BTS_TOKEN", Flag: "bts-token", Secret: true,
 			Help: "BTS Wholesaler API token (required when the supplier is `bts`). Case-sensitive.",
 			Set:  func(c *Config, v string) error { c.BTSToken = strings.TrimSpace(v); return nil }},
+		{Env: "FLOWBRIDGE_BTS_PAYMENT_METHOD", Flag: "bts-payment-method", Default: "wallet",
+			Help: "BTS Wholesaler payment for real orders: `wallet`, `banktransfer` or `btscredit`. Test-mode orders always use `banktransfer` (they stay pending).",
+			Set: func(c *Config, v string) error {
+				m := strings.ToLower(strings.TrimSpace(v))
+				switch m {
+				case "wallet", "banktransfer", "btscredit":
+					c.BTSPaymentMethod = m
+					return nil
+				}
+				return fmt.Errorf("unknown payment method %q; use wallet, banktransfer or btscredit", v)
+			}},
 		{Env: "FLOWBRIDGE_BIGBUY_BASE_URL", Flag: "bigbuy-base-url", Default: "https://api.bigbuy.eu",
 			Help: "BigBuy API base URL (`https://api.sandbox.bigbuy.eu` for BigBuy's sandbox).",
 			Set:  setURL(func(c *Config) *string { return &c.BigBuyBaseURL })},
 		{Env: "FLOWBRIDGE_BIGBUY_API_KEY", Flag: "bigbuy-api-key", Secret: true,
 			Help: "BigBuy API key (required when the supplier is `bigbuy`). Case-sensitive.",
 			Set:  func(c *Config, v string) error { c.BigBuyAPIKey = strings.TrimSpace(v); return nil }},
+		{Env: "FLOWBRIDGE_BIGBUY_PAYMENT_METHOD", Flag: "bigbuy-payment-method", Default: "moneybox",
+			Help: "BigBuy payment for real orders: `moneybox`, `paypal` or `bankwire`. Test-mode orders use `bankwire` (they stay pending).",
+			Set: func(c *Config, v string) error {
+				m := strings.ToLower(strings.TrimSpace(v))
+				switch m {
+				case "moneybox", "paypal", "bankwire":
+					c.BigBuyPaymentMethod = m
+					return nil
+				}
+				return fmt.Errorf("unknown payment method %q; use moneybox, paypal or bankwire", v)
+			}},
+		{Env: "FLOWBRIDGE_BIGBUY_SKU_FALLBACK", Flag: "bigbuy-sku-fallback", Default: "false",
+			Help: "BigBuy: when a barcode is not in BigBuy's catalogue, send the variant SKU as the BigBuy reference instead of failing with `unmatched_ean`.",
+			Set: func(c *Config, v string) error {
+				b, err := strconv.ParseBool(strings.TrimSpace(v))
+				if err != nil {
+					return fmt.Errorf("%q is not a boolean; use true or false", v)
+				}
+				c.BigBuySKUFallback = b
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_SUPPLIER_RATE_LIMIT", Flag: "supplier-rate-limit", Default: "0",
+			Help: "Requests per second to the supplier, shared by every replica through Redis (every request counts, retries too). `0`: the supplier's default (BigBuy 0.8, BTS 5).",
+			Set: func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 10000 {
+					return fmt.Errorf("%q is not a rate from 0 to 10000; use e.g. 0.8", v)
+				}
+				c.SupplierRateLimit = f
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_SUPPLIER_BURST", Flag: "supplier-burst", Default: "1",
+			Help: "Requests that may go to the supplier at once above the rate limit.",
+			Set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil || n < 1 || n > 1000 {
+					return fmt.Errorf("%q is not a whole number from 1 to 1000", v)
+				}
+				c.SupplierBurst = n
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_SUPPLIER_ATTEMPT_TIMEOUT", Flag: "supplier-attempt-timeout", Default: "8s",
+			Help: "Deadline of one supplier request attempt (the whole request stays inside FLOWBRIDGE_REQUEST_TIMEOUT).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.SupplierAttemptTimeout })},
 	}
 }
 

@@ -14,11 +14,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/supplier"
-	"github.com/flowbridge/flowbridge/supplier/bigbuy"
-	"github.com/flowbridge/flowbridge/supplier/bts"
-	"github.com/flowbridge/flowbridge/supplier/sandbox"
+	"github.com/flowbridge/flowbridge/telemetry"
 )
 
 // Run is the `serve` command: it loads the configuration from args and
@@ -52,23 +52,37 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("no operator key configured; generated a temporary one and printed it on stdout")
 	}
 
-	sup, err := NewSupplier(cfg, log)
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "flowbridge", Getenv: getenv, ConsoleTraces: cfg.DevTraces})
+	if err != nil {
+		return fmt.Errorf("telemetry (OTEL_* variables): %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+	log = slog.New(telemetry.LogHandler(log.Handler()))
+
+	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
+	}
+	defer st.Close()
+	var rdb redis.UniversalClient
+	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
+		rdb = rs.Client()
+	}
+
+	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
+		MeterProvider: tel.MeterProvider, Propagators: tel.Propagator, Metrics: tel.Metrics})
 	if err != nil {
 		return err
 	}
-	deps := Deps{Supplier: sup, Logger: log}
-	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("REDIS_URL: %v; use redis://host:6379/0 or unix:///path/redis.sock", err)
-		}
-		opts.ContextTimeoutEnabled = true
-		rdb := redis.NewClient(opts)
-		defer rdb.Close()
-		deps.Checks = append(deps.Checks, handlers.Check{Name: "redis", Fn: func(ctx context.Context) error {
-			return rdb.Ping(ctx).Err()
-		}})
+	if err := checkCredentials(ctx, sup, log); err != nil {
+		return err
 	}
+	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
+	deps.Metrics = tel.MetricsHandler()
 	s, err := New(cfg, deps)
 	if err != nil {
 		return err
@@ -145,33 +159,54 @@ func Healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	return nil
 }
 
-// NewSupplier builds the configured supplier adapter. The real adapters
-// get their default HTTP client here; the integrator swaps in the resilient
-// client (retries, breaker, shared rate limit) when it lands.
-func NewSupplier(cfg Config, log *slog.Logger) (supplier.Supplier, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// OrdersConfig maps the configuration onto the orders service.
+func OrdersConfig(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger, obs orders.Observer) orders.Config {
+	return orders.Config{
+		Supplier:    sup,
+		Store:       st,
+		Carriers:    cfg.Carriers,
+		TestMode:    cfg.TestMode,
+		Shop:        cfg.Shop,
+		Lease:       cfg.Lease,
+		RecordTTL:   cfg.RecordTTL,
+		RatesTTL:    cfg.RatesTTL,
+		TrackingTTL: cfg.TrackingTTL,
+		Logger:      log,
+		Observer:    obs,
 	}
-	switch cfg.Supplier {
-	case "sandbox", "":
-		if cfg.SandboxShipAfter > 0 && cfg.SandboxProcessingAfter >= cfg.SandboxShipAfter {
-			return nil, errors.New("FLOWBRIDGE_SANDBOX_PROCESSING_AFTER must be shorter than FLOWBRIDGE_SANDBOX_SHIP_AFTER; e.g. 1m and 3m")
+}
+
+// MetricsObserver counts the orders service's events.
+func MetricsObserver(m *telemetry.Metrics) orders.Observer {
+	return orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
+		if o.Event == orders.EventStoreError {
+			m.StoreError(ctx, o.Op)
+			return
 		}
-		return sandbox.New(sandbox.Config{ProcessingAfter: cfg.SandboxProcessingAfter, ShipAfter: cfg.SandboxShipAfter,
-			DisableLookup: cfg.SandboxDisableLookup}), nil
-	case "bts":
-		c, err := bts.New(bts.Config{BaseURL: cfg.BTSBaseURL, Token: cfg.BTSToken, Logger: log})
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	case "bigbuy":
-		c, err := bigbuy.New(bigbuy.Config{BaseURL: cfg.BigBuyBaseURL, APIKey: cfg.BigBuyAPIKey})
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	default:
-		return nil, fmt.Errorf("FLOWBRIDGE_SUPPLIER=%s: unknown supplier; use one of %s", cfg.Supplier, strings.Join(SupplierNames(), ", "))
+		m.Idempotency(ctx, string(o.Event))
+	})
+}
+
+// checkCredentials asks a real supplier once whether its credentials work.
+// A refusal of the credentials stops start-up (every order would fail);
+// any other failure (supplier down, network) is logged and start-up goes
+// on, so an outage at the supplier does not take flowbridge down with it.
+func checkCredentials(ctx context.Context, sup supplier.Supplier, log *slog.Logger) error {
+	c, ok := sup.(interface{ CheckCredentials(context.Context) error })
+	if !ok {
+		return nil
 	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := c.CheckCredentials(cctx)
+	if err == nil {
+		log.Info("supplier credentials accepted", slog.String("supplier", sup.Name()))
+		return nil
+	}
+	pe := problem.From(err)
+	if pe.Code == problem.CodeSupplierAuth || pe.Kind == problem.Unauthorized {
+		return fmt.Errorf("supplier %s refused the credentials: %s", sup.Name(), pe.Detail)
+	}
+	log.Warn("supplier credentials could not be checked", slog.String("supplier", sup.Name()), slog.String("code", pe.Code))
+	return nil
 }

@@ -103,12 +103,12 @@ func TestRunDevDefaults(t *testing.T) {
 	if st, _ := get(t, base+"/tracking/700000000001", "wrong-key-0123456789"); st != 401 {
 		t.Fatalf("wrong key: %d", st)
 	}
-	if st, m := get(t, base+"/readyz", ""); st != 200 || m["checks"].(map[string]any)["redis"] != "ok" {
+	if st, m := get(t, base+"/readyz", ""); st != 200 || m["checks"].(map[string]any)["store"] != "ok" {
 		t.Fatalf("readyz with redis up: %d %v", st, m)
 	}
 	rs.Stop()
 	st, m := get(t, base+"/readyz", "")
-	if st != 503 || m["code"] != "not_ready" || !strings.Contains(toJSON(m["errors"]), "/checks/redis") {
+	if st != 503 || m["code"] != "not_ready" || !strings.Contains(toJSON(m["errors"]), "/checks/store") {
 		t.Fatalf("readyz with redis down: %d %v", st, m)
 	}
 	if err := stop(); err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/timeline"
 )
 
 // Deps are the collaborators a Server uses. Only Supplier is required.
@@ -40,9 +41,20 @@ type Deps struct {
 	Checks []handlers.Check
 	// Admin, when set, registers the operator routes on the /admin group
 	// (already behind the operator-key middleware).
-	Admin  func(g *echo.Group)
-	Logger *slog.Logger
-	Now    func() time.Time
+	Admin func(g *echo.Group)
+	// Open, when set, registers routes that carry their own protection
+	// (the operator console page, which asks for the key in the browser).
+	Open func(e *echo.Echo)
+	// Metrics, when set, is served at GET /metrics behind MetricsKeys (or
+	// the operator keys when none are configured).
+	Metrics http.Handler
+	// Wrap, when set, wraps the whole handler (tracing middleware), so the
+	// server span encloses routing, auth and the error handler.
+	Wrap func(http.Handler) http.Handler
+	// Timeline records each call's effect on its order (nil: none).
+	Timeline *timeline.Recorder
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Server is one flowbridge instance. Several can live in one process.
@@ -80,7 +92,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			TestMode: cfg.TestMode, Logger: deps.Logger, Now: deps.Now})
 	}
 	h, err := handlers.New(handlers.Config{Orders: deps.Orders, SupplierName: deps.Supplier.Name(),
-		TestMode: cfg.TestMode, Checks: deps.Checks, Spec: flowbridge.OpenAPI(), Now: deps.Now})
+		TestMode: cfg.TestMode, Checks: deps.Checks, Spec: flowbridge.OpenAPI(), Now: deps.Now, Timeline: deps.Timeline})
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +102,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 }
 
 // Handler returns the HTTP handler of this instance.
-func (s *Server) Handler() http.Handler { return s.e }
+func (s *Server) Handler() http.Handler {
+	if s.deps.Wrap != nil {
+		return s.deps.Wrap(s.e)
+	}
+	return s.e
+}
 
 // Config returns the configuration the server runs with.
 func (s *Server) Config() Config { return s.cfg }
@@ -146,6 +163,16 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 	admin := e.Group("/admin", bearerAuth(s.cfg.OperatorKeys), requireJSON)
 	if s.deps.Admin != nil {
 		s.deps.Admin(admin)
+	}
+	if s.deps.Open != nil {
+		s.deps.Open(e)
+	}
+	if s.deps.Metrics != nil {
+		keys := s.cfg.MetricsKeys
+		if len(keys) == 0 {
+			keys = s.cfg.OperatorKeys
+		}
+		e.GET("/metrics", echo.WrapHandler(s.deps.Metrics), bearerAuth(keys))
 	}
 	return e
 }
@@ -267,7 +294,7 @@ func encodeJSON(w io.Writer, v any) error {
 // (in-flight requests get up to the request timeout to finish).
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{
-		Handler:           s.e,
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      s.cfg.RequestTimeout + 5*time.Second,

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/flowbridge/flowbridge/doctor"
+	"github.com/flowbridge/flowbridge/opscli"
 	"github.com/flowbridge/flowbridge/server"
+	"github.com/flowbridge/flowbridge/shopify"
 )
 
 func main() {
@@ -33,7 +36,33 @@ func run(ctx context.Context, args []string) error {
 		return server.Run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	case "healthcheck":
 		return server.Healthcheck(ctx, args, os.Getenv, os.Stdout)
+	case "orders":
+		return opscli.Run(ctx, append([]string{"orders"}, args...), os.Getenv, os.Stdout, os.Stderr)
+	case "setup":
+		return shopify.SetupCommand(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	case "doctor":
+		return doctorOptions(os.Getenv).Command(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), healthcheck", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), healthcheck, orders, setup, doctor, templates, simulate", cmd)
 	}
+}
+
+// doctorOptions wires the configured supplier's credential check into
+// `flowbridge doctor`. A configuration that does not load is reported by
+// that check rather than stopping the other checks.
+func doctorOptions(getenv func(string) string) doctor.Options {
+	cfg, _, err := server.LoadConfig(nil, getenv)
+	if err != nil {
+		return doctor.Options{SupplierCheck: func(context.Context) error { return err }}
+	}
+	opts := doctor.Options{Supplier: cfg.Supplier, TestMode: &cfg.TestMode}
+	sup, err := server.NewSupplier(cfg, server.SupplierDeps{})
+	if err != nil {
+		opts.SupplierCheck = func(context.Context) error { return err }
+		return opts
+	}
+	if c, ok := sup.(interface{ CheckCredentials(context.Context) error }); ok {
+		opts.SupplierCheck = c.CheckCredentials
+	}
+	return opts
 }

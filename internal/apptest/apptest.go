@@ -21,6 +21,7 @@ import (
 	"github.com/flowbridge/flowbridge/internal/contract"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/server"
+	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/supplier"
 )
 
@@ -43,6 +44,11 @@ type Options struct {
 	// NoContract turns off response validation (for tests of routes that
 	// are deliberately outside the spec).
 	NoContract bool
+	// RedisURL selects a Redis store (e.g. redistest.Start(t).URL());
+	// empty uses the in-process store on Now.
+	RedisURL string
+	// Observer receives the orders service's events.
+	Observer orders.Observer
 }
 
 // App is a running flowbridge.
@@ -77,7 +83,7 @@ func Start(t testing.TB, o Options) *App {
 	}
 	sup := o.Supplier
 	if sup == nil {
-		if sup, err = server.NewSupplier(cfg, nil); err != nil {
+		if sup, err = server.NewSupplier(cfg, server.SupplierDeps{}); err != nil {
 			t.Fatalf("apptest: supplier: %v", err)
 		}
 	}
@@ -85,8 +91,20 @@ func Start(t testing.TB, o Options) *App {
 	if logs == nil {
 		logs = io.Discard
 	}
-	s, err := server.New(cfg, server.Deps{Supplier: sup, Orders: o.Orders, Checks: o.Checks,
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: o.Now})
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var deps server.Deps
+	if o.Orders != nil {
+		deps = server.Deps{Supplier: sup, Orders: o.Orders, Logger: log, Now: o.Now}
+	} else {
+		st, err := store.Open(context.Background(), o.RedisURL, store.Options{Logger: log, Now: o.Now, Prefix: "fb:" + server.GenerateKey()[:8] + ":"})
+		if err != nil {
+			t.Fatalf("apptest: store: %v", err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		deps = server.Assemble(cfg, sup, st, log, o.Now, o.Observer)
+	}
+	deps.Checks = append(deps.Checks, o.Checks...)
+	s, err := server.New(cfg, deps)
 	if err != nil {
 		t.Fatalf("apptest: server: %v", err)
 	}

@@ -1,0 +1,326 @@
+package console_test
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowbridge/flowbridge/console"
+	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/timeline"
+)
+
+const operatorKey = "op-key-for-the-browser-test-7f3a9c"
+
+// consoleApp serves the console and the operator API over an in-process
+// timeline, behind a stand-in for the server's operator-key check.
+func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() []string) {
+	t.Helper()
+	tl := timeline.NewMemoryStore(timeline.Options{})
+	seedOrders(t, tl)
+	var mu sync.Mutex
+	var calls []string
+	op := &handlers.Operator{
+		Timeline: tl,
+		Resolve: func(ctx context.Context, shop, orderID, action, number, actor string) error {
+			o, err := tl.Get(ctx, shop, orderID)
+			if err != nil {
+				return err
+			}
+			if o.State != timeline.StateNeedsReview {
+				return &problem.Error{Kind: problem.Invalid, Status: 409, Code: "resolve_conflict", Detail: "the order is " + o.State}
+			}
+			mu.Lock()
+			calls = append(calls, strings.Join([]string{shop, orderID, action, number}, "|"))
+			mu.Unlock()
+			return nil
+		},
+	}
+	e := echo.New()
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			_ = c.JSON(he.Code, map[string]any{"ok": false})
+			return
+		}
+		pe := problem.From(err)
+		status := map[problem.Kind]int{problem.Invalid: 400, problem.Unauthorized: 401, problem.NotFound: 404}[pe.Kind]
+		if pe.Status != 0 {
+			status = pe.Status
+		}
+		if status == 0 {
+			status = 500
+		}
+		_ = c.JSON(status, map[string]any{"ok": false, "code": pe.Code, "detail": pe.Detail})
+	}
+	console.Register(e)
+	op.Register(e.Group("/admin", func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			scheme, token, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
+			if scheme != "Bearer" || subtle.ConstantTimeCompare([]byte(token), []byte(operatorKey)) != 1 {
+				return problem.New(problem.Unauthorized, problem.CodeUnauthorized, "operator key required")
+			}
+			return next(c)
+		}
+	}))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv, tl, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), calls...)
+	}
+}
+
+func seedOrders(t *testing.T, tl timeline.Store) {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second)
+	add := func(id string, evs ...timeline.Event) {
+		for _, ev := range evs {
+			at = at.Add(7 * time.Minute)
+			ev.At = at
+			if err := tl.Append(ctx, "demo.myshopify.com", id, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	quoted := timeline.Event{Kind: timeline.KindRatesQuoted, Op: "rates", Carrier: "GLS", Reason: "preferred: GLS is the first preferred carrier offered", Address: "ES 46***"}
+	claimed := timeline.Event{Kind: timeline.KindPlacementClaimed, Op: "place"}
+	check := func(status, raw string, n int) timeline.Event {
+		return timeline.Event{Kind: timeline.KindTrackingChecked, Op: "tracking", Status: status, RawStatus: raw, TrackingNumbers: n}
+	}
+	add("5101", quoted, claimed,
+		timeline.Event{Kind: timeline.KindOrderCreated, Op: "place", SupplierOrderID: "690005604133", Status: "pending", RawStatus: "Pending", Address: "ES 46***"},
+		timeline.Event{Kind: timeline.KindOrderReplayed, Op: "place", SupplierOrderID: "690005604133", Status: "pending", RawStatus: "Pending"},
+		check("processing", "Processing", 0), check("shipped", "Shipped", 1))
+	add("5104", quoted, claimed,
+		timeline.Event{Kind: timeline.KindOrderCreated, Op: "place", SupplierOrderID: "690005604188", Status: "pending", RawStatus: "Pending", Address: "PT 40***"},
+		check("processing", "Processing", 0), check("processing", "Processing", 0), check("processing", "Processing", 0),
+		check("processing", "Processing", 0), check("processing", "Processing", 0))
+	add("5105", claimed,
+		timeline.Event{Kind: timeline.KindOrderCreated, Op: "place", SupplierOrderID: "690005604190", Status: "pending", RawStatus: "Pending", Address: "FR 75***"},
+		check("cancelled", "Cancelled by supplier", 0))
+	add("5103", quoted, claimed,
+		timeline.Event{Kind: timeline.KindOrderCreated, Op: "place", SupplierOrderID: "T-77", Status: "pending", RawStatus: "Awaiting transfer", TestMode: true, Address: "ES 28***"})
+	add("5102", quoted, claimed,
+		timeline.Event{Kind: timeline.KindError, Op: "place", Code: "in_flight", Note: "a duplicate call arrived while another was placing the order; answered 429 with Retry-After"},
+		timeline.Event{Kind: timeline.KindError, Op: "place", Code: "outcome_unknown", Note: "the supplier may or may not have created the order"},
+		timeline.Event{Kind: timeline.KindHeldForReview, Op: "place", Address: "ES 46***",
+			Reason: "BTS cannot be asked for an order by reference. Look for order 5102 placed around 09:40 in the BTS portal."})
+}
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	t.Fatal("chromium is not installed: apt-get install -y chromium (scripts/test installs it)")
+	return ""
+}
+
+// TestConsoleInBrowser loads /console in headless Chromium, is refused
+// with a wrong key, connects with the operator key, finds the order held
+// for review, resolves it with the keyboard and the confirmation dialog,
+// and sees its state change. It saves the screenshots under docs/.
+func TestConsoleInBrowser(t *testing.T) {
+	bin := chromium(t)
+	srv, tl, resolveCalls := consoleApp(t)
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1366, 860),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// The first call starts the browser and must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	tctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+
+	// Collect what the page reports (CSP violations, script errors, failed
+	// loads) while the test drives it.
+	cctx, stopConsole := context.WithCancel(ctx)
+	messages := chromedp.Console(cctx)
+	var problems []string
+	consoleDone := make(chan struct{})
+	go func() {
+		defer close(consoleDone)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				problems = append(problems, string(m.Type)+": "+m.Text)
+			}
+		}
+	}()
+
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("chromium, %s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+		must("text of "+sel, err)
+		return v
+	}
+	row := `#rows tr[data-order="5102"]`
+	poll := func(expr string) {
+		t.Helper()
+		_, err := chromedp.Run(tctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(10*time.Second)))
+		must("waiting for "+expr, err)
+	}
+
+	must("open", chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/console"), chromedp.WaitVisible(chromedp.ID("key"))))
+
+	// A wrong key is refused and the page asks again.
+	must("wrong key", chromedp.Do(tctx, chromedp.SendKeys(chromedp.ID("key"), "not-the-key"), chromedp.Click(chromedp.CSS("#key-form button[type=submit]"))))
+	poll(`document.getElementById("status").textContent.includes("refused")`)
+	statusAfterWrongKey := text("#status")
+
+	must("connect", chromedp.Do(tctx, chromedp.SendKeys(chromedp.ID("key"), operatorKey+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(row))))
+	rows, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("#rows tr").length`))
+	must("rows", err)
+	attentionRows, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("#rows tr.attention").length`))
+	must("attention rows", err)
+	heldBadge := text(row + " .badge")
+	// hidden elements must really disappear (layout CSS must not override it).
+	keyFormShown, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById("key-form")).display !== "none"`))
+	must("key form", err)
+	stored, err := chromedp.Run(tctx, chromedp.Evaluate[string](`sessionStorage.getItem("flowbridge.operatorKey")`))
+	must("session storage", err)
+	html, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	must("html", err)
+	listShot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	must("list screenshot", err)
+
+	// Open the held order with the keyboard, adopt the number found.
+	must("open order", chromedp.Do(tctx, chromedp.Focus(chromedp.CSS(row+" button.order")), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("resolve-form"))))
+	resolveVisible, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`!document.getElementById("resolve-form").hidden`))
+	must("resolve form", err)
+	must("resolve", chromedp.Do(tctx, chromedp.SendKeys(chromedp.ID("number"), "690005604155"),
+		chromedp.Click(chromedp.CSS(`#resolve-form button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("confirm"))))
+	dialogOpen, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`document.getElementById("confirm").open`))
+	must("dialog", err)
+	dialogText := text("#confirm-text")
+	confirmShot, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
+	must("confirm screenshot", err)
+	must("confirm", chromedp.Do(tctx, chromedp.Click(chromedp.ID("confirm-ok"))))
+	poll(`document.querySelector('#rows tr[data-order="5102"] .badge').textContent === "placed"`)
+	stateAfter := text(row + " .badge")
+	rowStillFlagged, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`document.querySelector('#rows tr[data-order="5102"]').classList.contains("attention")`))
+	must("flag", err)
+	must("timeline", chromedp.Do(tctx, chromedp.WaitVisible(chromedp.CSS("#events li.k-resolved"))))
+	statusAfter := text("#status")
+	resolveStillShown, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById("resolve-form")).display !== "none"`))
+	must("resolve form after", err)
+	requested, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[location.href].concat(performance.getEntriesByType("resource").map(e => e.name))`))
+	must("resources", err)
+	timelineShot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	must("timeline screenshot", err)
+
+	// The "needing a person" filter now lists the two others only.
+	_, err = chromedp.Run(tctx, chromedp.Evaluate[bool](`(() => { const f = document.getElementById("filter"); f.value = "attention"; f.dispatchEvent(new Event("change")); return true; })()`))
+	must("filter", err)
+	poll(`document.querySelectorAll("#rows tr").length === 2`)
+	filtered, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#rows tr")].map(r => r.dataset.order)`))
+	must("filtered rows", err)
+	stopConsole()
+	<-consoleDone
+
+	if !strings.Contains(statusAfterWrongKey, "refused") {
+		t.Errorf("wrong key: status %q", statusAfterWrongKey)
+	}
+	if rows != 5 || attentionRows != 3 || heldBadge != "needs review" {
+		t.Errorf("list: %d rows, %d flagged, held order badge %q; want 5, 3 (review, cancelled, no tracking), needs review", rows, attentionRows, heldBadge)
+	}
+	if keyFormShown || resolveStillShown {
+		t.Errorf("key form shown after connecting: %v; resolve form shown after resolving: %v", keyFormShown, resolveStillShown)
+	}
+	if stored != operatorKey {
+		t.Errorf("key not kept in sessionStorage")
+	}
+	if strings.Contains(html, operatorKey) {
+		t.Error("the operator key is in the page's HTML")
+	}
+	if !resolveVisible || !dialogOpen {
+		t.Errorf("resolve form visible %v, confirmation dialog open %v", resolveVisible, dialogOpen)
+	}
+	if stateAfter != "placed" || rowStillFlagged {
+		t.Errorf("after resolving: badge %q, still flagged %v", stateAfter, rowStillFlagged)
+	}
+	if len(requested) < 3 {
+		t.Errorf("the page loaded %v; want the page, its stylesheet and its script", requested)
+	}
+	if calls := resolveCalls(); len(calls) != 1 || calls[0] != "demo.myshopify.com|5102|adopt|690005604155" {
+		t.Errorf("resolve calls %v", calls)
+	}
+	o, err := tl.Get(context.Background(), "demo.myshopify.com", "5102")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := o.Events[len(o.Events)-1]
+	if o.State != timeline.StatePlaced || last.Kind != timeline.KindResolved || last.Via != "console" || !strings.HasPrefix(last.Actor, "key ") {
+		t.Errorf("timeline after resolving: state %s, last %+v", o.State, last)
+	}
+	if !strings.Contains(dialogText, "690005604155") || !strings.Contains(dialogText, "5102") {
+		t.Errorf("confirmation text %q does not name the order and the number", dialogText)
+	}
+	if strings.Join(filtered, ",") != "5105,5104" {
+		t.Errorf("attention filter lists %v, want 5105 (cancelled) and 5104 (no tracking)", filtered)
+	}
+	if !strings.Contains(statusAfter, "resolved") {
+		t.Errorf("status after resolving: %q", statusAfter)
+	}
+	for _, u := range requested {
+		if !strings.HasPrefix(u, srv.URL+"/") {
+			t.Errorf("the page requested %s: it must load only from the service", u)
+		}
+	}
+	for _, p := range problems {
+		// The refused key's 401 is expected; anything else (a CSP
+		// violation, a script error) is a failure.
+		if !strings.Contains(p, "401") {
+			t.Errorf("browser reported: %s", p)
+		}
+	}
+	for name, shot := range map[string][]byte{"console-list.png": listShot, "console-timeline.png": timelineShot, "console-confirm.png": confirmShot} {
+		if err := os.WriteFile(filepath.Join("..", "docs", name), shot, 0o644); err != nil {
+			t.Fatalf("save %s: %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,303 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/timeline"
+)
+
+// Operator serves the operator API under /admin: list orders, show one
+// order's timeline, resolve a held order and release cached answers.
+// The routes must sit behind the operator-key middleware (the server's
+// /admin group); these handlers do not check keys themselves.
+type Operator struct {
+	Timeline timeline.Store
+	// Resolve applies an operator's decision: action "adopt" with the
+	// supplier order number found, or "release". Wire it to
+	// orders.Service.Resolve. Nil leaves the resolve route to another
+	// handler (Register does not add it).
+	Resolve func(ctx context.Context, shop, orderID, action, supplierOrderID, actor string) error
+	// ReleaseCache drops an order's cached rates/tracking answers so the
+	// next call asks the supplier. Nil: the route answers 404.
+	ReleaseCache func(ctx context.Context, shop, orderID, actor string) error
+	// Placement, when set, returns the order's placement record as the
+	// orders service holds it (state, attempts, lease…); GET
+	// /admin/orders/:order_id then carries it as "placement", and still
+	// answers for an order that has a record but no timeline. A NotFound
+	// error means "no record".
+	Placement func(ctx context.Context, shop, orderID string) (any, error)
+	// Shop is used when a request names none (default "default", as the
+	// orders service).
+	Shop string
+	// MinChecks is N in "no tracking after N checks" (default 5).
+	MinChecks int
+	Logger    *slog.Logger
+}
+
+// Register adds the operator routes to g, the /admin group.
+func (o *Operator) Register(g *echo.Group) {
+	g.GET("/orders", o.ListOrders)
+	g.GET("/orders/:order_id", o.ShowOrder)
+	if o.Resolve != nil {
+		g.POST("/orders/:order_id/resolve", o.ResolveOrder)
+	}
+	g.POST("/orders/:order_id/release-cache", o.ReleaseOrderCache)
+}
+
+// operatorOrder is an order summary with why it needs a person.
+type operatorOrder struct {
+	timeline.Summary
+	// Attention is needs_review, cancelled or no_tracking ("" when none).
+	Attention string `json:"attention,omitempty"`
+}
+
+type operatorList struct {
+	OK     bool            `json:"ok"`
+	Orders []operatorOrder `json:"orders"`
+	Next   string          `json:"next,omitempty"`
+}
+
+type operatorShow struct {
+	OK     bool             `json:"ok"`
+	Order  operatorOrder    `json:"order"`
+	Events []timeline.Event `json:"events"`
+	// Placement is the orders service's record (when wired).
+	Placement any `json:"placement,omitempty"`
+	// PlacementError is the problem code when the record could not be read.
+	PlacementError string `json:"placement_error,omitempty"`
+}
+
+func (o *Operator) shop(c echo.Context) string {
+	if s := strings.TrimSpace(c.QueryParam("shop")); s != "" {
+		return s
+	}
+	if o.Shop != "" {
+		return o.Shop
+	}
+	return "default"
+}
+
+func (o *Operator) view(s timeline.Summary) operatorOrder {
+	return operatorOrder{Summary: s, Attention: s.Attention(o.MinChecks)}
+}
+
+func queryInt(c echo.Context, name string) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, problem.InvalidFields(problem.CodeValidation, name+" must be a positive whole number",
+			problem.Field{Pointer: "/query/" + name, Message: "a whole number from 1"})
+	}
+	return n, nil
+}
+
+// ListOrders handles GET /admin/orders?state=&limit=&checks=&cursor=.
+func (o *Operator) ListOrders(c echo.Context) error {
+	limit, err := queryInt(c, "limit")
+	if err != nil {
+		return err
+	}
+	checks, err := queryInt(c, "checks")
+	if err != nil {
+		return err
+	}
+	if checks == 0 {
+		checks = o.MinChecks
+	}
+	p, err := o.Timeline.List(c.Request().Context(), timeline.Filter{State: c.QueryParam("state"), Limit: limit,
+		MinChecks: checks, Cursor: c.QueryParam("cursor")})
+	if err != nil {
+		return err
+	}
+	out := operatorList{OK: true, Orders: make([]operatorOrder, 0, len(p.Orders)), Next: p.Next}
+	for _, s := range p.Orders {
+		out.Orders = append(out.Orders, operatorOrder{Summary: s, Attention: s.Attention(checks)})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// ShowOrder handles GET /admin/orders/:order_id[?shop=].
+func (o *Operator) ShowOrder(c echo.Context) error {
+	return o.show(c, o.shop(c), operatorOrderID(c))
+}
+
+// operatorOrderID is the :order_id path value, unescaped (a GID arrives
+// URL-encoded) and reduced to the order number.
+func operatorOrderID(c echo.Context) string {
+	v := c.Param("order_id")
+	if u, err := url.PathUnescape(v); err == nil {
+		v = u
+	}
+	return timeline.OrderNumber(v)
+}
+
+func (o *Operator) show(c echo.Context, shop, orderID string) error {
+	ctx := c.Request().Context()
+	ord, err := o.Timeline.Get(ctx, shop, orderID)
+	out := operatorShow{OK: true}
+	if o.Placement != nil {
+		p, perr := o.Placement(ctx, shop, orderID)
+		switch {
+		case perr == nil:
+			out.Placement = p
+		case problem.From(perr).Kind != problem.NotFound:
+			// The timeline is still worth showing when the record
+			// cannot be read; say why the record is missing.
+			out.PlacementError = problem.From(perr).Code
+		}
+	}
+	if err != nil {
+		if out.Placement == nil || problem.From(err).Kind != problem.NotFound {
+			return err
+		}
+		// A record without a timeline (older than the timeline's
+		// retention, or placed before timelines were kept).
+		ord = timeline.Order{Summary: timeline.Summary{Shop: shop, OrderID: orderID}}
+	}
+	out.Order, out.Events = o.view(ord.Summary), ord.Events
+	if out.Events == nil {
+		out.Events = []timeline.Event{}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type resolveBody struct {
+	Action          string `json:"action"`
+	SupplierOrderID string `json:"supplier_order_id"`
+	// Shop may be given here or as ?shop= (the exactly-once API's form).
+	Shop string `json:"shop"`
+	// Actor optionally names the person (recorded with the key's fingerprint).
+	Actor string `json:"actor"`
+}
+
+// ResolveOrder handles POST /admin/orders/:order_id/resolve: it calls the
+// injected Resolve, records who did it and through what on the timeline,
+// and answers with the order's timeline.
+func (o *Operator) ResolveOrder(c echo.Context) error {
+	var b resolveBody
+	if err := decodeOperatorBody(c, &b); err != nil {
+		return err
+	}
+	b.Action = strings.ToLower(strings.TrimSpace(b.Action))
+	b.SupplierOrderID = strings.TrimSpace(b.SupplierOrderID)
+	switch {
+	case b.Action != "adopt" && b.Action != "release":
+		return problem.InvalidFields(problem.CodeValidation, "action must be adopt or release",
+			problem.Field{Pointer: "/action", Message: "adopt or release"})
+	case b.Action == "adopt" && b.SupplierOrderID == "":
+		return problem.InvalidFields(problem.CodeValidation, "adopt needs the supplier order number found in the supplier's portal",
+			problem.Field{Pointer: "/supplier_order_id", Message: "required for adopt"})
+	case b.Action == "release" && b.SupplierOrderID != "":
+		return problem.InvalidFields(problem.CodeValidation, "release takes no supplier order number",
+			problem.Field{Pointer: "/supplier_order_id", Message: "must be empty for release"})
+	}
+	ctx := c.Request().Context()
+	shop, orderID := o.shop(c), operatorOrderID(c)
+	if s := strings.TrimSpace(b.Shop); s != "" {
+		shop = s
+	}
+	actor, via := operatorActor(c, b.Actor), operatorVia(c)
+	ev := timeline.Event{Kind: timeline.KindResolved, Op: "resolve", Action: b.Action, SupplierOrderID: b.SupplierOrderID, Actor: actor, Via: via}
+	if err := o.Resolve(ctx, shop, orderID, b.Action, b.SupplierOrderID, actor); err != nil {
+		// A refused attempt is part of the order's story too.
+		o.record(ctx, shop, orderID, timeline.Event{Kind: timeline.KindError, Op: "resolve", Action: b.Action, Code: problem.From(err).Code, Actor: actor, Via: via})
+		return err
+	}
+	o.record(ctx, shop, orderID, ev)
+	return o.show(c, shop, orderID)
+}
+
+// ReleaseOrderCache handles POST /admin/orders/:order_id/release-cache.
+func (o *Operator) ReleaseOrderCache(c echo.Context) error {
+	if o.ReleaseCache == nil {
+		return problem.New(problem.NotFound, problem.CodeNotFound, "releasing cached answers is not available in this deployment")
+	}
+	ctx := c.Request().Context()
+	shop, orderID := o.shop(c), operatorOrderID(c)
+	actor, via := operatorActor(c, ""), operatorVia(c)
+	if err := o.ReleaseCache(ctx, shop, orderID, actor); err != nil {
+		return err
+	}
+	o.record(ctx, shop, orderID, timeline.Event{Kind: timeline.KindCacheReleased, Op: "release_cache", Actor: actor, Via: via})
+	return o.show(c, shop, orderID)
+}
+
+// record writes an operator event. The decision has been applied by then,
+// so a timeline failure is logged rather than turned into an error that
+// would make the operator retry a done action.
+func (o *Operator) record(ctx context.Context, shop, orderID string, ev timeline.Event) {
+	if err := o.Timeline.Append(context.WithoutCancel(ctx), shop, orderID, ev); err != nil && o.Logger != nil {
+		o.Logger.WarnContext(ctx, "operator: timeline event not recorded", slog.String("kind", ev.Kind), slog.String("error", problem.From(err).Code))
+	}
+}
+
+func decodeOperatorBody(c echo.Context, v any) error {
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 16<<10))
+	if err != nil {
+		return problem.Wrap(err, problem.Invalid, problem.CodeInvalidJSON, "the body could not be read")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return problem.InvalidFields(problem.CodeInvalidJSON, "the body must be a JSON object with action and, for adopt, supplier_order_id",
+			problem.Field{Pointer: "", Message: "invalid JSON"})
+	}
+	return nil
+}
+
+// operatorActor names who acted without revealing the key: the first 8
+// hex digits of the key's SHA-256 (enough to tell keys apart, useless to
+// an attacker) plus an optional self-declared name.
+func operatorActor(c echo.Context, name string) string {
+	_, token, _ := strings.Cut(c.Request().Header.Get(echo.HeaderAuthorization), " ")
+	actor := "key unknown"
+	if token = strings.TrimSpace(token); token != "" {
+		sum := sha256.Sum256([]byte(token))
+		actor = "key " + hex.EncodeToString(sum[:4])
+	}
+	if name = cleanLabel(name, 64); name != "" {
+		actor = name + " (" + actor + ")"
+	}
+	return actor
+}
+
+// operatorVia is the client the operator used: "console" when the page
+// says so (X-Flowbridge-Client), else "api".
+func operatorVia(c echo.Context) string {
+	if v := cleanLabel(c.Request().Header.Get("X-Flowbridge-Client"), 32); v != "" {
+		return v
+	}
+	return "api"
+}
+
+// cleanLabel keeps letters, digits, spaces and . _ - @ up to max runes, so
+// a self-declared label cannot inject into logs or the page.
+func cleanLabel(s string, limit int) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.TrimSpace(s) {
+		if n == limit {
+			break
+		}
+		if r == ' ' || r == '.' || r == '_' || r == '-' || r == '@' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			b.WriteRune(r)
+			n++
+		}
+	}
+	return strings.TrimSpace(b.String())
+}

@@ -1,0 +1,129 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/server"
+	"github.com/flowbridge/flowbridge/supplier/sandbox"
+	"github.com/flowbridge/flowbridge/timeline"
+)
+
+// TestOperatorThroughRealServer mounts the operator API the way the
+// integrator does (server.Deps.Admin) so the real auth, content-type check
+// and error mapping apply.
+func TestOperatorThroughRealServer(t *testing.T) {
+	env := map[string]string{"FLOWBRIDGE_API_KEYS": "flow-" + server.GenerateKey(), "FLOWBRIDGE_OPERATOR_KEYS": "op-" + server.GenerateKey()}
+	cfg, _, err := server.LoadConfig(nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := sandbox.New(sandbox.Config{})
+	tl := timeline.NewMemoryStore(timeline.Options{})
+	ctx := context.Background()
+	if err := tl.Append(ctx, "default", "1002", timeline.Event{Kind: timeline.KindHeldForReview, Reason: "check the portal"}); err != nil {
+		t.Fatal(err)
+	}
+	op := &handlers.Operator{Timeline: tl, Resolve: func(ctx context.Context, shop, orderID, action, number, actor string) error {
+		o, err := tl.Get(ctx, shop, orderID)
+		if err != nil {
+			return err
+		}
+		if o.State != timeline.StateNeedsReview {
+			return &problem.Error{Kind: problem.Invalid, Status: 409, Code: "resolve_conflict", Detail: "the order is " + o.State}
+		}
+		return nil
+	}}
+	var logs syncBuffer
+	op.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, err := server.New(cfg, server.Deps{Supplier: sup, Admin: op.Register, Logger: op.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+
+	do := func(method, path, key, ctype, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	opKey, flowKey := cfg.OperatorKeys[0], cfg.APIKeys[0]
+	for _, rt := range []struct{ method, path, body string }{
+		{"GET", "/admin/orders", ""},
+		{"GET", "/admin/orders/1002", ""},
+		{"POST", "/admin/orders/1002/resolve", `{"action":"release"}`},
+		{"POST", "/admin/orders/1002/release-cache", `{}`},
+	} {
+		for _, key := range []string{"", flowKey, "nope"} {
+			status, body := do(rt.method, rt.path, key, "application/json", rt.body)
+			if status != 401 || strings.Contains(body, "check the portal") {
+				t.Errorf("%s %s with key %.6q: %d %s, want 401", rt.method, rt.path, key, status, body)
+			}
+		}
+	}
+	if status, body := do("GET", "/admin/orders?state=needs_review", opKey, "", ""); status != 200 || !strings.Contains(body, `"order_id":"1002"`) {
+		t.Fatalf("list with the operator key: %d %s", status, body)
+	}
+	if status, _ := do("POST", "/admin/orders/1002/resolve", opKey, "text/plain", `{"action":"release"}`); status != 415 {
+		t.Fatalf("resolve without a JSON content type: %d, want 415", status)
+	}
+	status, body := do("POST", "/admin/orders/1002/resolve", opKey, "application/json", `{"action":"adopt","supplier_order_id":"S-9"}`)
+	if status != 200 || !strings.Contains(body, `"state":"placed"`) || strings.Contains(body, opKey) {
+		t.Fatalf("adopt: %d %s", status, body)
+	}
+	if status, body := do("POST", "/admin/orders/1002/resolve", opKey, "application/json", `{"action":"release"}`); status != 409 || !strings.Contains(body, "resolve_conflict") {
+		t.Fatalf("release a placed order: %d %s, want 409 resolve_conflict", status, body)
+	}
+	got := logs.String()
+	if !strings.Contains(got, "/admin/orders") {
+		t.Fatalf("no request was logged, so the check below proves nothing: %q", got)
+	}
+	for _, secret := range []string{opKey, flowKey, "check the portal"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("the logs contain %q", secret)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

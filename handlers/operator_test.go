@@ -1,0 +1,441 @@
+package handlers_test
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/timeline"
+)
+
+const (
+	opKey   = "op-secret-key-0123456789"
+	flowKey = "flow-secret-key-0123456789"
+	shop    = "default"
+)
+
+// operatorHarness is the operator API as the server mounts it, with a
+// stand-in for the server's auth (operator keys only on /admin) and error
+// mapping. The integrator re-runs these cases through the real server.
+type operatorHarness struct {
+	srv      *httptest.Server
+	tl       *timeline.MemoryStore
+	mu       sync.Mutex
+	resolved []string
+	released []string
+}
+
+func testAuth(keys ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			scheme, token, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
+			for _, k := range keys {
+				if strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(token), []byte(k)) == 1 {
+					return next(c)
+				}
+			}
+			return problem.New(problem.Unauthorized, problem.CodeUnauthorized, "operator key required")
+		}
+	}
+}
+
+func testErrors(err error, c echo.Context) {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		_ = c.JSON(he.Code, map[string]any{"ok": false, "code": "http"})
+		return
+	}
+	pe := problem.From(err)
+	status := map[problem.Kind]int{problem.Invalid: 400, problem.Unauthorized: 401, problem.NotFound: 404, problem.Rejected: 422,
+		problem.Busy: 429, problem.Unavailable: 503, problem.Upstream: 502}[pe.Kind]
+	if pe.Status != 0 {
+		status = pe.Status
+	}
+	if status == 0 {
+		status = 500
+	}
+	_ = c.JSON(status, map[string]any{"ok": false, "code": pe.Code, "detail": pe.Detail})
+}
+
+func newOperatorHarness(t *testing.T, withRelease bool) *operatorHarness {
+	t.Helper()
+	h := &operatorHarness{tl: timeline.NewMemoryStore(timeline.Options{})}
+	op := &handlers.Operator{
+		Timeline: h.tl,
+		Resolve: func(ctx context.Context, shop, orderID, action, number, actor string) error {
+			o, err := h.tl.Get(ctx, shop, orderID)
+			if err != nil {
+				return err
+			}
+			if o.State != timeline.StateNeedsReview {
+				return &problem.Error{Kind: problem.Invalid, Status: 409, Code: "resolve_conflict", Detail: "the order is " + o.State}
+			}
+			h.mu.Lock()
+			h.resolved = append(h.resolved, strings.Join([]string{shop, orderID, action, number, actor}, "|"))
+			h.mu.Unlock()
+			return nil
+		},
+	}
+	if withRelease {
+		op.ReleaseCache = func(ctx context.Context, shop, orderID, actor string) error {
+			h.mu.Lock()
+			h.released = append(h.released, shop+"|"+orderID+"|"+actor)
+			h.mu.Unlock()
+			return nil
+		}
+	}
+	e := echo.New()
+	e.HTTPErrorHandler = testErrors
+	e.POST("/orders", func(c echo.Context) error { return c.JSON(200, map[string]bool{"ok": true}) }, testAuth(flowKey))
+	op.Register(e.Group("/admin", testAuth(opKey)))
+	h.srv = httptest.NewServer(e)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *operatorHarness) seed(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	add := func(id string, ev timeline.Event) {
+		at = at.Add(time.Minute)
+		ev.At = at
+		if err := h.tl.Append(ctx, shop, id, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("1001", timeline.Event{Kind: timeline.KindOrderCreated, SupplierOrderID: "S-1001", Status: "pending"})
+	add("1002", timeline.Event{Kind: timeline.KindPlacementClaimed})
+	add("1002", timeline.Event{Kind: timeline.KindHeldForReview, Reason: "look in the portal"})
+	add("1003", timeline.Event{Kind: timeline.KindOrderCreated, SupplierOrderID: "S-1003", TestMode: true})
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   string
+	json   map[string]any
+}
+
+func (h *operatorHarness) do(t *testing.T, method, path, key, body string, hdr ...string) resp {
+	t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := h.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := resp{status: res.StatusCode, header: res.Header, body: string(b)}
+	_ = json.Unmarshal([]byte(r.body), &r.json)
+	return r
+}
+
+func TestOperatorRefusesWithoutOperatorKey(t *testing.T) {
+	h := newOperatorHarness(t, true)
+	h.seed(t)
+	routes := []struct{ method, path, body string }{
+		{"GET", "/admin/orders", ""},
+		{"GET", "/admin/orders?state=needs_review", ""},
+		{"GET", "/admin/orders/1002", ""},
+		{"POST", "/admin/orders/1002/resolve", `{"action":"release"}`},
+		{"POST", "/admin/orders/1002/release-cache", `{}`},
+	}
+	for _, rt := range routes {
+		for _, key := range []string{"", flowKey, "wrong", opKey + "x"} {
+			r := h.do(t, rt.method, rt.path, key, rt.body)
+			if r.status != 401 || r.json["code"] != "unauthorized" {
+				t.Errorf("%s %s with key %q: %d %s, want 401 unauthorized", rt.method, rt.path, key, r.status, r.body)
+			}
+			if strings.Contains(r.body, "S-100") || strings.Contains(r.body, "look in the portal") {
+				t.Errorf("%s %s leaked order data without a key: %s", rt.method, rt.path, r.body)
+			}
+		}
+	}
+	// The Flow key still works where it belongs: the two keys are separate.
+	if r := h.do(t, "POST", "/orders", flowKey, `{}`); r.status != 200 {
+		t.Fatalf("flow key on /orders: %d", r.status)
+	}
+	if r := h.do(t, "POST", "/orders", opKey, `{}`); r.status != 401 {
+		t.Fatalf("operator key on /orders: %d, want 401 (keys are not interchangeable)", r.status)
+	}
+	if len(h.resolved) != 0 || len(h.released) != 0 {
+		t.Fatalf("an unauthenticated call reached the injected functions: %v %v", h.resolved, h.released)
+	}
+	o, _ := h.tl.Get(context.Background(), shop, "1002")
+	if o.State != timeline.StateNeedsReview || len(o.Events) != 2 {
+		t.Fatalf("order changed by refused calls: %+v", o)
+	}
+}
+
+func orderIDs(t *testing.T, r resp) []string {
+	t.Helper()
+	list, ok := r.json["orders"].([]any)
+	if !ok {
+		t.Fatalf("no orders array in %s", r.body)
+	}
+	var out []string
+	for _, o := range list {
+		out = append(out, o.(map[string]any)["order_id"].(string))
+	}
+	return out
+}
+
+func TestOperatorList(t *testing.T) {
+	h := newOperatorHarness(t, false)
+	h.seed(t)
+	cases := []struct {
+		query  string
+		status int
+		want   string
+	}{
+		{"", 200, "[1003 1002 1001]"},
+		{"?state=needs_review", 200, "[1002]"},
+		{"?state=attention", 200, "[1002]"},
+		{"?state=test_mode", 200, "[1003]"},
+		{"?state=cancelled", 200, "[]"},
+		{"?limit=2", 200, "[1003 1002]"},
+		{"?state=nope", 400, ""},
+		{"?limit=abc", 400, ""},
+		{"?limit=0", 400, ""},
+		{"?checks=-1", 400, ""},
+		{"?cursor=zzz", 400, ""},
+	}
+	for _, c := range cases {
+		r := h.do(t, "GET", "/admin/orders"+c.query, opKey, "")
+		if r.status != c.status {
+			t.Errorf("%q: %d %s, want %d", c.query, r.status, r.body, c.status)
+			continue
+		}
+		if c.status != 200 {
+			continue
+		}
+		if got := strings.Join(append([]string{}, orderIDs(t, r)...), " "); "["+got+"]" != c.want {
+			t.Errorf("%q: %v, want %s", c.query, got, c.want)
+		}
+		if r.json["ok"] != true {
+			t.Errorf("%q: ok is not true", c.query)
+		}
+	}
+	r := h.do(t, "GET", "/admin/orders?state=needs_review", opKey, "")
+	o := r.json["orders"].([]any)[0].(map[string]any)
+	if o["attention"] != "needs_review" || o["state"] != "needs_review" || o["shop"] != shop {
+		t.Fatalf("held order listed as %v", o)
+	}
+	p := h.do(t, "GET", "/admin/orders?limit=2", opKey, "")
+	next, _ := p.json["next"].(string)
+	if next == "" {
+		t.Fatal("a full page has no next cursor")
+	}
+	p2 := h.do(t, "GET", "/admin/orders?limit=2&cursor="+next, opKey, "")
+	if got := orderIDs(t, p2); len(got) != 1 || got[0] != "1001" {
+		t.Fatalf("second page %v, want [1001]", got)
+	}
+}
+
+func TestOperatorShow(t *testing.T) {
+	h := newOperatorHarness(t, false)
+	h.seed(t)
+	for _, path := range []string{"/admin/orders/1002", "/admin/orders/gid%3A%2F%2Fshopify%2FOrder%2F1002", "/admin/orders/1002?shop=default"} {
+		r := h.do(t, "GET", path, opKey, "")
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		ord := r.json["order"].(map[string]any)
+		evs := r.json["events"].([]any)
+		if ord["order_id"] != "1002" || ord["state"] != "needs_review" || len(evs) != 2 ||
+			evs[1].(map[string]any)["kind"] != "held_for_review" || evs[1].(map[string]any)["reason"] != "look in the portal" {
+			t.Fatalf("%s: %s", path, r.body)
+		}
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+	}{{"/admin/orders/9999", 404}, {"/admin/orders/1002?shop=other.myshopify.com", 404}, {"/admin/orders/a%20b", 400}} {
+		if r := h.do(t, "GET", c.path, opKey, ""); r.status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.path, r.status, r.body, c.status)
+		}
+	}
+}
+
+func TestOperatorResolve(t *testing.T) {
+	h := newOperatorHarness(t, false)
+	h.seed(t)
+	bad := []struct{ body, code, pointer string }{
+		{`{"action":"adopt"}`, "validation_failed", "/supplier_order_id"},
+		{`{"action":"release","supplier_order_id":"X"}`, "validation_failed", "/supplier_order_id"},
+		{`{"action":"delete"}`, "validation_failed", "/action"},
+		{`{"action":"adopt","supplier_order_id":"X","extra":1}`, "invalid_json", ""},
+		{`not json`, "invalid_json", ""},
+	}
+	for _, b := range bad {
+		r := h.do(t, "POST", "/admin/orders/1002/resolve", opKey, b.body)
+		if r.status != 400 || r.json["code"] != b.code {
+			t.Errorf("%s: %d %s, want 400 %s", b.body, r.status, r.body, b.code)
+		}
+	}
+	if len(h.resolved) != 0 {
+		t.Fatalf("invalid requests reached Resolve: %v", h.resolved)
+	}
+
+	// A placed order cannot be resolved: the injected Resolve says 409 and
+	// the refused attempt is on the timeline.
+	r := h.do(t, "POST", "/admin/orders/1001/resolve", opKey, `{"action":"release"}`)
+	if r.status != 409 || r.json["code"] != "resolve_conflict" {
+		t.Fatalf("resolve a placed order: %d %s", r.status, r.body)
+	}
+	o, _ := h.tl.Get(context.Background(), shop, "1001")
+	last := o.Events[len(o.Events)-1]
+	if last.Kind != timeline.KindError || last.Code != "resolve_conflict" || last.Action != "release" || o.State != timeline.StatePlaced {
+		t.Fatalf("refused resolve recorded as %+v, state %s", last, o.State)
+	}
+
+	r = h.do(t, "POST", "/admin/orders/1002/resolve", opKey, `{"action":"adopt","supplier_order_id":" S-1002 ","actor":"Ana <script>"}`,
+		"X-Flowbridge-Client", "console")
+	if r.status != 200 {
+		t.Fatalf("adopt: %d %s", r.status, r.body)
+	}
+	ord := r.json["order"].(map[string]any)
+	evs := r.json["events"].([]any)
+	last2 := evs[len(evs)-1].(map[string]any)
+	if ord["state"] != "placed" || ord["supplier_order_id"] != "S-1002" || ord["attention"] != nil {
+		t.Fatalf("after adopt: %v", ord)
+	}
+	actor, _ := last2["actor"].(string)
+	if last2["kind"] != "resolved" || last2["action"] != "adopt" || last2["via"] != "console" ||
+		!strings.HasPrefix(actor, "Ana script (key ") || len(actor) != len("Ana script (key 12345678)") {
+		t.Fatalf("resolved event %v", last2)
+	}
+	if len(h.resolved) != 1 || !strings.HasPrefix(h.resolved[0], "default|1002|adopt|S-1002|Ana script (key ") {
+		t.Fatalf("Resolve called with %v", h.resolved)
+	}
+	if strings.Contains(r.body, opKey) {
+		t.Fatal("the operator key reached a response")
+	}
+	all, _ := json.Marshal(o)
+	o2, _ := h.tl.Get(context.Background(), shop, "1002")
+	all2, _ := json.Marshal(o2)
+	if strings.Contains(string(all)+string(all2), opKey) {
+		t.Fatal("the operator key reached the timeline")
+	}
+	// The same key always gets the same fingerprint; via defaults to api.
+	if err := h.tl.Append(context.Background(), shop, "1004", timeline.Event{Kind: timeline.KindHeldForReview}); err != nil {
+		t.Fatal(err)
+	}
+	r = h.do(t, "POST", "/admin/orders/1004/resolve", opKey, `{"action":"release"}`)
+	if r.status != 200 || r.json["order"].(map[string]any)["state"] != "released" {
+		t.Fatalf("release: %d %s", r.status, r.body)
+	}
+	evs = r.json["events"].([]any)
+	rel := evs[len(evs)-1].(map[string]any)
+	if rel["via"] != "api" || !strings.HasSuffix(actor, "("+rel["actor"].(string)+")") {
+		t.Fatalf("release event %v (adopt actor %q)", rel, actor)
+	}
+}
+
+func TestOperatorReleaseCache(t *testing.T) {
+	h := newOperatorHarness(t, false)
+	h.seed(t)
+	if r := h.do(t, "POST", "/admin/orders/1001/release-cache", opKey, `{}`); r.status != 404 {
+		t.Fatalf("without a ReleaseCache func: %d %s, want 404", r.status, r.body)
+	}
+	h = newOperatorHarness(t, true)
+	h.seed(t)
+	r := h.do(t, "POST", "/admin/orders/1001/release-cache", opKey, `{}`)
+	if r.status != 200 {
+		t.Fatalf("release-cache: %d %s", r.status, r.body)
+	}
+	evs := r.json["events"].([]any)
+	if evs[len(evs)-1].(map[string]any)["kind"] != "cache_released" || len(h.released) != 1 || !strings.HasPrefix(h.released[0], "default|1001|key ") {
+		t.Fatalf("release-cache: %s / %v", r.body, h.released)
+	}
+}
+
+// Without a Resolve func the resolve route is left to another handler.
+func TestOperatorWithoutResolve(t *testing.T) {
+	e := echo.New()
+	e.HTTPErrorHandler = testErrors
+	(&handlers.Operator{Timeline: timeline.NewMemoryStore(timeline.Options{})}).Register(e.Group("/admin"))
+	for _, r := range e.Routes() {
+		if strings.HasSuffix(r.Path, "/resolve") {
+			t.Fatalf("resolve route registered without a Resolve func: %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+// With a Placement func the order view carries the orders service's
+// record, and an order with a record but no timeline still shows.
+func TestOperatorShowWithPlacement(t *testing.T) {
+	tl := timeline.NewMemoryStore(timeline.Options{})
+	if err := tl.Append(context.Background(), shop, "1002", timeline.Event{Kind: timeline.KindHeldForReview}); err != nil {
+		t.Fatal(err)
+	}
+	op := &handlers.Operator{Timeline: tl, Placement: func(ctx context.Context, shop, orderID string) (any, error) {
+		switch orderID {
+		case "1002", "2000":
+			return map[string]any{"state": "needs_review", "attempts": 2}, nil
+		case "3000":
+			return nil, problem.New(problem.Unavailable, problem.CodeStoreUnavailable, "down")
+		}
+		return nil, problem.New(problem.NotFound, problem.CodeOrderNotFound, "no record")
+	}}
+	e := echo.New()
+	e.HTTPErrorHandler = testErrors
+	op.Register(e.Group("/admin"))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	h := &operatorHarness{srv: srv}
+	for _, c := range []struct {
+		id     string
+		status int
+		want   []string
+	}{
+		{"1002", 200, []string{`"placement":{"attempts":2,"state":"needs_review"}`, `"kind":"held_for_review"`}},
+		{"2000", 200, []string{`"placement":{`, `"events":[]`, `"order_id":"2000"`}},
+		{"9999", 404, nil},
+		{"3000", 404, nil}, // no timeline, and the record could not be read
+	} {
+		r := h.do(t, "GET", "/admin/orders/"+c.id, "", "")
+		if r.status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.id, r.status, r.body, c.status)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("%s: %s lacks %s", c.id, r.body, w)
+			}
+		}
+	}
+	if err := tl.Append(context.Background(), shop, "3000", timeline.Event{Kind: timeline.KindError}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do(t, "GET", "/admin/orders/3000", "", ""); r.status != 200 || !strings.Contains(r.body, `"placement_error":"store_unavailable"`) {
+		t.Errorf("record unreadable: %d %s", r.status, r.body)
+	}
+}

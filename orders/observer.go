@@ -1,0 +1,102 @@
+package orders
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/flowbridge/flowbridge/store"
+)
+
+// Event names something the service did that operators count or alert on.
+// Values are stable: telemetry uses them as metric attributes.
+type Event string
+
+const (
+	EventClaimWon         Event = "claim_won"         // fresh claim: this call places the order
+	EventClaimTakeover    Event = "claim_takeover"    // won over an unknown record or expired lease
+	EventClaimBusy        Event = "claim_lost"        // another call holds the lease (429)
+	EventReplay           Event = "replay"            // answered from a final record
+	EventCreated          Event = "created"           // the supplier created the order
+	EventReconciled       Event = "reconciled"        // found at the supplier by reference and adopted
+	EventReconciledAbsent Event = "reconciled_absent" // the supplier confirmed no order; creating
+	EventLookupFailed     Event = "lookup_failed"     // the reference lookup failed (503)
+	EventOutcomeUnknown   Event = "outcome_unknown"   // create may or may not have happened
+	EventNeedsReview      Event = "needs_review"      // held for a person
+	EventRejected         Event = "rejected"          // permanent supplier refusal stored
+	EventReleased         Event = "released"          // safe failure; the claim was freed
+	EventRecorded         Event = "recorded"          // the number on the order metafield was stored
+	EventRecordedMismatch Event = "recorded_mismatch" // metafield and store disagree
+	EventResolved         Event = "resolved"          // an operator adopted or released an order
+	EventOwnershipLost    Event = "ownership_lost"    // our lease was taken over before we wrote
+	EventStoreError       Event = "store_error"       // the store failed (Redis unreachable, ...)
+	EventCacheHit         Event = "cache_hit"         // rates or tracking answered from the cache
+	EventCacheMiss        Event = "cache_miss"        // the supplier was asked
+)
+
+// Observation is one event with its context. It never carries customer
+// data: the key names the shop and the Shopify order id only.
+type Observation struct {
+	Event Event
+	// Key is the order record concerned (zero for caches).
+	Key store.Key
+	// State is the record state concerned, when there is one.
+	State store.State
+	// Op is the store operation (claim, complete, ...) or the cache
+	// ("rates", "tracking").
+	Op  string
+	Err error
+}
+
+// Observer receives the service's events, e.g. to count them as metrics.
+// Calls are synchronous and must be fast.
+type Observer interface {
+	Observe(ctx context.Context, o Observation)
+}
+
+// NopObserver ignores every event.
+type NopObserver struct{}
+
+// Observe implements Observer.
+func (NopObserver) Observe(context.Context, Observation) {}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(ctx context.Context, o Observation)
+
+// Observe implements Observer.
+func (f ObserverFunc) Observe(ctx context.Context, o Observation) { f(ctx, o) }
+
+// level is how loud each event is in the log.
+func (e Event) level() slog.Level {
+	switch e {
+	case EventStoreError, EventOwnershipLost, EventNeedsReview, EventOutcomeUnknown, EventRecordedMismatch:
+		return slog.LevelWarn
+	case EventReconciled, EventReconciledAbsent, EventLookupFailed, EventResolved, EventClaimTakeover, EventRejected, EventReleased, EventRecorded, EventCreated:
+		return slog.LevelInfo
+	default:
+		return slog.LevelDebug
+	}
+}
+
+func (s *Service) observe(ctx context.Context, o Observation) {
+	s.obs.Observe(ctx, o)
+	lvl := o.Event.level()
+	if !s.log.Enabled(ctx, lvl) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("event", string(o.Event))}
+	if o.Key.OrderID != "" {
+		attrs = append(attrs, slog.String("shop", o.Key.Shop), slog.String("order_id", o.Key.OrderID))
+	}
+	if o.State != "" {
+		attrs = append(attrs, slog.String("state", string(o.State)))
+	}
+	if o.Op != "" {
+		attrs = append(attrs, slog.String("op", o.Op))
+	}
+	if o.Err != nil {
+		// Errors from the store and from adapters carry codes and
+		// messages, not request bodies.
+		attrs = append(attrs, slog.String("error", o.Err.Error()))
+	}
+	s.log.LogAttrs(ctx, lvl, "orders: "+string(o.Event), attrs...)
+}

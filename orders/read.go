@@ -1,0 +1,276 @@
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/supplier"
+)
+
+// Rates quotes and chooses a shipping option. The supplier's options are
+// cached per (shop, supplier, country, postcode, cart) for RatesTTL; the
+// choice is made on every call because preferences may differ per call.
+// A store failure only costs the cache: rates are a read.
+func (s *Service) Rates(ctx context.Context, in RatesInput) (RatesResult, error) {
+	shop, err := s.shop(in.Shop)
+	if err != nil {
+		return RatesResult{}, err
+	}
+	ck := s.ratesKey(shop, in.Request)
+	var opts []supplier.Rate
+	cached := false
+	if b, ok, err := s.st.CacheGet(ctx, ck); err != nil {
+		s.observe(ctx, Observation{Event: EventStoreError, Op: "rates_cache_get", Err: err})
+	} else if ok && json.Unmarshal(b, &opts) == nil {
+		cached = true
+	}
+	if cached {
+		s.observe(ctx, Observation{Event: EventCacheHit, Op: "rates"})
+	} else {
+		s.observe(ctx, Observation{Event: EventCacheMiss, Op: "rates"})
+		opts, err = s.cfg.Supplier.Rates(supplier.Retryable(ctx), in.Request)
+		if err != nil {
+			return RatesResult{}, err
+		}
+		if len(opts) > 0 {
+			b, _ := json.Marshal(opts)
+			if err := s.st.CacheSet(ctx, ck, b, s.cfg.RatesTTL); err != nil {
+				s.observe(ctx, Observation{Event: EventStoreError, Op: "rates_cache_set", Err: err})
+			}
+		}
+	}
+	prefs := in.Carriers
+	if len(prefs) == 0 {
+		prefs = s.cfg.Carriers
+	}
+	ch, err := supplier.Choose(opts, prefs)
+	if err != nil {
+		return RatesResult{}, err
+	}
+	return RatesResult{Chosen: ch.Rate, Choice: ch.Kind, Reason: ch.Reason, Options: opts, Cached: cached, TestMode: s.cfg.TestMode}, nil
+}
+
+// ratesKey names a cart independent of line order and of spacing and case
+// in codes.
+func (s *Service) ratesKey(shop string, r supplier.RateRequest) string {
+	lines := make([]string, 0, len(r.Lines))
+	for _, l := range r.Lines {
+		lines = append(lines, l.EAN+"/"+l.SKU+"x"+strconv.Itoa(l.Quantity))
+	}
+	sort.Strings(lines)
+	cc := strings.ToUpper(strings.TrimSpace(r.CountryCode))
+	pc := strings.ToUpper(strings.Join(strings.Fields(r.PostalCode), ""))
+	cart := strings.Join(lines, ",")
+	return store.CacheKey("rates", shop, s.cfg.Supplier.Name(), cc, pc, cart)
+}
+
+// Track reports a supplier order's status, from the cache while it is
+// fresh (TrackingTTL). The cache never lets a status go back: when the
+// supplier answers with less progress than was seen before (processing
+// after shipped), the earlier answer is served. A store failure only costs
+// the cache.
+func (s *Service) Track(ctx context.Context, in TrackInput) (TrackResult, error) {
+	shop, err := s.shop(in.Shop)
+	if err != nil {
+		return TrackResult{}, err
+	}
+	id := strings.TrimSpace(in.SupplierOrderID)
+	if id == "" {
+		if id, err = s.supplierNumber(ctx, shop, in.ShopifyOrderID); err != nil {
+			return TrackResult{}, err
+		}
+	}
+	tk := store.CacheKey(shop, s.cfg.Supplier.Name(), id)
+	cached, ok, err := s.st.TrackingGet(ctx, tk)
+	if err != nil {
+		s.observe(ctx, Observation{Event: EventStoreError, Op: "tracking_cache_get", Err: err})
+		ok = false
+	}
+	if ok && cached.Fresh {
+		if res, err := decodeTracking(cached.Value); err == nil {
+			s.observe(ctx, Observation{Event: EventCacheHit, Op: "tracking"})
+			res.Cached = true
+			res.TestMode = s.cfg.TestMode
+			return res, nil
+		}
+	}
+	s.observe(ctx, Observation{Event: EventCacheMiss, Op: "tracking"})
+	t, err := s.cfg.Supplier.Tracking(supplier.Retryable(ctx), id)
+	if err != nil {
+		return TrackResult{}, err
+	}
+	if t.SupplierOrderID == "" {
+		t.SupplierOrderID = id
+	}
+	fresh := TrackResult{Tracking: t, CheckedAt: s.cfg.Now().UTC(), TestMode: s.cfg.TestMode}
+	b, _ := json.Marshal(trackingEntry{Tracking: t, CheckedAt: fresh.CheckedAt})
+	held, err := s.st.TrackingPut(ctx, tk, t.Status.Rank(), b, s.cfg.TrackingTTL, s.cfg.RecordTTL)
+	if err != nil {
+		s.observe(ctx, Observation{Event: EventStoreError, Op: "tracking_cache_put", Err: err})
+		return fresh, nil
+	}
+	if held.Rank > t.Status.Rank() {
+		if res, err := decodeTracking(held.Value); err == nil {
+			s.log.Info("orders: supplier reported less progress than before; serving the earlier status", "supplier_status", string(t.Status), "kept_status", string(res.Status))
+			res.Cached = true
+			res.TestMode = s.cfg.TestMode
+			return res, nil
+		}
+	}
+	return fresh, nil
+}
+
+type trackingEntry struct {
+	supplier.Tracking
+	CheckedAt time.Time `json:"checked_at"`
+}
+
+func decodeTracking(b []byte) (TrackResult, error) {
+	var e trackingEntry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return TrackResult{}, err
+	}
+	return TrackResult{Tracking: e.Tracking, CheckedAt: e.CheckedAt}, nil
+}
+
+// supplierNumber returns the supplier order number stored for a Shopify
+// order.
+func (s *Service) supplierNumber(ctx context.Context, shop, shopifyOrderID string) (string, error) {
+	k, err := s.orderKey(shop, shopifyOrderID)
+	if err != nil {
+		return "", err
+	}
+	r, ok, err := s.st.Get(ctx, k)
+	if err != nil {
+		return "", s.storeDown(ctx, "get", k, err)
+	}
+	if ok && r.State == store.StatePlaced {
+		var pl placement
+		if json.Unmarshal(r.Result, &pl) == nil && pl.SupplierOrderID != "" {
+			return pl.SupplierOrderID, nil
+		}
+	}
+	return "", problem.New(problem.NotFound, problem.CodeOrderNotFound, "no supplier order is recorded for this Shopify order")
+}
+
+// OrderRecord is an operator's view of an order's placement record.
+type OrderRecord struct {
+	OrderID         string
+	Shop            string
+	State           store.State
+	SupplierOrderID string
+	Outcome         string
+	ReviewReason    string
+	Attempts        int
+	LeaseExpired    bool
+	Record          store.Record
+}
+
+// Order returns the placement record of a Shopify order (for operators).
+func (s *Service) Order(ctx context.Context, shop, orderID string) (OrderRecord, error) {
+	k, err := s.orderKey(shop, orderID)
+	if err != nil {
+		return OrderRecord{}, err
+	}
+	r, ok, err := s.st.Get(ctx, k)
+	if err != nil {
+		return OrderRecord{}, s.storeDown(ctx, "get", k, err)
+	}
+	if !ok {
+		return OrderRecord{}, problem.New(problem.NotFound, problem.CodeOrderNotFound, "no record for this Shopify order")
+	}
+	return view(k, r), nil
+}
+
+func view(k store.Key, r store.Record) OrderRecord {
+	o := OrderRecord{OrderID: k.OrderID, Shop: k.Shop, State: r.State, ReviewReason: r.Reason, Attempts: r.Attempts, LeaseExpired: r.LeaseExpired, Record: r}
+	if r.State == store.StatePlaced {
+		var pl placement
+		if json.Unmarshal(r.Result, &pl) == nil {
+			o.SupplierOrderID, o.Outcome = pl.SupplierOrderID, pl.Outcome
+		}
+	}
+	o.Record.Owner = "" // a lease token is a capability; keep it inside
+	return o
+}
+
+// Resolution is an operator's decision about an order.
+type Resolution struct {
+	// Action is ResolveAdopt or ResolveRelease.
+	Action string
+	// SupplierOrderID is the number found in the supplier's portal (adopt).
+	SupplierOrderID string
+}
+
+// Resolution actions.
+const (
+	ResolveAdopt   = "adopt"
+	ResolveRelease = "release"
+)
+
+// resolvable are the states an operator may resolve: every state where
+// no call is working on the order and no supplier order is recorded.
+// A live lease is excluded (a call is talking to the supplier right now:
+// wait for it), and so is placed (releasing it would invite a second
+// order; adopting over it would hide the first).
+var resolvable = []store.State{store.StateAbsent, store.StateNeedsReview, store.StateUnknown, store.StateExpired, store.StateRejected}
+
+// Resolve applies an operator's decision: adopt records the supplier order
+// number a person found (the order becomes placed; Flow's next call gets
+// that number), release deletes the record so that the next Flow call
+// places the order afresh. Allowed from needs_review, unknown, rejected,
+// an expired lease, or no record at all; anything else is a 409
+// resolve_conflict naming the current state.
+func (s *Service) Resolve(ctx context.Context, shop, orderID string, r Resolution) (OrderRecord, error) {
+	k, err := s.orderKey(shop, orderID)
+	if err != nil {
+		return OrderRecord{}, err
+	}
+	t := store.Transition{Token: newToken(), From: resolvable, TTL: s.cfg.RecordTTL}
+	switch r.Action {
+	case ResolveAdopt:
+		num := strings.TrimSpace(r.SupplierOrderID)
+		if num == "" {
+			return OrderRecord{}, problem.InvalidFields(problem.CodeValidation, "adopt needs the supplier order number",
+				problem.Field{Pointer: "/supplier_order_id", Message: "required for adopt"})
+		}
+		pl := placement{SupplierOrderID: num, Status: supplier.StatusUnknown, Outcome: OutcomeResolved, PlacedAt: s.cfg.Now().UTC(), TestMode: s.cfg.TestMode}
+		t.Result, _ = json.Marshal(pl)
+		t.To = store.StatePlaced
+	case ResolveRelease:
+		if strings.TrimSpace(r.SupplierOrderID) != "" {
+			return OrderRecord{}, problem.InvalidFields(problem.CodeValidation, "release takes no supplier order number",
+				problem.Field{Pointer: "/supplier_order_id", Message: "must be empty for release"})
+		}
+		t.To = store.StateAbsent
+	default:
+		return OrderRecord{}, problem.InvalidFields(problem.CodeValidation, "unknown action",
+			problem.Field{Pointer: "/action", Message: "must be adopt or release"})
+	}
+	prev, err := s.st.Transition(ctx, k, t)
+	if errors.Is(err, store.ErrConflict) {
+		why := "the order is " + string(prev.State)
+		switch {
+		case prev.State == store.StatePlaced:
+			why += "; it already has a supplier order and cannot be adopted again or released"
+		case prev.State == store.StateInFlight:
+			why += "; a request is placing it right now, try again when it has finished"
+		}
+		return OrderRecord{}, &problem.Error{Kind: problem.Invalid, Status: 409, Code: CodeResolveConflict, Detail: why}
+	}
+	if err != nil {
+		return OrderRecord{}, s.storeDown(ctx, "resolve", k, err)
+	}
+	s.observe(ctx, Observation{Event: EventResolved, Key: k, State: prev.State, Op: r.Action})
+	if t.To == store.StateAbsent {
+		return OrderRecord{OrderID: k.OrderID, Shop: k.Shop, State: store.StateAbsent}, nil
+	}
+	return s.Order(ctx, k.Shop, k.OrderID)
+}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowbridge/flowbridge/console"
+	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/timeline"
+)
+
+// Assemble builds everything that sits on the store: the orders service,
+// the per-order timeline (in Redis when the store is Redis), the operator
+// API and the console page. Run and the in-process test harness share it,
+// so tests exercise the production wiring. Extra observers (metrics) see
+// every orders event alongside the timeline.
+func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger, now func() time.Time, observers ...orders.Observer) Deps {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	topt := timeline.Options{Retention: cfg.TimelineTTL, Now: now}
+	var tl timeline.Store = timeline.NewMemoryStore(topt)
+	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
+		tl = timeline.NewRedisStore(rs.Client(), topt)
+	}
+	rec := timeline.NewRecorder(tl, cfg.Shop, log)
+
+	all := append([]orders.Observer{orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
+		rec.Observe(ctx, o.Key.Shop, o.Key.OrderID, string(o.Event), o.Err)
+	})}, observers...)
+	ocfg := OrdersConfig(cfg, sup, st, log, fanOut(all))
+	ocfg.Now = now
+	svc := orders.New(ocfg)
+
+	admin := &handlers.Admin{Orders: svc}
+	op := &handlers.Operator{
+		Timeline: tl,
+		Resolve: func(ctx context.Context, shop, orderID, action, number, _ string) error {
+			_, err := svc.Resolve(ctx, shop, orderID, orders.Resolution{Action: action, SupplierOrderID: number})
+			return err
+		},
+		Placement: admin.Placement,
+		Shop:      cfg.Shop,
+		Logger:    log,
+	}
+	return Deps{
+		Supplier: sup,
+		Orders:   svc,
+		Checks:   []handlers.Check{{Name: "store", Fn: st.Ping}},
+		Admin:    op.Register,
+		Open:     func(e *echo.Echo) { console.Register(e) },
+		Timeline: rec,
+		Logger:   log,
+		Now:      now,
+	}
+}
+
+// fanOut sends each orders event to every non-nil observer.
+func fanOut(obs []orders.Observer) orders.Observer {
+	return orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
+		for _, ob := range obs {
+			if ob != nil {
+				ob.Observe(ctx, o)
+			}
+		}
+	})
+}

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/supplier/bigbuy"
+	"github.com/flowbridge/flowbridge/supplier/bts"
+	"github.com/flowbridge/flowbridge/supplier/resilient"
+	"github.com/flowbridge/flowbridge/supplier/sandbox"
+	"github.com/flowbridge/flowbridge/telemetry"
+)
+
+// SupplierDeps are what a real adapter's outbound client needs besides the
+// configuration. Every field is optional: nil Redis gives a rate limit local
+// to this process, nil telemetry records nothing.
+type SupplierDeps struct {
+	Logger *slog.Logger
+	// Redis holds the rate-limit budget shared by every replica.
+	Redis          redis.UniversalClient
+	KeyPrefix      string
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	Propagators    propagation.TextMapPropagator
+	Metrics        *telemetry.Metrics
+}
+
+// defaultRate is each supplier's request budget when
+// FLOWBRIDGE_SUPPLIER_RATE_LIMIT is not set. BigBuy documents about one
+// request per second on its order, shipping and tracking endpoints; 0.8
+// leaves room for network jitter so two requests never land in one of
+// BigBuy's seconds. BTS publishes no figure; 5/s is a polite guess.
+func defaultRate(name string) float64 {
+	switch name {
+	case "bigbuy":
+		return 0.8
+	case "bts":
+		return 5
+	}
+	return 0
+}
+
+// NewSupplier builds the configured supplier adapter. Real adapters get
+// the resilient outbound client: retries for reads only, a circuit breaker,
+// the shared rate limit and a span per call.
+func NewSupplier(cfg Config, deps SupplierDeps) (supplier.Supplier, error) {
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	switch cfg.Supplier {
+	case "sandbox", "":
+		if cfg.SandboxShipAfter > 0 && cfg.SandboxProcessingAfter >= cfg.SandboxShipAfter {
+			return nil, errors.New("FLOWBRIDGE_SANDBOX_PROCESSING_AFTER must be shorter than FLOWBRIDGE_SANDBOX_SHIP_AFTER; e.g. 1m and 3m")
+		}
+		return sandbox.New(sandbox.Config{ProcessingAfter: cfg.SandboxProcessingAfter, ShipAfter: cfg.SandboxShipAfter,
+			DisableLookup: cfg.SandboxDisableLookup}), nil
+	case "bts", "bigbuy":
+	default:
+		return nil, fmt.Errorf("FLOWBRIDGE_SUPPLIER=%s: unknown supplier; use one of %s", cfg.Supplier, strings.Join(SupplierNames(), ", "))
+	}
+
+	rate := cfg.SupplierRateLimit
+	if rate == 0 {
+		rate = defaultRate(cfg.Supplier)
+	}
+	hc, err := outboundClient(cfg, deps, log, rate)
+	if err != nil {
+		return nil, err
+	}
+	unknown := func(raw string) {
+		log.Warn("supplier status not mapped", slog.String("supplier", cfg.Supplier), slog.String("raw_status", raw))
+		if deps.Metrics != nil {
+			deps.Metrics.UnknownStatus(context.Background(), cfg.Supplier)
+		}
+	}
+	switch cfg.Supplier {
+	case "bts":
+		return bts.New(bts.Config{BaseURL: cfg.BTSBaseURL, Token: cfg.BTSToken, HTTPClient: hc,
+			PaymentMethod: cfg.BTSPaymentMethod, Logger: log, OnUnknownStatus: unknown})
+	default:
+		return bigbuy.New(bigbuy.Config{BaseURL: cfg.BigBuyBaseURL, APIKey: cfg.BigBuyAPIKey, HTTPClient: hc,
+			PaymentMethod: cfg.BigBuyPaymentMethod, SKUFallback: cfg.BigBuySKUFallback, Logger: log, OnUnknownStatus: unknown})
+	}
+}
+
+func outboundClient(cfg Config, deps SupplierDeps, log *slog.Logger, rate float64) (*http.Client, error) {
+	obs := resilient.Observer{}
+	if m := deps.Metrics; m != nil {
+		obs.Attempt = func(ctx context.Context, name, op string, _ int, status int, err error, took time.Duration) {
+			code := ""
+			switch {
+			case err != nil:
+				code = "transport"
+			case status >= 400:
+				code = "http_" + strconv.Itoa(status)
+			}
+			m.SupplierCall(ctx, name, op, code, took)
+		}
+		obs.Retry = func(ctx context.Context, name, _ string, _ int, _ time.Duration, _ string) { m.Retry(ctx, name) }
+		obs.LimiterWait = func(ctx context.Context, name string, waited time.Duration) { m.LimiterWait(ctx, name, waited) }
+		obs.BreakerChange = func(name, _, to string) { m.BreakerState(name, to) }
+		m.BreakerState(cfg.Supplier, "closed")
+	}
+	rc, err := resilient.New(resilient.Config{
+		Name:           cfg.Supplier,
+		Redis:          deps.Redis,
+		KeyPrefix:      deps.KeyPrefix,
+		RatePerSecond:  rate,
+		Burst:          cfg.SupplierBurst,
+		AttemptTimeout: cfg.SupplierAttemptTimeout,
+		TracerProvider: deps.TracerProvider,
+		MeterProvider:  deps.MeterProvider,
+		Propagators:    deps.Propagators,
+		Logger:         log,
+		Observer:       obs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rc.HTTPClient(), nil
+}

@@ -1,0 +1,85 @@
+package redisstore
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// NewClient opens a go-redis client for a URL:
+//
+//	redis://[user:pass@]host:port[/db][?options]    one server
+//	rediss://...                                      one server over TLS
+//	unix:///path/to/redis.sock[?db=N]                 one server on a socket
+//	redis+sentinel://[user:pass@]host:port?master_name=NAME&addr=host2:port...   Sentinel
+//	rediss+sentinel://...                             Sentinel, TLS
+//	redis+cluster://[user:pass@]host:port?addr=host2:port...                     Cluster
+//	rediss+cluster://...                              Cluster, TLS
+//
+// Query options are go-redis's (dial_timeout, read_timeout, max_retries,
+// pool_size, ...). The client always honours context deadlines
+// (ContextTimeoutEnabled), so a request's deadline bounds its Redis calls.
+func NewClient(rawURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", redact(err))
+	}
+	base, mode, _ := strings.Cut(u.Scheme, "+")
+	switch base {
+	case "redis", "rediss", "unix":
+	default:
+		return nil, fmt.Errorf("redis url: unsupported scheme %q (want redis, rediss, unix, redis+sentinel, redis+cluster)", u.Scheme)
+	}
+	plain := *u
+	plain.Scheme = base
+	switch mode {
+	case "":
+		o, err := redis.ParseURL(plain.String())
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", redact(err))
+		}
+		o.ContextTimeoutEnabled = true
+		return redis.NewClient(o), nil
+	case "sentinel":
+		if base == "unix" {
+			return nil, fmt.Errorf("redis url: sentinel needs a host, not a socket")
+		}
+		o, err := redis.ParseFailoverURL(plain.String())
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", redact(err))
+		}
+		if o.MasterName == "" {
+			return nil, fmt.Errorf("redis url: sentinel needs ?master_name=")
+		}
+		if base == "rediss" && o.TLSConfig == nil {
+			o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		o.ContextTimeoutEnabled = true
+		return redis.NewFailoverClient(o), nil
+	case "cluster":
+		if base == "unix" {
+			return nil, fmt.Errorf("redis url: cluster needs a host, not a socket")
+		}
+		o, err := redis.ParseClusterURL(plain.String())
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", redact(err))
+		}
+		o.ContextTimeoutEnabled = true
+		return redis.NewClusterClient(o), nil
+	default:
+		return nil, fmt.Errorf("redis url: unsupported scheme %q", u.Scheme)
+	}
+}
+
+// redact drops an error's text when it may quote the URL (and with it a
+// password): *url.Error carries the URL.
+func redact(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}

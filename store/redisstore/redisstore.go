@@ -1,0 +1,340 @@
+// Package redisstore is the Redis store.Store, shared by any number of
+// flowbridge instances. It works on a go-redis v9 UniversalClient, so a
+// single server, Sentinel or Cluster is a matter of configuration.
+//
+// Every record of one order shares the Cluster hash tag {shop:order}, so
+// they live in one slot. Every state change is one Lua script that reads
+// the server clock (TIME) and compares the caller's owner token; every
+// script gives the same answer when go-redis re-sends it after a lost
+// reply (see package storeapi).
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	store "github.com/flowbridge/flowbridge/store/storeapi"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Prefix starts every key (default "fb:"). Tests use a unique prefix
+	// per test so they can share one Redis.
+	Prefix string
+}
+
+// Store is a store.Store on Redis.
+type Store struct {
+	c      redis.UniversalClient
+	prefix string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New wraps an open client. Close closes the client.
+func New(c redis.UniversalClient, opts Options) *Store {
+	if opts.Prefix == "" {
+		opts.Prefix = "fb:"
+	}
+	return &Store{c: c, prefix: opts.Prefix}
+}
+
+// Client returns the underlying client (for health checks and sharing).
+func (s *Store) Client() redis.UniversalClient { return s.c }
+
+// Name implements store.Store.
+func (s *Store) Name() string { return "redis" }
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.c.Ping(ctx).Err() }
+
+// Close implements store.Store.
+func (s *Store) Close() error { return s.c.Close() }
+
+// RecordKey is the Redis key of an idempotency record:
+// <prefix>{<shop>:<order>}:<purpose>.
+func (s *Store) RecordKey(k store.Key) string {
+	return s.prefix + "{" + k.Tag() + "}:" + k.Purpose
+}
+
+func (s *Store) cacheKey(key string) string { return s.prefix + "cache:" + key }
+func (s *Store) trackKey(key string) string { return s.prefix + "track:" + key }
+
+func ms(d time.Duration) int64 {
+	if d < time.Millisecond {
+		return 1
+	}
+	return d.Milliseconds()
+}
+
+// Claim implements store.Idempotency.
+func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) (store.ClaimResult, error) {
+	v, err := claimScript.Run(ctx, s.c, []string{s.RecordKey(k)}, req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL)).Slice()
+	if err != nil {
+		return store.ClaimResult{}, fmt.Errorf("redis claim: %w", err)
+	}
+	status, now, rec, err := parseReply(v)
+	if err != nil {
+		return store.ClaimResult{}, err
+	}
+	var res store.ClaimResult
+	switch status {
+	case "fresh":
+		res.Status = store.ClaimFresh
+	case "takeover":
+		res.Status = store.ClaimTakeover
+		res.Previous = store.State(rec.prev)
+	case "busy":
+		res.Status = store.ClaimBusy
+		res.RetryAfter = rec.LeaseUntil.Sub(now)
+	case "done":
+		res.Status = store.ClaimDone
+	default:
+		return store.ClaimResult{}, fmt.Errorf("redis claim: unexpected status %q", status)
+	}
+	res.Record = rec.Record
+	return res, nil
+}
+
+// Renew implements store.Idempotency.
+func (s *Store) Renew(ctx context.Context, k store.Key, owner string, lease time.Duration) error {
+	n, err := renewScript.Run(ctx, s.c, []string{s.RecordKey(k)}, owner, ms(lease)).Int()
+	if err != nil {
+		return fmt.Errorf("redis renew: %w", err)
+	}
+	if n == 0 {
+		return store.ErrNotOwner
+	}
+	return nil
+}
+
+// Complete implements store.Idempotency.
+func (s *Store) Complete(ctx context.Context, k store.Key, c store.Change) error {
+	n, err := completeScript.Run(ctx, s.c, []string{s.RecordKey(k)}, c.Owner, string(c.To), c.Result, c.Reason, ms(c.TTL)).Int()
+	if err != nil {
+		return fmt.Errorf("redis complete: %w", err)
+	}
+	if n == 0 {
+		return store.ErrNotOwner
+	}
+	return nil
+}
+
+// Release implements store.Idempotency.
+func (s *Store) Release(ctx context.Context, k store.Key, owner string) error {
+	n, err := releaseScript.Run(ctx, s.c, []string{s.RecordKey(k)}, owner).Int()
+	if err != nil {
+		return fmt.Errorf("redis release: %w", err)
+	}
+	if n == 0 {
+		return store.ErrNotOwner
+	}
+	return nil
+}
+
+// Transition implements store.Idempotency.
+func (s *Store) Transition(ctx context.Context, k store.Key, t store.Transition) (store.Record, error) {
+	args := []any{t.Token, string(t.To), t.Result, t.Reason, ms(t.TTL)}
+	for _, f := range t.From {
+		args = append(args, string(f))
+	}
+	v, err := transitionScript.Run(ctx, s.c, []string{s.RecordKey(k)}, args...).Slice()
+	if err != nil {
+		return store.Record{}, fmt.Errorf("redis transition: %w", err)
+	}
+	status, _, rec, err := parseReply(v)
+	if err != nil {
+		return store.Record{}, err
+	}
+	if rec.State == "" {
+		rec.State = store.StateAbsent
+	}
+	if status == "conflict" {
+		return rec.Record, store.ErrConflict
+	}
+	return rec.Record, nil
+}
+
+// Get implements store.Idempotency.
+func (s *Store) Get(ctx context.Context, k store.Key) (store.Record, bool, error) {
+	v, err := getScript.Run(ctx, s.c, []string{s.RecordKey(k)}).Slice()
+	if err != nil {
+		return store.Record{}, false, fmt.Errorf("redis get: %w", err)
+	}
+	_, _, rec, err := parseReply(append([]any{"ok"}, v...))
+	if err != nil {
+		return store.Record{}, false, err
+	}
+	if rec.State == "" {
+		return store.Record{}, false, nil
+	}
+	return rec.Record, true, nil
+}
+
+// CacheGet implements store.Cache.
+func (s *Store) CacheGet(ctx context.Context, key string) ([]byte, bool, error) {
+	b, err := s.c.Get(ctx, s.cacheKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("redis cache get: %w", err)
+	}
+	return b, true, nil
+}
+
+// CacheSet implements store.Cache.
+func (s *Store) CacheSet(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := s.c.Set(ctx, s.cacheKey(key), value, ttl).Err(); err != nil {
+		return fmt.Errorf("redis cache set: %w", err)
+	}
+	return nil
+}
+
+// TrackingGet implements store.Cache.
+func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, bool, error) {
+	v, err := trackGetScript.Run(ctx, s.c, []string{s.trackKey(key)}).Slice()
+	if errors.Is(err, redis.Nil) {
+		return store.Tracked{}, false, nil
+	}
+	if err != nil {
+		return store.Tracked{}, false, fmt.Errorf("redis tracking get: %w", err)
+	}
+	if len(v) != 3 {
+		return store.Tracked{}, false, fmt.Errorf("redis tracking get: unexpected reply of %d items", len(v))
+	}
+	rank, _ := strconv.Atoi(str(v[0]))
+	return store.Tracked{Rank: rank, Value: []byte(str(v[1])), Fresh: str(v[2]) == "1"}, true, nil
+}
+
+// TrackingPut implements store.Cache.
+func (s *Store) TrackingPut(ctx context.Context, key string, rank int, value []byte, fresh, keep time.Duration) (store.Tracked, error) {
+	v, err := trackPutScript.Run(ctx, s.c, []string{s.trackKey(key)}, rank, value, ms(fresh), ms(keep)).Slice()
+	if err != nil {
+		return store.Tracked{}, fmt.Errorf("redis tracking put: %w", err)
+	}
+	if len(v) != 2 {
+		return store.Tracked{}, fmt.Errorf("redis tracking put: unexpected reply of %d items", len(v))
+	}
+	r, _ := strconv.Atoi(str(v[0]))
+	return store.Tracked{Rank: r, Value: []byte(str(v[1])), Fresh: true}, nil
+}
+
+type parsed struct {
+	store.Record
+	prev string
+}
+
+// parseReply reads {status, now ms, {field, value, ...}}.
+func parseReply(v []any) (string, time.Time, parsed, error) {
+	if len(v) != 3 {
+		return "", time.Time{}, parsed{}, fmt.Errorf("redis: unexpected reply of %d items", len(v))
+	}
+	nowMS, err := strconv.ParseInt(str(v[1]), 10, 64)
+	if err != nil {
+		return "", time.Time{}, parsed{}, fmt.Errorf("redis: bad clock %q", str(v[1]))
+	}
+	now := time.UnixMilli(nowMS)
+	fields, _ := v[2].([]any)
+	var p parsed
+	for i := 0; i+1 < len(fields); i += 2 {
+		val := str(fields[i+1])
+		switch str(fields[i]) {
+		case "st":
+			p.State = store.State(val)
+		case "ow":
+			p.Owner = val
+		case "lu":
+			p.LeaseUntil = msTime(val)
+		case "fp":
+			p.Fingerprint = val
+		case "res":
+			p.Result = []byte(val)
+		case "rsn":
+			p.Reason = val
+		case "att":
+			p.Attempts, _ = strconv.Atoi(val)
+		case "ca":
+			p.CreatedAt = msTime(val)
+		case "cl":
+			p.ClaimedAt = msTime(val)
+		case "pcl":
+			p.PreviousClaimAt = msTime(val)
+		case "up":
+			p.UpdatedAt = msTime(val)
+		case "prev":
+			p.prev = val
+		}
+	}
+	if len(p.Result) == 0 {
+		p.Result = nil
+	}
+	p.LeaseExpired = p.State == store.StateInFlight && !now.Before(p.LeaseUntil)
+	return str(v[0]), now, p, nil
+}
+
+func msTime(s string) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// CheckConfig reads the server settings production needs and returns one
+// warning per problem: no persistence (neither RDB snapshots nor AOF), or a
+// maxmemory-policy other than noeviction (an evicted record forgets an
+// order). CONFIG is often disabled on managed Redis; then it returns a
+// single warning saying the settings could not be checked, and no error.
+func CheckConfig(ctx context.Context, c redis.UniversalClient) []string {
+	get := func(name string) (string, error) {
+		m, err := c.ConfigGet(ctx, name).Result()
+		if err != nil {
+			return "", err
+		}
+		return m[name], nil
+	}
+	var warns []string
+	save, err1 := get("save")
+	aof, err2 := get("appendonly")
+	policy, err3 := get("maxmemory-policy")
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return []string{"could not read Redis settings with CONFIG GET (" + firstLine(err) + "); make sure persistence is on and maxmemory-policy is noeviction"}
+	}
+	if strings.TrimSpace(save) == "" && aof != "yes" {
+		warns = append(warns, "Redis persistence is off (save \"\" and appendonly no): a restart forgets every idempotency record; turn on AOF (appendonly yes) or RDB snapshots")
+	}
+	if policy != "noeviction" {
+		warns = append(warns, "Redis maxmemory-policy is "+strconv.Quote(policy)+", not \"noeviction\": Redis may evict idempotency records under memory pressure")
+	}
+	return warns
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

@@ -1,0 +1,170 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The scripts share a preamble that reads the server clock in
+// milliseconds. Redis replicates a script's effects (not the script), so a
+// script may read TIME and then write.
+const clock = `
+-- Redis 3.2-4.x need effects replication switched on before a write that
+-- follows TIME; from 5.0 it is the default (and this is a no-op).
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function ms(x) return string.format('%.0f', x) end
+`
+
+// Record hash fields: st state, ow owner, lu lease until (ms), fp
+// fingerprint, res result, rsn reason, att attempts, ca/cl/pcl/up created,
+// claimed, previous claim, updated (ms), kind and prev (a won claim's answer, repeated to
+// the same owner).
+
+// claim: KEYS[1] record; ARGV owner, fingerprint, lease ms, ttl ms.
+// Returns {status, now, fields}.
+var claimScript = redis.NewScript(clock + `
+local key = KEYS[1]
+local owner = ARGV[1]
+local lease = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local st = redis.call('HGET', key, 'st')
+if not st then
+  redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), 'fp', ARGV[2],
+    'att', 1, 'ca', ms(now), 'cl', ms(now), 'up', ms(now), 'kind', 'fresh', 'prev', '')
+  redis.call('PEXPIRE', key, ttl)
+  return {'fresh', ms(now), redis.call('HGETALL', key)}
+end
+local prev
+if st == 'in_flight' then
+  if redis.call('HGET', key, 'ow') == owner then
+    -- A re-sent claim (go-redis retried after a lost reply): same answer.
+    return {redis.call('HGET', key, 'kind'), ms(now), redis.call('HGETALL', key)}
+  end
+  if now < tonumber(redis.call('HGET', key, 'lu') or '0') then
+    return {'busy', ms(now), redis.call('HGETALL', key)}
+  end
+  prev = 'in_flight_expired'
+elseif st == 'unknown' then
+  prev = 'unknown'
+elseif st == 'rejected' and redis.call('HGET', key, 'fp') ~= ARGV[2] then
+  -- A refusal created nothing; a changed payload (the merchant fixed
+  -- the order) may be tried again.
+  prev = 'rejected'
+  redis.call('HSET', key, 'fp', ARGV[2])
+else
+  return {'done', ms(now), redis.call('HGETALL', key)}
+end
+redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), 'pcl', redis.call('HGET', key, 'cl') or '0',
+  'cl', ms(now), 'up', ms(now), 'kind', 'takeover', 'prev', prev)
+redis.call('HINCRBY', key, 'att', 1)
+redis.call('PEXPIRE', key, ttl)
+return {'takeover', ms(now), redis.call('HGETALL', key)}
+`)
+
+// renew: KEYS[1] record; ARGV owner, lease ms. Returns 1 or 0.
+var renewScript = redis.NewScript(clock + `
+local key = KEYS[1]
+if redis.call('HGET', key, 'st') ~= 'in_flight' or redis.call('HGET', key, 'ow') ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', key, 'lu', ms(now + tonumber(ARGV[2])), 'up', ms(now))
+return 1
+`)
+
+// complete: KEYS[1] record; ARGV owner, to, result, reason, ttl ms.
+// Returns 1 or 0 (not the owner).
+var completeScript = redis.NewScript(clock + `
+local key = KEYS[1]
+local owner = ARGV[1]
+local to = ARGV[2]
+local st = redis.call('HGET', key, 'st')
+if st then
+  -- st == to with our token: a re-sent completion that already happened.
+  if redis.call('HGET', key, 'ow') ~= owner or (st ~= 'in_flight' and st ~= to) then
+    return 0
+  end
+else
+  -- The store lost the record (restart without persistence, eviction);
+  -- the outcome is known, so write it.
+  redis.call('HSET', key, 'ow', owner, 'att', 1, 'ca', ms(now), 'cl', ms(now))
+end
+redis.call('HSET', key, 'st', to, 'res', ARGV[3], 'rsn', ARGV[4], 'up', ms(now))
+redis.call('HDEL', key, 'lu')
+redis.call('PEXPIRE', key, tonumber(ARGV[5]))
+return 1
+`)
+
+// release: KEYS[1] record; ARGV owner. Returns 1 (gone) or 0 (not owner).
+var releaseScript = redis.NewScript(`
+local key = KEYS[1]
+local st = redis.call('HGET', key, 'st')
+if not st then return 1 end
+if st ~= 'in_flight' or redis.call('HGET', key, 'ow') ~= ARGV[1] then return 0 end
+redis.call('DEL', key)
+return 1
+`)
+
+// transition: KEYS[1] record; ARGV token, to, result, reason, ttl ms,
+// from... Returns {status, now, fields before}.
+var transitionScript = redis.NewScript(clock + `
+local key = KEYS[1]
+local token = ARGV[1]
+local to = ARGV[2]
+local before = redis.call('HGETALL', key)
+local st = redis.call('HGET', key, 'st')
+local expired = false
+if st then
+  if token ~= '' and st == to and redis.call('HGET', key, 'ow') == token then
+    return {'ok', ms(now), before}
+  end
+  expired = st == 'in_flight' and now >= tonumber(redis.call('HGET', key, 'lu') or '0')
+else
+  st = 'absent'
+end
+local allowed = false
+for i = 6, #ARGV do
+  if ARGV[i] == st or (ARGV[i] == 'in_flight_expired' and expired) then allowed = true end
+end
+if not allowed then return {'conflict', ms(now), before} end
+if to == 'absent' then
+  redis.call('DEL', key)
+  return {'ok', ms(now), before}
+end
+if st == 'absent' then
+  redis.call('HSET', key, 'att', 0, 'ca', ms(now), 'cl', ms(now))
+end
+redis.call('HSET', key, 'st', to, 'ow', token, 'res', ARGV[3], 'rsn', ARGV[4], 'up', ms(now))
+redis.call('HDEL', key, 'lu')
+redis.call('PEXPIRE', key, tonumber(ARGV[5]))
+return {'ok', ms(now), before}
+`)
+
+// get: KEYS[1] record. Returns {now, fields}; the server clock decides
+// whether a lease has expired.
+var getScript = redis.NewScript(clock + `
+return {ms(now), redis.call('HGETALL', KEYS[1])}
+`)
+
+// trackGet: KEYS[1] tracking hash. Returns {rank, value, fresh 0/1} or nil.
+var trackGetScript = redis.NewScript(clock + `
+local v = redis.call('HMGET', KEYS[1], 'rank', 'val', 'fu')
+if not v[1] then return false end
+local fresh = 0
+if now < tonumber(v[3] or '0') then fresh = 1 end
+return {v[1], v[2], fresh}
+`)
+
+// trackPut: KEYS[1] tracking hash; ARGV rank, value, fresh ms, keep ms.
+// Keeps the stored entry when its rank is higher (no regression).
+// Returns {rank, value}.
+var trackPutScript = redis.NewScript(clock + `
+local key = KEYS[1]
+local rank = tonumber(ARGV[1])
+local cur = redis.call('HGET', key, 'rank')
+if (not cur) or rank >= tonumber(cur) then
+  redis.call('HSET', key, 'rank', ARGV[1], 'val', ARGV[2])
+end
+redis.call('HSET', key, 'fu', ms(now + tonumber(ARGV[3])))
+redis.call('PEXPIRE', key, tonumber(ARGV[4]))
+local v = redis.call('HMGET', key, 'rank', 'val')
+return {v[1], v[2]}
+`)

@@ -1,0 +1,106 @@
+// Package store is flowbridge's shared state: idempotency records for
+// supplier orders and short-lived caches for rates and tracking.
+//
+// The types live in store/storeapi (so that Open can import both
+// implementations without an import cycle) and are re-exported here; code
+// outside the store packages uses this package only.
+//
+// Implementations: store/redisstore (any number of instances sharing one
+// Redis, Sentinel or Cluster) and store/memstore (one instance, forgets on
+// restart). Both pass the conformance suite in store/storetest.
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/flowbridge/flowbridge/store/memstore"
+	"github.com/flowbridge/flowbridge/store/redisstore"
+	"github.com/flowbridge/flowbridge/store/storeapi"
+)
+
+type (
+	Store        = storeapi.Store
+	Idempotency  = storeapi.Idempotency
+	Cache        = storeapi.Cache
+	State        = storeapi.State
+	Key          = storeapi.Key
+	Record       = storeapi.Record
+	ClaimStatus  = storeapi.ClaimStatus
+	ClaimRequest = storeapi.ClaimRequest
+	ClaimResult  = storeapi.ClaimResult
+	Change       = storeapi.Change
+	Transition   = storeapi.Transition
+	Tracked      = storeapi.Tracked
+)
+
+const (
+	StateAbsent      = storeapi.StateAbsent
+	StateInFlight    = storeapi.StateInFlight
+	StatePlaced      = storeapi.StatePlaced
+	StateRejected    = storeapi.StateRejected
+	StateUnknown     = storeapi.StateUnknown
+	StateNeedsReview = storeapi.StateNeedsReview
+	StateExpired     = storeapi.StateExpired
+
+	ClaimFresh    = storeapi.ClaimFresh
+	ClaimTakeover = storeapi.ClaimTakeover
+	ClaimBusy     = storeapi.ClaimBusy
+	ClaimDone     = storeapi.ClaimDone
+)
+
+var (
+	ErrNotOwner = storeapi.ErrNotOwner
+	ErrConflict = storeapi.ErrConflict
+)
+
+// CacheKey joins parts into a cache key.
+func CacheKey(parts ...string) string { return storeapi.CacheKey(parts...) }
+
+// Options configures Open.
+type Options struct {
+	// Logger receives the start-up notes (single-instance store, Redis
+	// settings). Nil discards them.
+	Logger *slog.Logger
+	// Prefix starts every Redis key (default "fb:").
+	Prefix string
+	// Now is the in-process store's clock (default time.Now).
+	Now func() time.Time
+	// SkipConfigCheck skips reading the Redis settings at start-up.
+	SkipConfigCheck bool
+}
+
+// Open returns the store for redisURL: the in-process store when it is
+// empty, else a Redis store (see redisstore.NewClient for the URL forms).
+// It pings Redis once and warns (it does not fail) when persistence is off
+// or maxmemory-policy is not noeviction.
+func Open(ctx context.Context, redisURL string, opts Options) (Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if redisURL == "" {
+		log.Warn("store: REDIS_URL is not set; using the in-process store: run a single instance only, and records are lost on restart (the order metafield and supplier lookup still prevent duplicates)")
+		return memstore.New(opts.Now), nil
+	}
+	c, err := redisstore.NewClient(redisURL)
+	if err != nil {
+		return nil, err
+	}
+	s := redisstore.New(c, redisstore.Options{Prefix: opts.Prefix})
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.Ping(pctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: redis ping: %w", err)
+	}
+	if !opts.SkipConfigCheck {
+		for _, w := range redisstore.CheckConfig(pctx, c) {
+			log.Warn("store: " + w)
+		}
+	}
+	log.Info("store: using redis")
+	return s, nil
+}

@@ -1,0 +1,45 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/flowbridge/flowbridge/internal/redistest"
+	"github.com/flowbridge/flowbridge/store"
+)
+
+func TestOpen(t *testing.T) {
+	ctx := context.Background()
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+
+	mem, err := store.Open(ctx, "", store.Options{Logger: log})
+	if err != nil || mem.Name() != "memory" {
+		t.Fatalf("empty url: %v %v", mem, err)
+	}
+	if !strings.Contains(logs.String(), "single instance") {
+		t.Fatalf("no single-instance warning in %q", logs.String())
+	}
+
+	logs.Reset()
+	srv := redistest.Start(t)
+	rs, err := store.Open(ctx, srv.URL(), store.Options{Logger: log, Prefix: redistest.Prefix(t)})
+	if err != nil || rs.Name() != "redis" {
+		t.Fatalf("redis url: %v %v", rs, err)
+	}
+	defer rs.Close()
+	if err := rs.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "persistence is off") {
+		t.Fatalf("no persistence warning in %q", logs.String())
+	}
+
+	srv.Stop()
+	if _, err := store.Open(ctx, srv.URL(), store.Options{}); err == nil {
+		t.Fatal("Open succeeded with Redis down")
+	}
+}
