@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowbridge/flowbridge/server"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -197,18 +198,36 @@ func TestK8sDeployment(t *testing.T) {
 		t.Error("terminationGracePeriodSeconds must exceed Flow's 30 s so in-flight placements finish")
 	}
 
-	// Credentials come from the Secret by reference, with keys the example
-	// Secret documents; none is a literal.
-	secretEnv := []string{"FLOWBRIDGE_API_KEYS", "FLOWBRIDGE_OPERATOR_KEYS", "FLOWBRIDGE_BTS_TOKEN",
-		"FLOWBRIDGE_BIGBUY_API_KEY", "REDIS_URL", "FLOWBRIDGE_METRICS_TOKEN"}
+	// Every FLOWBRIDGE_* / REDIS_URL variable is a real setting (the
+	// table in server/config.go); literal values parse; secret settings
+	// come from the Secret by reference, with keys the example documents.
+	settings := map[string]server.Setting{}
+	for _, st := range server.Settings() {
+		settings[st.Env] = st
+	}
+	var cfg server.Config
 	seen := map[string]bool{}
 	for _, e := range c.Env {
-		if !slices.Contains(secretEnv, e.Name) {
+		if !strings.HasPrefix(e.Name, "FLOWBRIDGE_") && e.Name != "REDIS_URL" {
+			continue
+		}
+		st, ok := settings[e.Name]
+		if !ok {
+			t.Errorf("env %s is not a flowbridge setting", e.Name)
 			continue
 		}
 		seen[e.Name] = true
+		if !st.Secret {
+			if e.ValueFrom != nil {
+				continue
+			}
+			if err := st.Set(&cfg, e.Value); err != nil {
+				t.Errorf("env %s=%q does not parse: %v", e.Name, e.Value, err)
+			}
+			continue
+		}
 		if e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
-			t.Errorf("%s must come from a secretKeyRef, not a literal", e.Name)
+			t.Errorf("%s is secret: it must come from a secretKeyRef, not a literal", e.Name)
 			continue
 		}
 		ref := e.ValueFrom.SecretKeyRef
@@ -219,9 +238,13 @@ func TestK8sDeployment(t *testing.T) {
 			t.Errorf("%s refers to key %q missing from secret.example.yaml", e.Name, ref.Key)
 		}
 	}
-	for _, n := range secretEnv {
+	for _, n := range []string{"FLOWBRIDGE_API_KEYS", "FLOWBRIDGE_OPERATOR_KEYS", "FLOWBRIDGE_METRICS_KEYS",
+		"FLOWBRIDGE_BTS_TOKEN", "FLOWBRIDGE_BIGBUY_API_KEY", "REDIS_URL"} {
 		if !seen[n] {
-			t.Errorf("env %s not set from the Secret", n)
+			t.Errorf("env %s not set", n)
+		}
+		if !settings[n].Secret {
+			t.Errorf("%s is expected to be a secret setting", n)
 		}
 	}
 	for k, v := range m.secret.StringData {

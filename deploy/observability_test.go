@@ -37,11 +37,11 @@ func exposition(t *testing.T) map[string]*dto.MetricFamily {
 	for _, o := range []string{"won", "replayed", "in_flight", "reconciled", "recorded", "needs_review", "unknown_outcome", "rejected"} {
 		m.Idempotency(ctx, o)
 	}
-	m.SupplierAttempt("bts", "create_order", 1, 200, nil, time.Second)
-	m.SupplierAttempt("bts", "create_order", 1, 503, nil, time.Second)
-	m.SupplierAttempt("bts", "create_order", 1, 422, nil, time.Second)
-	m.SupplierRetry("bts", "tracking", 1, time.Second, "status_503")
-	m.SupplierLimiterWait("bts", time.Second)
+	m.SupplierAttempt(ctx, "bts", "create_order", 1, 200, nil, time.Second)
+	m.SupplierAttempt(ctx, "bts", "create_order", 1, 503, nil, time.Second)
+	m.SupplierAttempt(ctx, "bts", "create_order", 1, 422, nil, time.Second)
+	m.SupplierRetry(ctx, "bts", "tracking", 1, time.Second, "status_503")
+	m.SupplierLimiterWait(ctx, "bts", time.Second)
 	m.SupplierBreakerChange("bts", "closed", "open")
 	m.StoreError(ctx, "claim")
 	m.UnknownStatus(ctx, "bts")

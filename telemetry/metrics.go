@@ -192,15 +192,13 @@ func (m *Metrics) httpRequest(ctx context.Context, method, route string, status 
 //		LimiterWait:   tel.Metrics.SupplierLimiterWait,
 //		BreakerChange: tel.Metrics.SupplierBreakerChange,
 //	}
-//
-// They get no context, so they record without exemplars.
 
 // SupplierAttempt records one HTTP attempt at a supplier. 5xx, 429, timeouts
 // and transport failures are errors (they feed the error-ratio alert);
 // other 4xx are "rejected": the supplier answered, and said no.
-func (m *Metrics) SupplierAttempt(supplierName, operation string, _ int, status int, err error, took time.Duration) {
+func (m *Metrics) SupplierAttempt(ctx context.Context, supplierName, operation string, _ int, status int, err error, took time.Duration) {
 	outcome, code := classifyAttempt(status, err)
-	m.supplierCall(context.Background(), supplierName, operation, outcome, code, took)
+	m.supplierCall(ctx, supplierName, operation, outcome, code, took)
 }
 
 func classifyAttempt(status int, err error) (outcome, code string) {
@@ -221,16 +219,17 @@ func classifyAttempt(status int, err error) (outcome, code string) {
 }
 
 // SupplierRetry counts a re-sent supplier request.
-func (m *Metrics) SupplierRetry(supplierName, _ string, _ int, _ time.Duration, _ string) {
-	m.Retry(context.Background(), supplierName)
+func (m *Metrics) SupplierRetry(ctx context.Context, supplierName, _ string, _ int, _ time.Duration, _ string) {
+	m.Retry(ctx, supplierName)
 }
 
 // SupplierLimiterWait records a wait for the shared rate limit.
-func (m *Metrics) SupplierLimiterWait(supplierName string, waited time.Duration) {
-	m.LimiterWait(context.Background(), supplierName, waited)
+func (m *Metrics) SupplierLimiterWait(ctx context.Context, supplierName string, waited time.Duration) {
+	m.LimiterWait(ctx, supplierName, waited)
 }
 
-// SupplierBreakerChange records a breaker transition and the new state.
+// SupplierBreakerChange records a breaker transition and the new state. It
+// has no context: the breaker calls it under its lock, outside a request.
 func (m *Metrics) SupplierBreakerChange(supplierName, _, to string) {
 	m.BreakerState(supplierName, to)
 	m.breakerChanges.Add(context.Background(), 1, metric.WithAttributes(

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flowbridge/flowbridge/internal/redistest"
+	"github.com/flowbridge/flowbridge/supplier/resilient"
 	"github.com/labstack/echo/v4"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -131,13 +132,13 @@ func TestMetricsScriptedSequence(t *testing.T) {
 	do(http.MethodGet, "/.env")
 
 	// Supplier attempts as supplier/resilient reports them.
-	m.SupplierAttempt("bts", "create_order", 1, 200, nil, 300*time.Millisecond)
-	m.SupplierAttempt("bts", "tracking", 1, 503, nil, 50*time.Millisecond)
-	m.SupplierAttempt("bts", "tracking", 2, 0, context.DeadlineExceeded, 5*time.Second)
-	m.SupplierAttempt("bts", "tracking", 3, 0, &net.OpError{Op: "dial", Err: errors.New("connection refused")}, time.Millisecond)
-	m.SupplierAttempt("bts", "create_order", 1, 422, nil, 80*time.Millisecond)
-	m.SupplierRetry("bts", "tracking", 1, time.Second, "status_503")
-	m.SupplierLimiterWait("bts", 200*time.Millisecond)
+	m.SupplierAttempt(ctx, "bts", "create_order", 1, 200, nil, 300*time.Millisecond)
+	m.SupplierAttempt(ctx, "bts", "tracking", 1, 503, nil, 50*time.Millisecond)
+	m.SupplierAttempt(ctx, "bts", "tracking", 2, 0, context.DeadlineExceeded, 5*time.Second)
+	m.SupplierAttempt(ctx, "bts", "tracking", 3, 0, &net.OpError{Op: "dial", Err: errors.New("connection refused")}, time.Millisecond)
+	m.SupplierAttempt(ctx, "bts", "create_order", 1, 422, nil, 80*time.Millisecond)
+	m.SupplierRetry(ctx, "bts", "tracking", 1, time.Second, "status_503")
+	m.SupplierLimiterWait(ctx, "bts", 200*time.Millisecond)
 	m.SupplierBreakerChange("bts", "closed", "open")
 	m.SupplierBreakerChange("bts", "open", "half-open")
 	m.SupplierBreakerChange("bts", "half-open", "open")
@@ -283,5 +284,27 @@ func TestMetricsEndpointToken(t *testing.T) {
 	tel.MetricsEndpoint("").ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		t.Errorf("tokenless endpoint status %d", rec.Code)
+	}
+}
+
+// The supplier adapters plug straight into supplier/resilient's Observer;
+// this stops compiling if either side changes its signature.
+func TestSupplierAdaptersFitResilientObserver(t *testing.T) {
+	tel, _ := setup(t)
+	m := tel.Metrics
+	obs := resilient.Observer{
+		Attempt:       m.SupplierAttempt,
+		Retry:         m.SupplierRetry,
+		LimiterWait:   m.SupplierLimiterWait,
+		BreakerChange: m.SupplierBreakerChange,
+	}
+	obs.Attempt(context.Background(), "bigbuy", "rates", 1, 502, nil, time.Second)
+	obs.BreakerChange("bigbuy", "closed", "open")
+	fams := scrape(t, tel.MetricsHandler())
+	if v, _ := sample(fams, "flowbridge_supplier_errors_total", map[string]string{"supplier": "bigbuy", "code": "status_502"}); v != 1 {
+		t.Errorf("errors via the observer = %v, want 1", v)
+	}
+	if v, _ := sample(fams, "flowbridge_supplier_breaker_state", map[string]string{"supplier": "bigbuy"}); v != 2 {
+		t.Errorf("breaker state via the observer = %v, want 2", v)
 	}
 }
