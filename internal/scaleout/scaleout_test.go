@@ -26,10 +26,10 @@ import (
 // would have.
 const (
 	replicas      = 3
-	orders        = 300
+	numOrders     = 300
 	dupsPerOrder  = 5
 	orderInterval = 20 * time.Millisecond // 300 orders over ~6 s
-	failoverAfter = orders / 3            // failover when a third have arrived
+	failoverAfter = numOrders / 3           // failover when a third have arrived
 	leaseMs       = 3000
 	shop          = "scaleout.myshopify.com"
 )
@@ -175,16 +175,16 @@ func claimDurably(ctx context.Context, c redis.UniversalClient, keys []string, t
 	return res, nil
 }
 
-// supplier is the fake wholesaler: it counts every create per order and can
+// fakeSupplier is the fake wholesaler: it counts every create per order and can
 // be asked whether an order with a client reference exists (what a takeover
 // does before creating).
-type supplier struct {
+type fakeSupplier struct {
 	mu      sync.Mutex
 	creates map[string]int
 	next    int
 }
 
-func (s *supplier) create(order string) string {
+func (s *fakeSupplier) create(order string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.creates[order]++
@@ -192,7 +192,7 @@ func (s *supplier) create(order string) string {
 	return "S" + strconv.Itoa(s.next)
 }
 
-func (s *supplier) lookup(order string) (string, bool) {
+func (s *fakeSupplier) lookup(order string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.creates[order] == 0 {
@@ -236,7 +236,7 @@ func errKind(err error) string {
 
 // request is one Flow request to one replica: the answer status
 // ("200 placed", "429", "503"...).
-func request(ctx context.Context, c redis.UniversalClient, sup *supplier, st *stats, order string) (done bool) {
+func request(ctx context.Context, c redis.UniversalClient, sup *fakeSupplier, st *stats, order string) (done bool) {
 	start := time.Now()
 	rec := "fbscale:{" + shop + ":" + order + "}:idem"
 	ref := "fbscale:{" + shop + ":" + order + "}:ref"
@@ -288,13 +288,53 @@ func request(ctx context.Context, c redis.UniversalClient, sup *supplier, st *st
 	return true
 }
 
+// placer answers one simulated Flow request for an order on one replica
+// and says at the end how many orders were placed exactly once.
+type placer interface {
+	place(ctx context.Context, replica int, order string, st *stats) (done bool)
+	verify(t *testing.T, ids []string) (exactlyOnce int)
+	mode() string
+}
+
+// claimPlacer is the test's own claim script and fake supplier.
+type claimPlacer struct {
+	clients []redis.UniversalClient
+	sup     *fakeSupplier
+}
+
+func newClaimPlacer(clients []redis.UniversalClient) *claimPlacer {
+	return &claimPlacer{clients: clients, sup: &fakeSupplier{creates: map[string]int{}}}
+}
+
+func (p *claimPlacer) place(ctx context.Context, replica int, order string, st *stats) bool {
+	return request(ctx, p.clients[replica], p.sup, st, order)
+}
+
+func (p *claimPlacer) verify(t *testing.T, ids []string) int {
+	ok := 0
+	for _, o := range ids {
+		if n := p.sup.creates[o]; n != 1 {
+			t.Errorf("order %s: %d supplier creates, want 1", o, n)
+			continue
+		}
+		ok++
+	}
+	return ok
+}
+
+func (p *claimPlacer) mode() string {
+	if waitForReplica {
+		return "test claim script + WAIT 1"
+	}
+	return "test claim script, no WAIT"
+}
+
 // flowRun re-sends like Flow: on 429/5xx it tries again after a pause,
-// until it gets a 200.
-func flowRun(ctx context.Context, clients []redis.UniversalClient, sup *supplier, st *stats, order string) error {
+// until it gets a 200 (or 202).
+func flowRun(ctx context.Context, p placer, st *stats, order string) error {
 	backoff := 20 * time.Millisecond
 	for {
-		c := clients[rand.IntN(len(clients))]
-		if request(ctx, c, sup, st, order) {
+		if p.place(ctx, rand.IntN(replicas), order, st) {
 			return nil
 		}
 		select {
@@ -308,15 +348,19 @@ func flowRun(ctx context.Context, clients []redis.UniversalClient, sup *supplier
 
 type failoverFunc func(ctx context.Context, t *testing.T) (promoted time.Duration, err error)
 
-func storm(t *testing.T, name string, clients []redis.UniversalClient, failover failoverFunc) {
+func storm(t *testing.T, name string, p placer, failover failoverFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sup := &supplier{creates: map[string]int{}}
 	st := &stats{outcomes: map[string]int{}, errs: map[string]int{}}
-	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
+	// Numeric, unique per run: Shopify order ids are numbers.
+	base := time.Now().UnixMilli() * 1000
+	ids := make([]string, numOrders)
+	for i := range ids {
+		ids[i] = strconv.FormatInt(base+int64(i), 10)
+	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, orders*dupsPerOrder)
+	errc := make(chan error, numOrders*dupsPerOrder)
 	var failStart time.Time
 	var promoted time.Duration
 	var failErr error
@@ -324,7 +368,7 @@ func storm(t *testing.T, name string, clients []redis.UniversalClient, failover 
 	start := time.Now()
 	tick := time.NewTicker(orderInterval)
 	defer tick.Stop()
-	for i := range orders {
+	for i := range numOrders {
 		if i == failoverAfter {
 			failStart = time.Now()
 			go func() {
@@ -332,10 +376,10 @@ func storm(t *testing.T, name string, clients []redis.UniversalClient, failover 
 				promoted, failErr = failover(ctx, t)
 			}()
 		}
-		order := runID + "-" + strconv.Itoa(i)
+		order := ids[i]
 		for range dupsPerOrder {
 			wg.Go(func() {
-				if err := flowRun(ctx, clients, sup, st, order); err != nil {
+				if err := flowRun(ctx, p, st, order); err != nil {
 					errc <- err
 				}
 			})
@@ -354,14 +398,7 @@ func storm(t *testing.T, name string, clients []redis.UniversalClient, failover 
 	}
 
 	// Exactly once: one supplier create per order, every order placed.
-	dups := 0
-	for i := range orders {
-		order := runID + "-" + strconv.Itoa(i)
-		if n := sup.creates[order]; n != 1 {
-			dups++
-			t.Errorf("order %s: %d supplier creates, want 1", order, n)
-		}
-	}
+	exact := p.verify(t, ids)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	slices.Sort(st.latencies)
@@ -381,13 +418,10 @@ func storm(t *testing.T, name string, clients []redis.UniversalClient, failover 
 		errs = append(errs, fmt.Sprintf("%s=%d", k, v))
 	}
 	slices.Sort(errs)
-	mode := "claim + WAIT 1"
-	if !waitForReplica {
-		mode = "claim without WAIT"
-	}
+	mode := p.mode()
 	lines := []string{
 		fmt.Sprintf("%s (%s): %d orders x %d duplicates from %d replicas in %s; supplier creates per order: exactly 1 for %d/%d orders",
-			name, mode, orders, dupsPerOrder, replicas, total.Round(time.Millisecond), orders-dups, orders),
+			name, mode, numOrders, dupsPerOrder, replicas, total.Round(time.Millisecond), exact, numOrders),
 		fmt.Sprintf("%s: failover started after order %d, new master in %s", name, failoverAfter, promoted.Round(time.Millisecond)),
 		fmt.Sprintf("%s: store errors (would be 503 + Retry-After) %d: [%s]; first %s, last %s after the failover started",
 			name, len(st.errTimes), strings.Join(errs, " "), firstErr.Round(time.Millisecond), lastErr.Round(time.Millisecond)),
@@ -421,16 +455,10 @@ func waitFor(ctx context.Context, every time.Duration, ok func() bool) error {
 	return nil
 }
 
-func TestScaleOutCluster(t *testing.T) {
-	u := env(t, "FLOWBRIDGE_SCALEOUT_CLUSTER_URL")
-	nodes := strings.Split(env(t, "FLOWBRIDGE_SCALEOUT_CLUSTER_NODES"), ",")
-	var clients []redis.UniversalClient
-	for range replicas {
-		clients = append(clients, newClient(t, u))
-	}
-	storm(t, "cluster", clients, func(ctx context.Context, t *testing.T) (time.Duration, error) {
-		// Promote one replica with CLUSTER FAILOVER (the manual, safe
-		// failover: the replica catches up with its master first).
+// clusterSwitchover promotes one replica with CLUSTER FAILOVER (the
+// planned, safe switch-over: the replica catches up with its master first).
+func clusterSwitchover(nodes []string) failoverFunc {
+	return func(ctx context.Context, t *testing.T) (time.Duration, error) {
 		for _, addr := range nodes {
 			n := redis.NewClient(&redis.Options{Addr: addr})
 			defer n.Close()
@@ -449,21 +477,13 @@ func TestScaleOutCluster(t *testing.T) {
 			return time.Since(start), err
 		}
 		return 0, errors.New("no replica found among " + strings.Join(nodes, ","))
-	})
+	}
 }
 
-func TestScaleOutSentinel(t *testing.T) {
-	u := env(t, "FLOWBRIDGE_SCALEOUT_SENTINEL_URL")
-	var clients []redis.UniversalClient
-	for range replicas {
-		clients = append(clients, newClient(t, u))
-	}
-	pu, err := url.Parse(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storm(t, "sentinel", clients, func(ctx context.Context, t *testing.T) (time.Duration, error) {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: pu.Host})
+// sentinelSwitchover asks the sentinels for a failover of mymaster.
+func sentinelSwitchover(sentinel string) failoverFunc {
+	return func(ctx context.Context, t *testing.T) (time.Duration, error) {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel})
 		defer sc.Close()
 		before, err := sc.GetMasterAddrByName(ctx, "mymaster").Result()
 		if err != nil {
@@ -478,7 +498,100 @@ func TestScaleOutSentinel(t *testing.T) {
 			return err == nil && !slices.Equal(now, before)
 		})
 		return time.Since(start), err
+	}
+}
+
+// settleSentinel waits, before a storm starts, until the previous failover
+// (an earlier test's) has finished and both replicas follow the current
+// master: the sentinels refuse a new failover before that (INPROG,
+// NOGOODSLAVE), and a storm must not start with a degraded setup.
+func settleSentinel(t *testing.T, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: addr})
+	defer sc.Close()
+	start := time.Now()
+	err := waitFor(ctx, 50*time.Millisecond, func() bool {
+		m, err := sc.Master(ctx, "mymaster").Result()
+		if err != nil || strings.Contains(m["flags"], "failover") {
+			return false
+		}
+		// Both replicas attached to the current master and in sync, or
+		// the sentinels answer NOGOODSLAVE.
+		reps, err := sc.Replicas(ctx, "mymaster").Result()
+		if err != nil || len(reps) < 2 {
+			return false
+		}
+		for _, r := range reps {
+			if r["flags"] != "slave" || r["master-link-status"] != "ok" {
+				return false
+			}
+		}
+		return true
 	})
+	if err != nil {
+		t.Fatalf("sentinel setup did not settle: %v", err)
+	}
+	t.Logf("sentinel setup settled in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// settleCluster waits until every node reports cluster_state:ok and every
+// replica's link to its master is up (an earlier switch-over turned a
+// master into a replica that must resync).
+func settleCluster(t *testing.T, nodes []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	err := waitFor(ctx, 50*time.Millisecond, func() bool {
+		for _, a := range nodes {
+			n := redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1})
+			info, err := n.ClusterInfo(ctx).Result()
+			repl, err2 := n.Info(ctx, "replication").Result()
+			_ = n.Close()
+			if err != nil || err2 != nil || !strings.Contains(info, "cluster_state:ok") {
+				return false
+			}
+			if strings.Contains(repl, "role:slave") && !strings.Contains(repl, "master_link_status:up") {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatalf("cluster did not settle: %v", err)
+	}
+	t.Logf("cluster settled in %s", time.Since(start).Round(time.Millisecond))
+}
+
+func sentinelAddr(t *testing.T, u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pu.Host
+}
+
+func TestScaleOutCluster(t *testing.T) {
+	u := env(t, "FLOWBRIDGE_SCALEOUT_CLUSTER_URL")
+	nodes := strings.Split(env(t, "FLOWBRIDGE_SCALEOUT_CLUSTER_NODES"), ",")
+	var clients []redis.UniversalClient
+	for range replicas {
+		clients = append(clients, newClient(t, u))
+	}
+	settleCluster(t, nodes)
+	storm(t, "cluster", newClaimPlacer(clients), clusterSwitchover(nodes))
+}
+
+func TestScaleOutSentinel(t *testing.T) {
+	u := env(t, "FLOWBRIDGE_SCALEOUT_SENTINEL_URL")
+	var clients []redis.UniversalClient
+	for range replicas {
+		clients = append(clients, newClient(t, u))
+	}
+	settleSentinel(t, sentinelAddr(t, u))
+	storm(t, "sentinel", newClaimPlacer(clients), sentinelSwitchover(sentinelAddr(t, u)))
 }
 
 // The crash tests run after the manual-failover tests (go test runs tests
@@ -501,7 +614,8 @@ func TestScaleOutClusterCrash(t *testing.T) {
 		}
 		return r[0].(string)
 	}
-	storm(t, "cluster-crash", clients, func(ctx context.Context, t *testing.T) (time.Duration, error) {
+	settleCluster(t, nodes)
+	storm(t, "cluster-crash", newClaimPlacer(clients), func(ctx context.Context, t *testing.T) (time.Duration, error) {
 		masters := map[string]bool{}
 		for _, a := range nodes {
 			if role(ctx, a) == "master" {
@@ -542,7 +656,8 @@ func TestScaleOutSentinelCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storm(t, "sentinel-crash", clients, func(ctx context.Context, t *testing.T) (time.Duration, error) {
+	settleSentinel(t, pu.Host)
+	storm(t, "sentinel-crash", newClaimPlacer(clients), func(ctx context.Context, t *testing.T) (time.Duration, error) {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: pu.Host})
 		defer sc.Close()
 		before, err := sc.GetMasterAddrByName(ctx, "mymaster").Result()
