@@ -29,7 +29,7 @@ const (
 	numOrders     = 300
 	dupsPerOrder  = 5
 	orderInterval = 20 * time.Millisecond // 300 orders over ~6 s
-	failoverAfter = numOrders / 3           // failover when a third have arrived
+	failoverAfter = numOrders / 3         // failover when a third have arrived
 	leaseMs       = 3000
 	shop          = "scaleout.myshopify.com"
 )
