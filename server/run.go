@@ -71,6 +71,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var rdb redis.UniversalClient
 	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
 		rdb = rs.Client()
+		// Spans for every Redis command (statements never captured) and a
+		// count of Redis errors.
+		if err := tel.InstrumentRedis(rdb); err != nil {
+			return fmt.Errorf("telemetry: redis instrumentation: %w", err)
+		}
 	}
 
 	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
@@ -83,6 +88,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
 	deps.Metrics = tel.MetricsHandler()
+	deps.Wrap = tel.HTTPMiddleware
 	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))
 	s, err := New(cfg, deps)
 	if err != nil {
