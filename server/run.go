@@ -63,7 +63,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 	log = slog.New(telemetry.LogHandler(log.Handler()))
 
-	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log})
+	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas})
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
 	}
