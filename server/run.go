@@ -86,6 +86,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := checkCredentials(ctx, sup, log); err != nil {
 		return err
 	}
+	// BigBuy has no product-by-EAN endpoint: its adapter keeps an EAN index
+	// built from the rate-limited catalogue feed, refreshed until shutdown.
+	if c, ok := sup.(interface{ RunCatalog(context.Context) }); ok {
+		go c.RunCatalog(ctx)
+	}
 	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
 	deps.Metrics = tel.MetricsHandler()
 	deps.Wrap = tel.HTTPMiddleware

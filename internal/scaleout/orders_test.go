@@ -50,7 +50,7 @@ func newOrdersPlacer(t *testing.T, url string, lookup bool) *ordersPlacer {
 		t.Cleanup(func() { _ = c.Close() })
 		p.svcs = append(p.svcs, orders.New(orders.Config{
 			Supplier: sb,
-			Store:    redisstore.New(c, redisstore.Options{Prefix: "fbscale:"}),
+			Store:    redisstore.New(c, redisstore.Options{Prefix: "fbscale:", MinReplicas: minReplicas}),
 			Shop:     shop,
 			// Short lease so orders whose claim was lost or left behind
 			// are taken over within the run.
@@ -145,3 +145,13 @@ func TestScaleOutOrdersSentinel(t *testing.T) {
 		})
 	}
 }
+
+// minReplicas is what production sets with Sentinel or Cluster
+// (FLOWBRIDGE_REDIS_MIN_REPLICAS=1); FLOWBRIDGE_SCALEOUT_NO_WAIT=1 turns it
+// off to show the duplicates a failover causes without it.
+var minReplicas = func() int {
+	if !waitForReplica {
+		return 0
+	}
+	return 1
+}()
