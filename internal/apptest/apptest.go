@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,6 +48,11 @@ type Options struct {
 	RedisURL string
 	// Observer receives the orders service's events.
 	Observer orders.Observer
+	// StorePrefix starts every Redis key of the placement store. Apps
+	// started with the same RedisURL and StorePrefix share their records,
+	// like several instances of one deployment; empty gives each App a
+	// random prefix of its own.
+	StorePrefix string
 }
 
 // App is a running flowbridge.
@@ -94,7 +100,11 @@ func Start(t testing.TB, o Options) *App {
 	if o.Orders != nil {
 		deps = server.Deps{Supplier: sup, Orders: o.Orders, Logger: log, Now: o.Now}
 	} else {
-		st, err := store.Open(context.Background(), o.RedisURL, store.Options{Logger: log, Now: o.Now, Prefix: "fb:" + server.GenerateKey()[:8] + ":"})
+		prefix := o.StorePrefix
+		if prefix == "" {
+			prefix = "fb:" + server.GenerateKey()[:8] + ":"
+		}
+		st, err := store.Open(context.Background(), o.RedisURL, store.Options{Logger: log, Now: o.Now, Prefix: prefix})
 		if err != nil {
 			t.Fatalf("apptest: store: %v", err)
 		}
@@ -164,6 +174,18 @@ func (a *App) Do(method, path string, body any) *Response {
 // Content-Type defaults to application/json when there is a body).
 func (a *App) DoWith(method, path string, body any, headers map[string]string) *Response {
 	a.t.Helper()
+	r, err := a.Send(method, path, body, headers)
+	if err != nil {
+		a.t.Fatalf("apptest: %v", err)
+	}
+	return r
+}
+
+// Send is DoWith for goroutines other than the test's own: a request that
+// cannot be made is returned as an error instead of stopping the test (a
+// contract mismatch is still reported with t.Errorf).
+func (a *App) Send(method, path string, body any, headers map[string]string) (*Response, error) {
+	a.t.Helper()
 	var raw []byte
 	switch b := body.(type) {
 	case nil:
@@ -174,14 +196,14 @@ func (a *App) DoWith(method, path string, body any, headers map[string]string) *
 	default:
 		var err error
 		if raw, err = json.Marshal(b); err != nil {
-			a.t.Fatalf("apptest: marshal body: %v", err)
+			return nil, fmt.Errorf("marshal body: %w", err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, a.URL+path, bytes.NewReader(raw))
 	if err != nil {
-		a.t.Fatalf("apptest: %v", err)
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -195,16 +217,16 @@ func (a *App) DoWith(method, path string, body any, headers map[string]string) *
 	}
 	resp, err := a.Client.Do(req)
 	if err != nil {
-		a.t.Fatalf("apptest: %s %s: %v", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	rb, err := io.ReadAll(resp.Body)
 	if err != nil {
-		a.t.Fatalf("apptest: read body: %v", err)
+		return nil, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
 	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: rb}
 	a.checkContract(req, r)
-	return r
+	return r, nil
 }
 
 func (a *App) checkContract(req *http.Request, r *Response) {
