@@ -53,6 +53,9 @@ type Options struct {
 	// like several instances of one deployment; empty gives each App a
 	// random prefix of its own.
 	StorePrefix string
+	// Metrics, when set, is served at GET /metrics (behind the metrics or
+	// operator keys), as Run serves the telemetry's Prometheus handler.
+	Metrics http.Handler
 }
 
 // App is a running flowbridge.
@@ -112,6 +115,9 @@ func Start(t testing.TB, o Options) *App {
 		deps = server.Assemble(cfg, sup, st, log, o.Now, o.Observer)
 	}
 	deps.Checks = append(deps.Checks, o.Checks...)
+	if o.Metrics != nil {
+		deps.Metrics = o.Metrics
+	}
 	s, err := server.New(cfg, deps)
 	if err != nil {
 		t.Fatalf("apptest: server: %v", err)
