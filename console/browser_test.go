@@ -318,8 +318,14 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("browser reported: %s", p)
 		}
 	}
+	// The committed screenshots are refreshed only on request
+	// (FLOWBRIDGE_SCREENSHOTS=1), so a test run leaves the tree clean.
+	dir := t.TempDir()
+	if os.Getenv("FLOWBRIDGE_SCREENSHOTS") != "" {
+		dir = filepath.Join("..", "docs")
+	}
 	for name, shot := range map[string][]byte{"console-list.png": listShot, "console-timeline.png": timelineShot, "console-confirm.png": confirmShot} {
-		if err := os.WriteFile(filepath.Join("..", "docs", name), shot, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
 			t.Fatalf("save %s: %v", name, err)
 		}
 	}

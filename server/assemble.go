@@ -51,14 +51,15 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		Logger:    log,
 	}
 	return Deps{
-		Supplier: sup,
-		Orders:   svc,
-		Checks:   []handlers.Check{{Name: "store", Fn: st.Ping}},
-		Admin:    op.Register,
-		Open:     func(e *echo.Echo) { console.Register(e) },
-		Timeline: rec,
-		Logger:   log,
-		Now:      now,
+		Supplier:  sup,
+		Orders:    svc,
+		Checks:    []handlers.Check{{Name: "store", Fn: st.Ping}},
+		Admin:     op.Register,
+		Open:      func(e *echo.Echo) { console.Register(e) },
+		Timeline:  rec,
+		Timelines: tl,
+		Logger:    log,
+		Now:       now,
 	}
 }
 
@@ -71,4 +72,25 @@ func fanOut(obs []orders.Observer) orders.Observer {
 			}
 		}
 	})
+}
+
+// CountNeedsReview counts the orders waiting for a person, for the
+// needs-review gauge (read at scrape time, paging through the index).
+func CountNeedsReview(tl timeline.Store) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		var n int64
+		f := timeline.Filter{State: timeline.FilterNeedsReview, Limit: 500}
+		for range 20 { // bounded: at most 10,000 orders per scrape
+			p, err := tl.List(ctx, f)
+			if err != nil {
+				return 0, err
+			}
+			n += int64(len(p.Orders))
+			if p.Next == "" {
+				break
+			}
+			f.Cursor = p.Next
+		}
+		return n, nil
+	}
 }

@@ -83,6 +83,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
 	deps.Metrics = tel.MetricsHandler()
+	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))
 	s, err := New(cfg, deps)
 	if err != nil {
 		return err
@@ -179,9 +180,12 @@ func OrdersConfig(cfg Config, sup supplier.Supplier, st store.Store, log *slog.L
 // MetricsObserver counts the orders service's events.
 func MetricsObserver(m *telemetry.Metrics) orders.Observer {
 	return orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
-		if o.Event == orders.EventStoreError {
+		switch o.Event {
+		case orders.EventStoreError:
 			m.StoreError(ctx, o.Op)
 			return
+		case orders.EventCacheHit, orders.EventCacheMiss:
+			return // cache lookups are not placement outcomes
 		}
 		m.Idempotency(ctx, string(o.Event))
 	})

@@ -53,8 +53,10 @@ type Deps struct {
 	Wrap func(http.Handler) http.Handler
 	// Timeline records each call's effect on its order (nil: none).
 	Timeline *timeline.Recorder
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Timelines is the timeline store behind Timeline (for gauges).
+	Timelines timeline.Store
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server is one flowbridge instance. Several can live in one process.

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/flowbridge/flowbridge/doctor"
+	"github.com/flowbridge/flowbridge/flowsim"
+	"github.com/flowbridge/flowbridge/flowtemplates"
 	"github.com/flowbridge/flowbridge/opscli"
 	"github.com/flowbridge/flowbridge/server"
 	"github.com/flowbridge/flowbridge/shopify"
@@ -42,6 +44,10 @@ func run(ctx context.Context, args []string) error {
 		return shopify.SetupCommand(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	case "doctor":
 		return doctorOptions(os.Getenv).Command(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	case "templates":
+		return flowtemplates.Command(ctx, args, os.Stdout, os.Stderr)
+	case "simulate":
+		return flowsim.Command(ctx, args, os.Stdout, os.Stderr)
 	default:
 		return fmt.Errorf("unknown command %q; commands: serve (default), healthcheck, orders, setup, doctor, templates, simulate", cmd)
 	}

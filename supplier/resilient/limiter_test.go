@@ -141,14 +141,14 @@ func replicaConfig(rdb redis.UniversalClient, prefix string, perSecond float64) 
 // TestSharedRateLimitAcrossReplicas is the test: 3 replicas, each
 // with its own Redis connection to one real Redis, place a burst of 500
 // orders against a supplier that refuses more than 100 requests in any
-// second. The shared budget (70/s, burst 1: at most 71 sends in any second,
+// second. The shared budget (50/s, burst 1: at most 51 sends in any second,
 // leaving room for scheduling jitter) must keep the supplier from ever
 // answering 429, and every order must be created exactly once.
 func TestSharedRateLimitAcrossReplicas(t *testing.T) {
 	const (
 		orders    = 500
 		limit     = 100
-		perSecond = 70
+		perSecond = 50 // half the supplier's limit: CI runs this beside other packages under -race
 	)
 	fake := newRateLimitedSupplier(t, limit)
 	url := redistest.URL(t)
@@ -162,7 +162,7 @@ func TestSharedRateLimitAcrossReplicas(t *testing.T) {
 		replicas = append(replicas, c.HTTPClient())
 	}
 
-	res := burst(t, replicas, fake.srv.URL, orders, 15*time.Second)
+	res := burst(t, replicas, fake.srv.URL, orders, 30*time.Second)
 
 	fake.mu.Lock()
 	defer fake.mu.Unlock()
@@ -182,7 +182,7 @@ func TestSharedRateLimitAcrossReplicas(t *testing.T) {
 			t.Errorf("order %s created %d times", ref, n)
 		}
 	}
-	// 500 sends at 90/s cannot take less than 499/90 s: proves they were paced.
+	// 500 sends at 50/s cannot take less than 499/50 s: proves they were paced.
 	if minTook := (orders - 1) * time.Second / perSecond; res.took < minTook-100*time.Millisecond {
 		t.Errorf("burst took %v, faster than the budget allows (%v)", res.took, minTook)
 	}

@@ -1,0 +1,20 @@
+package flowsim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/flowbridge/flowbridge/internal/apptest"
+	"github.com/flowbridge/flowbridge/supplier/sandbox"
+)
+
+// startFlowbridge runs the real flowbridge (server, middleware, handlers,
+// orders service) over sb on a loopback listener; now is its clock — the
+// simulator's — so caches and timestamps follow Flow time.
+func startFlowbridge(t *testing.T, sb *sandbox.Supplier, now func() time.Time) (url, key string) {
+	t.Helper()
+	// Only apptest's own App.Do validates responses against openapi.yaml;
+	// the simulator speaks plain HTTP, so the validator is not needed.
+	a := apptest.Start(t, apptest.Options{Supplier: sb, Now: now, NoContract: true})
+	return a.URL, a.APIKey
+}

@@ -1,0 +1,405 @@
+package flowtemplates
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// This file holds the text merchants paste into Flow: Run code scripts,
+// their input queries and output schemas, the Liquid request bodies and the
+// alert e-mails. Everything is plain text so the build guide can show it
+// verbatim and the simulator can execute exactly what the JSON holds.
+
+// parseHelper is shared by every Run code script. Flow's Run code cannot
+// import modules, so each script carries its own copy.
+const parseHelper = `// The service answers flat JSON with "ok"; anything else (an HTML error
+// page from a proxy, an empty body) is reported as unparseable so the
+// workflow alerts instead of guessing.
+function parseBody(res) {
+  const status = res && typeof res.status === "number" ? res.status : 0;
+  let body = null;
+  try {
+    body = JSON.parse(res && res.body ? res.body : "");
+  } catch (e) {
+    body = null;
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return { status: status, body: {}, parsed: false };
+  }
+  return { status: status, body: body, parsed: true };
+}
+
+function str(v) {
+  return v === undefined || v === null ? "" : String(v);
+}
+
+function strList(v) {
+  return Array.isArray(v) ? v.filter(function (x) { return x !== null && x !== undefined && x !== ""; }).map(String) : [];
+}
+
+function failure(r) {
+  if (!r.parsed) {
+    return { code: "unparseable_response", detail: "flowbridge answered HTTP " + r.status + " with a body that is not JSON" };
+  }
+  return { code: str(r.body.code) || "http_" + r.status, detail: str(r.body.detail) || str(r.body.title) };
+}
+`
+
+// runCode is one Run code step's three fields.
+type runCode struct {
+	Input  string
+	Script string
+	Output string
+}
+
+func ratesParser(httpVar string) runCode {
+	return runCode{
+		Input: fmt.Sprintf("query {\n  %s {\n    status\n    body\n  }\n}\n", httpVar),
+		Script: parseHelper + fmt.Sprintf(`
+export default function main(input) {
+  const r = parseBody(input.%s);
+  const ok = r.parsed && r.status >= 200 && r.status < 300 && r.body.ok === true && str(r.body.shipping_cost_id) !== "";
+  const f = ok ? { code: "", detail: "" } : failure(r);
+  return {
+    ok: ok,
+    status: r.status,
+    code: f.code,
+    detail: f.detail,
+    shippingCostId: str(r.body.shipping_cost_id),
+    carrier: str(r.body.carrier),
+    price: str(r.body.price),
+    currency: str(r.body.currency),
+  };
+}
+`, httpVar),
+		Output: `type Output {
+  "true when flowbridge quoted a shipping option"
+  ok: Boolean!
+  "HTTP status of the /rates call"
+  status: Int!
+  "flowbridge problem code when ok is false (no_shipping_option, unmatched_ean, ...)"
+  code: String!
+  "human explanation when ok is false"
+  detail: String!
+  "the chosen option, sent back with the order"
+  shippingCostId: String!
+  carrier: String!
+  price: String!
+  currency: String!
+}
+`,
+	}
+}
+
+func placeParser(httpVar string) runCode {
+	return runCode{
+		Input: fmt.Sprintf("query {\n  %s {\n    status\n    body\n  }\n}\n", httpVar),
+		Script: parseHelper + fmt.Sprintf(`
+export default function main(input) {
+  const r = parseBody(input.%s);
+  const b = r.body;
+  const needsReview = r.parsed && b.needs_review === true;
+  const ok = r.parsed && r.status >= 200 && r.status < 300 && b.ok === true && !needsReview && str(b.supplier_order_id) !== "";
+  const f = ok ? { code: "", detail: "" } : (needsReview ? { code: "needs_review", detail: str(b.review_reason) } : failure(r));
+  return {
+    ok: ok,
+    status: r.status,
+    code: f.code,
+    detail: f.detail,
+    needsReview: needsReview,
+    reviewReason: str(b.review_reason),
+    outcome: str(b.outcome),
+    supplierOrderId: str(b.supplier_order_id),
+    supplierStatus: str(b.supplier_status),
+    testMode: b.test_mode === true,
+  };
+}
+`, httpVar),
+		Output: `type Output {
+  "true when the supplier order exists and needs nobody"
+  ok: Boolean!
+  "HTTP status of the /orders call"
+  status: Int!
+  "flowbridge problem code when ok is false"
+  code: String!
+  "human explanation when ok is false"
+  detail: String!
+  "the outcome at the supplier is unknown; a person must check"
+  needsReview: Boolean!
+  "what the person must check"
+  reviewReason: String!
+  "placed, replayed, reconciled, recorded or needs_review"
+  outcome: String!
+  "the wholesaler's order number"
+  supplierOrderId: String!
+  supplierStatus: String!
+  testMode: Boolean!
+}
+`,
+	}
+}
+
+func trackingParser(httpVar string) runCode {
+	return runCode{
+		Input: fmt.Sprintf("query {\n  %s {\n    status\n    body\n  }\n  order {\n    fulfillmentOrders {\n      id\n      status\n    }\n  }\n}\n", httpVar),
+		Script: parseHelper + fmt.Sprintf(`
+// Fulfilment orders that can still take a fulfilment; the tracking lands
+// on these.
+const OPEN_STATUSES = ["OPEN", "IN_PROGRESS"];
+
+export default function main(input) {
+  const r = parseBody(input.%s);
+  const b = r.body;
+  const ok = r.parsed && r.status >= 200 && r.status < 300 && b.ok === true;
+  const f = ok ? { code: "", detail: "" } : failure(r);
+  const numbers = ok ? strList(b.tracking_numbers) : [];
+  if (ok && numbers.length === 0 && str(b.tracking_number) !== "") {
+    numbers.push(str(b.tracking_number));
+  }
+  const urls = ok ? strList(b.tracking_urls) : [];
+  if (ok && urls.length === 0 && str(b.tracking_url) !== "") {
+    urls.push(str(b.tracking_url));
+  }
+  const fos = (input.order && input.order.fulfillmentOrders) || [];
+  const openIds = fos.filter(function (fo) {
+    return OPEN_STATUSES.indexOf(String(fo.status).toUpperCase()) >= 0;
+  }).map(function (fo) { return String(fo.id); });
+  return {
+    ok: ok,
+    status: r.status,
+    code: f.code,
+    detail: f.detail,
+    supplierStatus: ok ? str(b.status) : f.code,
+    rawStatus: str(b.raw_status),
+    fulfillable: ok && b.fulfillable === true && numbers.length > 0,
+    cancelled: ok && b.cancelled === true,
+    trackingCompany: str(b.tracking_company) || str(b.carrier),
+    trackingNumbers: numbers,
+    trackingUrls: urls,
+    parcelsCount: numbers.length,
+    checkedAt: str(b.checked_at),
+    fulfillmentOrderIds: openIds,
+  };
+}
+`, httpVar),
+		Output: `type Output {
+  "true when flowbridge answered with a tracking status"
+  ok: Boolean!
+  "HTTP status of the /tracking call"
+  status: Int!
+  "flowbridge problem code when ok is false (order_not_found, ...)"
+  code: String!
+  detail: String!
+  "pending, processing, shipped, delivered, cancelled or unknown (the problem code when ok is false)"
+  supplierStatus: String!
+  "the supplier's own status text"
+  rawStatus: String!
+  "shipped or delivered with at least one tracking number"
+  fulfillable: Boolean!
+  "the supplier cancelled the order"
+  cancelled: Boolean!
+  trackingCompany: String!
+  "one per parcel"
+  trackingNumbers: [String!]!
+  trackingUrls: [String!]!
+  parcelsCount: Int!
+  checkedAt: String!
+  "fulfilment orders of this order that are still open"
+  fulfillmentOrderIds: [String!]!
+}
+`,
+	}
+}
+
+// headersJSON is the Send HTTP request headers field: a JSON array of
+// [name, value] pairs, as a string.
+func headersJSON(p Params, withBody bool) string {
+	pairs := [][2]string{}
+	if withBody {
+		pairs = append(pairs, [2]string{"Content-Type", "application/json"})
+	}
+	pairs = append(pairs, [2]string{"Accept", "application/json"},
+		[2]string{"Authorization", "Bearer {{ secrets." + p.SecretName + " }}"})
+	b, _ := json.Marshal(pairs) // [][2]string always marshals
+	return string(b)
+}
+
+// lineItemsLiquid renders the order's lines; fields names the JSON keys
+// wanted ("price" only for /orders).
+func lineItemsLiquid(withPrice bool) string {
+	price := ""
+	if withPrice {
+		price = `, "price": {{ li.originalUnitPriceSet.shopMoney.amount | json }}`
+	}
+	return `[{% for li in order.lineItems %}
+    {"barcode": {{ li.variant.barcode | json }}, "sku": {{ li.sku | json }}, "quantity": {{ li.quantity | json }}` + price + `}{% unless forloop.last %},{% endunless %}{% endfor %}
+  ]`
+}
+
+func carriersJSON(p Params) string {
+	if len(p.Carriers) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(p.Carriers)
+	return ",\n  \"preferred_carriers\": " + string(b)
+}
+
+// ratesBody is POST /rates (docs/DESIGN.md), every variable through | json.
+func ratesBody(p Params) string {
+	return `{
+  "order_id": {{ order.id | json }},
+  "shipping_address": {
+    "country_code": {{ order.shippingAddress.countryCodeV2 | json }},
+    "zip": {{ order.shippingAddress.zip | json }}
+  },
+  "line_items": ` + lineItemsLiquid(false) + carriersJSON(p) + `
+}`
+}
+
+// ordersBody is POST /orders (docs/DESIGN.md). supplier_order_id is the
+// order's supplier-order metafield, so the service creates nothing when a
+// previous run already stored a number.
+func ordersBody(p Params, ratesVar string) string {
+	return `{
+  "order_id": {{ order.id | json }},
+  "order_name": {{ order.name | json }},
+  "shop": {{ shop.myshopifyDomain | json }},
+  "email": {{ order.email | json }},
+  "phone": {{ order.phone | json }},
+  "shipping_address": {
+    "first_name": {{ order.shippingAddress.firstName | json }},
+    "last_name": {{ order.shippingAddress.lastName | json }},
+    "company": {{ order.shippingAddress.company | json }},
+    "address1": {{ order.shippingAddress.address1 | json }},
+    "address2": {{ order.shippingAddress.address2 | json }},
+    "city": {{ order.shippingAddress.city | json }},
+    "zip": {{ order.shippingAddress.zip | json }},
+    "province_code": {{ order.shippingAddress.provinceCode | json }},
+    "country_code": {{ order.shippingAddress.countryCodeV2 | json }},
+    "phone": {{ order.shippingAddress.phone | json }}
+  },
+  "line_items": ` + lineItemsLiquid(true) + `,
+  "currency": {{ order.currencyCode | json }},
+  "shipping_cost_id": {{ ` + ratesVar + `.shippingCostId | json }},
+  "payment_gateway_names": [{% for g in order.paymentGatewayNames %}{{ g | json }}{% unless forloop.last %}, {% endunless %}{% endfor %}],
+  "supplier_order_id": {{ order.` + CamelHandle(p.SupplierOrderKey) + `.value | json }}
+}`
+}
+
+func trackingURL(p Params) string {
+	return strings.TrimRight(p.BaseURL, "/") + "/tracking/{{ order." + CamelHandle(p.SupplierOrderKey) + ".value | url_encode }}"
+}
+
+// fulfillmentCall is the Send Admin API request api_call value for
+// fulfillmentCreate (not the deprecated fulfillmentCreateV2), with every
+// parcel's number and notifyCustomer set explicitly (it defaults to false).
+func fulfillmentCall(trackVar string) string {
+	blob := `{
+  "fulfillment": {
+    "notifyCustomer": true,
+    "trackingInfo": {
+      "company": {{ ` + trackVar + `.trackingCompany | json }},
+      "numbers": [{% for n in ` + trackVar + `.trackingNumbers %}{{ n | json }}{% unless forloop.last %}, {% endunless %}{% endfor %}],
+      "urls": [{% for u in ` + trackVar + `.trackingUrls %}{{ u | json }}{% unless forloop.last %}, {% endunless %}{% endfor %}]
+    },
+    "lineItemsByFulfillmentOrder": [{% for id in ` + trackVar + `.fulfillmentOrderIds %}{"fulfillmentOrderId": {{ id | json }}}{% unless forloop.last %}, {% endunless %}{% endfor %}]
+  }
+}`
+	b, _ := json.Marshal(struct {
+		Name string `json:"name"`
+		Blob string `json:"blob"`
+	}{"fulfillmentCreate", blob})
+	return string(b)
+}
+
+// Alert e-mails. Each names the order and says what a person must do.
+
+func holdEditedEmail(p Params) (subject, message string) {
+	return "flowbridge: order {{ order.name }} was edited during the hold and was NOT sent to the supplier",
+		`Order {{ order.name }} ({{ order.id }}) was edited after payment, during the ` + p.Hold.String() + ` hold before placement.
+flowbridge did not place it with the supplier, because the edit may have changed the items or the address.
+
+What to do:
+- Check the order in Shopify admin.
+- Place it with the supplier by hand (or run this workflow on it again).
+- Write the supplier's order number into the order metafield ` + p.Namespace + `.` + p.SupplierOrderKey + `, then fulfil the order when the supplier ships.
+`
+}
+
+func ratesFailedEmail(p Params, rv string) (subject, message string) {
+	return "flowbridge: order {{ order.name }} was NOT sent to the supplier ({{ " + rv + ".code }})",
+		`Order {{ order.name }} ({{ order.id }}) is paid, but flowbridge could not get a shipping option for it, so no supplier order was placed.
+
+Reason: {{ ` + rv + `.code }} (HTTP {{ ` + rv + `.status }})
+{{ ` + rv + `.detail }}
+
+What to do:
+{% if ` + rv + `.code == "unmatched_ean" %}- The supplier does not know one or more of the order's barcodes (EAN). Correct the variant Barcode in Shopify for the lines named above, or choose another product with the customer.
+{% elsif ` + rv + `.code == "no_shipping_option" %}- The supplier offers no shipping option for this address and cart ({{ order.shippingAddress.countryCodeV2 }} {{ order.shippingAddress.zip }}). Check the address and the carrier list (FLOWBRIDGE_CARRIERS).
+{% else %}- Check flowbridge's log for order {{ order.name }} and fix the cause shown above.
+{% endif %}- Then place the order with the supplier by hand (or run this workflow on it again), write the supplier's order number into the order metafield ` + p.Namespace + `.` + p.SupplierOrderKey + `, and fulfil it when the supplier ships.
+`
+}
+
+func placeFailedEmail(p Params, pv string) (subject, message string) {
+	base := strings.TrimRight(p.BaseURL, "/")
+	return "flowbridge: order {{ order.name }} needs a person ({{ " + pv + ".code }})",
+		`Order {{ order.name }} ({{ order.id }}) could not be placed with the supplier automatically.
+
+Outcome: {{ ` + pv + `.outcome }} (HTTP {{ ` + pv + `.status }}), code {{ ` + pv + `.code }}
+{{ ` + pv + `.detail }}
+
+What to do:
+{% if ` + pv + `.needsReview %}- The supplier may or may not have this order: {{ ` + pv + `.reviewReason }}
+- Look the order up in the supplier's portal. If it exists, adopt it:
+  POST ` + base + `/admin/orders/<order number>/resolve  {"action":"adopt","supplier_order_id":"<supplier number>"}
+  and write that number into the order metafield ` + p.Namespace + `.` + p.SupplierOrderKey + `.
+- If it does not exist, release it so it can be placed again:
+  POST ` + base + `/admin/orders/<order number>/resolve  {"action":"release"}  and run this workflow on the order again.
+{% else %}- The supplier refused the order. Fix the cause above (stock, address, funds, product) and place it by hand,
+  then write the supplier's order number into the order metafield ` + p.Namespace + `.` + p.SupplierOrderKey + `.
+{% endif %}- Tracking for this order will not be checked automatically; fulfil it by hand when it ships.
+`
+}
+
+func cancelledEmail(p Params, tv string, check, total int) (subject, message string) {
+	return "flowbridge: the supplier CANCELLED order {{ order.name }}",
+		`The supplier cancelled its order for {{ order.name }} ({{ order.id }}) — seen at tracking check ` + fmt.Sprint(check) + ` of ` + fmt.Sprint(total) + `.
+
+Customer: {{ order.customer.firstName }} {{ order.customer.lastName }} <{{ order.email }}>
+Supplier order number: {{ order.` + CamelHandle(p.SupplierOrderKey) + `.value }}
+Supplier status: {{ ` + tv + `.supplierStatus }} ({{ ` + tv + `.rawStatus }}), checked {{ ` + tv + `.checkedAt }}
+
+What to do:
+- Ask the supplier why, then either place the order again (by hand or another supplier) or refund the customer.
+- Nothing was fulfilled in Shopify and the customer was not notified.
+`
+}
+
+func noTrackingEmail(p Params, tv string, total int) (subject, message string) {
+	return "flowbridge: no tracking for order {{ order.name }} after " + fmt.Sprint(total) + " checks",
+		`Order {{ order.name }} has not shipped after ` + fmt.Sprint(total) + ` tracking checks (` + scheduleText(p) + `).
+
+Order: {{ order.name }} ({{ order.id }})
+Customer: {{ order.customer.firstName }} {{ order.customer.lastName }} <{{ order.email }}>
+Ship to: {{ order.shippingAddress.city }} {{ order.shippingAddress.zip }} {{ order.shippingAddress.countryCodeV2 }}
+Supplier order number: {{ order.` + CamelHandle(p.SupplierOrderKey) + `.value }}
+Last supplier status: {{ ` + tv + `.supplierStatus }} ({{ ` + tv + `.rawStatus }}) {{ ` + tv + `.detail }}
+Ordered: {{ order.createdAt }}
+Paid/processed: {{ order.processedAt }}
+Last checked: {{ ` + tv + `.checkedAt }}
+
+What to do:
+- Ask the supplier about the order. When it ships, fulfil it in Shopify with the tracking number(s) and notify the customer.
+- flowbridge will not check this order again automatically.
+`
+}
+
+func scheduleText(p Params) string {
+	parts := make([]string, len(p.Schedule))
+	for i, d := range p.Schedule {
+		parts[i] = FormatDuration(d)
+	}
+	return "waits " + strings.Join(parts, ", ")
+}
