@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -264,6 +263,6 @@ func TestOrderLifecycle(t *testing.T) {
 		if len(logs.Bytes()) == 0 {
 			t.Error("no logs captured; the leak check would prove nothing")
 		}
-		t.Log(fmt.Sprintf("%d answers checked", len(c.bodies)))
+		t.Logf("%d answers checked", len(c.bodies))
 	})
 }
