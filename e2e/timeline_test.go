@@ -72,9 +72,11 @@ func TestOrderLifecycle(t *testing.T) {
 		}()
 		// The sandbox holds the first call's answer; once the record says
 		// in_flight, a duplicate must be told to come back later.
+		// (Waiting for the claim's event too keeps the timeline's order
+		// independent of scheduling.)
 		waitFor(t, "order A in flight", 10*time.Second, func() bool {
 			_, v := show(a)
-			return v.Placement != nil && v.Placement.State == "in_flight"
+			return v.Placement != nil && v.Placement.State == "in_flight" && slices.Contains(v.kinds(), "placement_claimed")
 		})
 		dup := c.flow(http.MethodPost, "/orders", bodyA)
 		if dup.Status != http.StatusTooManyRequests || dup.Code() != "in_flight" || dup.Header.Get("Retry-After") == "" {
