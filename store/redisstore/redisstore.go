@@ -165,6 +165,14 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 		return nil, fmt.Errorf("redis claim: wait for replicas: %w", err)
 	}
 	if n < int64(s.opts.MinReplicas) {
+		// Nobody has called the supplier on this claim. A fresh claim is
+		// withdrawn so Flow's re-send claims afresh instead of waiting out
+		// the lease and landing in a takeover (which, for a supplier that
+		// cannot be asked, means needs_review). A takeover is left alone:
+		// its record holds the evidence of an earlier attempt.
+		if st, _ := v[0].(string); st == "fresh" {
+			_ = releaseScript.Run(context.WithoutCancel(ctx), conn, []string{key}, req.Owner).Err()
+		}
 		return nil, ErrNotReplicated
 	}
 	return v, nil

@@ -28,6 +28,10 @@ func TestMinReplicasRefusesUnreplicatedClaim(t *testing.T) {
 	if !errors.Is(err, redisstore.ErrNotReplicated) {
 		t.Fatalf("claim without a replica: err = %v, want ErrNotReplicated", err)
 	}
+	// The unconfirmed fresh claim was withdrawn: nothing blocks a re-send.
+	if _, found, err := s.Get(context.Background(), store.Key{Shop: "s", OrderID: "1", Purpose: "place"}); err != nil || found {
+		t.Fatalf("record after a refused claim: found=%v err=%v, want none", found, err)
+	}
 }
 
 // With a real replica attached, the claim is won once and a second owner
