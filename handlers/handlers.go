@@ -7,6 +7,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -199,7 +200,13 @@ func (h *Handlers) decodeOrder(raw any) (orders.PlaceInput, error) {
 
 // Tracking handles GET /tracking/:id.
 func (h *Handlers) Tracking(c echo.Context) error {
-	id := strings.TrimSpace(c.Param("id"))
+	// Echo routes on the raw path and leaves parameters escaped; Flow
+	// sends a GID URL-encoded (gid%3A%2F%2Fshopify%2FOrder%2F123).
+	id := c.Param("id")
+	if u, err := url.PathUnescape(id); err == nil {
+		id = u
+	}
+	id = strings.TrimSpace(id)
 	in := orders.TrackInput{}
 	switch by := c.QueryParam("by"); by {
 	case "", "supplier_order":

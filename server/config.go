@@ -32,6 +32,9 @@ type Config struct {
 	Lease       time.Duration
 	RatesTTL    time.Duration
 	TrackingTTL time.Duration
+	// RedisMinReplicas: replicas that must hold a claim before the supplier
+	// is called (survives a Redis failover without a second order).
+	RedisMinReplicas int
 	// TimelineTTL is how long per-order timelines are kept.
 	TimelineTTL time.Duration
 	// DevTraces prints spans to stdout when no OTEL_TRACES_EXPORTER is set.
@@ -148,6 +151,16 @@ func Settings() []Setting {
 					return errors.New("not a Redis URL; use redis://host:6379/0, rediss://…, unix:///path/to/redis.sock, redis+sentinel://host:26379?master_name=… or redis+cluster://host:7000?addr=…")
 				}
 				c.RedisURL = v
+				return nil
+			}},
+		{Env: "FLOWBRIDGE_REDIS_MIN_REPLICAS", Flag: "redis-min-replicas", Default: "0",
+			Help: "Redis replicas that must acknowledge an order's claim (WAIT) before the supplier is called. Set `1` with Sentinel or Cluster (and two replicas per master): without it a failover can lose a claim and place an order twice (docs/OPERATIONS.md).",
+			Set: func(c *Config, v string) error {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil || n < 0 || n > 5 {
+					return fmt.Errorf("%q is not a whole number from 0 to 5", v)
+				}
+				c.RedisMinReplicas = n
 				return nil
 			}},
 		{Env: "FLOWBRIDGE_CARRIERS", Flag: "carriers", Default: "GLS",

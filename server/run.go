@@ -63,7 +63,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 	log = slog.New(telemetry.LogHandler(log.Handler()))
 
-	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log})
+	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas})
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
 	}
@@ -71,6 +71,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var rdb redis.UniversalClient
 	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
 		rdb = rs.Client()
+		// Spans for every Redis command (statements never captured) and a
+		// count of Redis errors.
+		if err := tel.InstrumentRedis(rdb); err != nil {
+			return fmt.Errorf("telemetry: redis instrumentation: %w", err)
+		}
 	}
 
 	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
@@ -81,8 +86,14 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := checkCredentials(ctx, sup, log); err != nil {
 		return err
 	}
+	// BigBuy has no product-by-EAN endpoint: its adapter keeps an EAN index
+	// built from the rate-limited catalogue feed, refreshed until shutdown.
+	if c, ok := sup.(interface{ RunCatalog(context.Context) }); ok {
+		go c.RunCatalog(ctx)
+	}
 	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
 	deps.Metrics = tel.MetricsHandler()
+	deps.Wrap = tel.HTTPMiddleware
 	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))
 	s, err := New(cfg, deps)
 	if err != nil {

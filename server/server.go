@@ -28,6 +28,7 @@ import (
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/telemetry"
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
@@ -135,6 +136,14 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 			return false
 		},
 	}))
+	// Name the server span and the request metrics after the route
+	// template, never the raw path (ids would explode cardinality).
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			telemetry.SetRoute(c.Request().Context(), c.Path())
+			return next(c)
+		}
+	})
 	e.Use(s.requestLogger())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		DisablePrintStack: true,

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/metric"
@@ -99,19 +97,11 @@ func NewSupplier(cfg Config, deps SupplierDeps) (supplier.Supplier, error) {
 func outboundClient(cfg Config, deps SupplierDeps, log *slog.Logger, rate float64) (*http.Client, error) {
 	obs := resilient.Observer{}
 	if m := deps.Metrics; m != nil {
-		obs.Attempt = func(ctx context.Context, name, op string, _ int, status int, err error, took time.Duration) {
-			code := ""
-			switch {
-			case err != nil:
-				code = "transport"
-			case status >= 400:
-				code = "http_" + strconv.Itoa(status)
-			}
-			m.SupplierCall(ctx, name, op, code, took)
-		}
-		obs.Retry = func(ctx context.Context, name, _ string, _ int, _ time.Duration, _ string) { m.Retry(ctx, name) }
-		obs.LimiterWait = func(ctx context.Context, name string, waited time.Duration) { m.LimiterWait(ctx, name, waited) }
-		obs.BreakerChange = func(name, _, to string) { m.BreakerState(name, to) }
+		// The telemetry adapters tell business refusals (a 4xx the adapter
+		// turns into no_stock…) from supplier failures, so the error-ratio
+		// alert does not page on refused orders.
+		obs = resilient.Observer{Attempt: m.SupplierAttempt, Retry: m.SupplierRetry,
+			LimiterWait: m.SupplierLimiterWait, BreakerChange: m.SupplierBreakerChange}
 		m.BreakerState(cfg.Supplier, "closed")
 	}
 	rc, err := resilient.New(resilient.Config{

@@ -70,6 +70,9 @@ type Options struct {
 	Now func() time.Time
 	// SkipConfigCheck skips reading the Redis settings at start-up.
 	SkipConfigCheck bool
+	// MinReplicas makes a won claim wait until that many Redis replicas
+	// have it (redisstore.Options.MinReplicas); 0 does not wait.
+	MinReplicas int
 }
 
 // Open returns the store for redisURL: the in-process store when it is
@@ -89,7 +92,7 @@ func Open(ctx context.Context, redisURL string, opts Options) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := redisstore.New(c, redisstore.Options{Prefix: opts.Prefix})
+	s := redisstore.New(c, redisstore.Options{Prefix: opts.Prefix, MinReplicas: opts.MinReplicas})
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.Ping(pctx); err != nil {

@@ -2,6 +2,10 @@ package telemetry
 
 import (
 	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +23,9 @@ type Metrics struct {
 	redisErrors     metric.Int64Counter
 	unknownStatuses metric.Int64Counter
 	retries         metric.Int64Counter
+	breakerChanges  metric.Int64Counter
+	httpDuration    metric.Float64Histogram
+	redisCmdErrors  metric.Int64Counter
 
 	mu           sync.Mutex
 	breakerState map[string]int64 // supplier → 0 closed, 1 half-open, 2 open
@@ -55,6 +62,18 @@ func newMetrics(m metric.Meter) (*Metrics, error) {
 	}
 	if mt.retries, err = m.Int64Counter("flowbridge.supplier.retries",
 		metric.WithDescription("Supplier read requests re-sent, by supplier.")); err != nil {
+		return nil, err
+	}
+	if mt.breakerChanges, err = m.Int64Counter("flowbridge.supplier.breaker.transitions",
+		metric.WithDescription("Circuit breaker state changes by supplier and new state; counts opens a scrape interval would miss.")); err != nil {
+		return nil, err
+	}
+	if mt.httpDuration, err = m.Float64Histogram("flowbridge.http.server.duration", metric.WithUnit("s"),
+		metric.WithDescription("Flow-facing request latency by method, route template and status code."), buckets); err != nil {
+		return nil, err
+	}
+	if mt.redisCmdErrors, err = m.Int64Counter("flowbridge.redis.command.errors",
+		metric.WithDescription("Redis commands that failed (not counting a missing key), by command and kind: timeout, network, server.")); err != nil {
 		return nil, err
 	}
 	if _, err = m.Int64ObservableGauge("flowbridge.supplier.breaker.state",
@@ -96,9 +115,15 @@ func (m *Metrics) SupplierCall(ctx context.Context, supplier, op, code string, d
 	if code != "" {
 		outcome = "error"
 	}
+	m.supplierCall(ctx, supplier, op, outcome, code, d)
+}
+
+// supplierCall records the latency with its outcome (ok, rejected, error)
+// and, for errors, counts the error code.
+func (m *Metrics) supplierCall(ctx context.Context, supplier, op, outcome, code string, d time.Duration) {
 	m.supplierCalls.Record(ctx, d.Seconds(), metric.WithAttributes(
 		attribute.String("supplier", supplier), attribute.String("operation", op), attribute.String("outcome", outcome)))
-	if code != "" {
+	if outcome == "error" {
 		m.supplierErrors.Add(ctx, 1, metric.WithAttributes(
 			attribute.String("supplier", supplier), attribute.String("operation", op), attribute.String("code", code)))
 	}
@@ -149,4 +174,70 @@ func (m *Metrics) ObserveNeedsReview(f func(context.Context) (int64, error)) {
 	m.mu.Lock()
 	m.needsReview = f
 	m.mu.Unlock()
+}
+
+// httpRequest records one Flow-facing request.
+func (m *Metrics) httpRequest(ctx context.Context, method, route string, status int, seconds float64) {
+	m.httpDuration.Record(ctx, seconds, metric.WithAttributes(
+		attribute.String("method", method), attribute.String("route", route),
+		attribute.String("status", strconv.Itoa(status))))
+}
+
+// The methods below have the signatures of supplier/resilient's Observer
+// hooks, so wiring is
+//
+//	Observer: resilient.Observer{
+//		Attempt:       tel.Metrics.SupplierAttempt,
+//		Retry:         tel.Metrics.SupplierRetry,
+//		LimiterWait:   tel.Metrics.SupplierLimiterWait,
+//		BreakerChange: tel.Metrics.SupplierBreakerChange,
+//	}
+
+// SupplierAttempt records one HTTP attempt at a supplier. 5xx, 429, timeouts
+// and transport failures are errors (they feed the error-ratio alert);
+// other 4xx are "rejected": the supplier answered, and said no.
+func (m *Metrics) SupplierAttempt(ctx context.Context, supplierName, operation string, _ int, status int, err error, took time.Duration) {
+	outcome, code := classifyAttempt(status, err)
+	m.supplierCall(ctx, supplierName, operation, outcome, code, took)
+}
+
+func classifyAttempt(status int, err error) (outcome, code string) {
+	var ne net.Error
+	switch {
+	case err != nil && (errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())):
+		return "error", "timeout"
+	case err != nil:
+		return "error", "transport"
+	case status == http.StatusTooManyRequests:
+		return "error", "rate_limited"
+	case status >= 500:
+		return "error", "status_" + strconv.Itoa(status)
+	case status >= 400:
+		return "rejected", ""
+	}
+	return "ok", ""
+}
+
+// SupplierRetry counts a re-sent supplier request.
+func (m *Metrics) SupplierRetry(ctx context.Context, supplierName, _ string, _ int, _ time.Duration, _ string) {
+	m.Retry(ctx, supplierName)
+}
+
+// SupplierLimiterWait records a wait for the shared rate limit.
+func (m *Metrics) SupplierLimiterWait(ctx context.Context, supplierName string, waited time.Duration) {
+	m.LimiterWait(ctx, supplierName, waited)
+}
+
+// SupplierBreakerChange records a breaker transition and the new state. It
+// has no context: the breaker calls it under its lock, outside a request.
+func (m *Metrics) SupplierBreakerChange(supplierName, _, to string) {
+	m.BreakerState(supplierName, to)
+	m.breakerChanges.Add(context.Background(), 1, metric.WithAttributes(
+		attribute.String("supplier", supplierName), attribute.String("state", to)))
+}
+
+// redisCommandError counts a failed Redis command.
+func (m *Metrics) redisCommandError(ctx context.Context, command, kind string) {
+	m.redisCmdErrors.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("command", command), attribute.String("kind", kind)))
 }

@@ -57,6 +57,8 @@ func (s *RedisStore) supplierKey(shop, number string) string {
 //	and (field, expected, value) triples written only over expected.
 //
 // The order (set-if-absent, set, set-if) is the one delta.apply uses.
+var appendLua = redis.NewScript(appendScript)
+
 var appendScript = `
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
@@ -122,15 +124,29 @@ func (s *RedisStore) Append(ctx context.Context, shop, orderID string, ev Event)
 		}
 	}
 	evKey, sumKey := s.orderKeys(shop, orderID)
-	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Eval(ctx, appendScript, []string{evKey, sumKey}, args...)
-		p.ZAdd(ctx, s.idx, redis.Z{Score: float64(ev.At.UnixMilli()), Member: member(shop, orderID)})
-		p.ZRemRangeByScore(ctx, s.idx, "-inf", "("+strconv.FormatInt(now.Add(-s.opt.Retention).UnixMilli(), 10))
-		if ev.SupplierOrderID != "" {
-			p.Set(ctx, s.supplierKey(shop, ev.SupplierOrderID), orderID, s.opt.Retention)
+	// The script goes by its SHA (EVALSHA), not its source, on every
+	// event; a server that has not seen it yet (first use, restart,
+	// failover) answers NOSCRIPT, and then it is loaded and the pipeline
+	// sent once more (every command in it is idempotent).
+	send := func() error {
+		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.EvalSha(ctx, appendLua.Hash(), []string{evKey, sumKey}, args...)
+			p.ZAdd(ctx, s.idx, redis.Z{Score: float64(ev.At.UnixMilli()), Member: member(shop, orderID)})
+			p.ZRemRangeByScore(ctx, s.idx, "-inf", "("+strconv.FormatInt(now.Add(-s.opt.Retention).UnixMilli(), 10))
+			if ev.SupplierOrderID != "" {
+				p.Set(ctx, s.supplierKey(shop, ev.SupplierOrderID), orderID, s.opt.Retention)
+			}
+			return nil
+		})
+		return err
+	}
+	err = send()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if lerr := appendLua.Load(ctx, s.c).Err(); lerr != nil {
+			return unavailable(lerr)
 		}
-		return nil
-	})
+		err = send()
+	}
 	if err != nil {
 		return unavailable(err)
 	}

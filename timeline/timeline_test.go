@@ -155,3 +155,25 @@ func BenchmarkMemoryAppend(b *testing.B) {
 		}
 	}
 }
+
+// The append script is sent by its hash; a Redis that lost its script
+// cache (restart, failover) answers NOSCRIPT and the event must still land.
+func TestRedisAppendAfterScriptFlush(t *testing.T) {
+	c := redistest.ClientFor(t, redistest.Start(t).URL())
+	st := timeline.NewRedisStore(c, timeline.Options{Prefix: redistest.Prefix(t)})
+	ctx := context.Background()
+	for i := range 3 {
+		if i == 1 {
+			if err := c.ScriptFlush(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Append(ctx, "shop", "42", timeline.Event{Kind: timeline.KindTrackingChecked}); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	o, err := st.Get(ctx, "shop", "42")
+	if err != nil || len(o.Events) != 3 {
+		t.Fatalf("events = %d, err %v; want 3", len(o.Events), err)
+	}
+}

@@ -27,13 +27,29 @@ type Options struct {
 	// Prefix starts every key (default "fb:"). Tests use a unique prefix
 	// per test so they can share one Redis.
 	Prefix string
+	// MinReplicas, when above zero, makes a won claim wait (WAIT) until
+	// that many replicas have it before the caller may call the supplier.
+	// Redis replication is asynchronous: in a Sentinel or Cluster failover
+	// a demoted master keeps taking writes for a moment and then drops
+	// them, so a claim won there can be won a second time elsewhere — two
+	// supplier orders (measured in docs/OPERATIONS.md). With replicas set
+	// up, production should use 1.
+	MinReplicas int
+	// ReplicaWait bounds that WAIT (default 500 ms).
+	ReplicaWait time.Duration
 }
 
 // Store is a store.Store on Redis.
 type Store struct {
 	c      redis.UniversalClient
 	prefix string
+	opts   Options
 }
+
+// ErrNotReplicated means a claim was won but no replica acknowledged it in
+// time; the caller must not call the supplier (the claim's lease then
+// expires and the next call reconciles).
+var ErrNotReplicated = errors.New("redis claim: not acknowledged by enough replicas")
 
 var _ store.Store = (*Store)(nil)
 
@@ -42,7 +58,10 @@ func New(c redis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = "fb:"
 	}
-	return &Store{c: c, prefix: opts.Prefix}
+	if opts.ReplicaWait <= 0 {
+		opts.ReplicaWait = 500 * time.Millisecond
+	}
+	return &Store{c: c, prefix: opts.Prefix, opts: opts}
 }
 
 // Client returns the underlying client (for health checks and sharing).
@@ -75,9 +94,9 @@ func ms(d time.Duration) int64 {
 
 // Claim implements store.Idempotency.
 func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) (store.ClaimResult, error) {
-	v, err := claimScript.Run(ctx, s.c, []string{s.RecordKey(k)}, req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL)).Slice()
+	v, err := s.claim(ctx, s.RecordKey(k), req)
 	if err != nil {
-		return store.ClaimResult{}, fmt.Errorf("redis claim: %w", err)
+		return store.ClaimResult{}, err
 	}
 	status, now, rec, err := parseReply(v)
 	if err != nil {
@@ -100,6 +119,63 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 	}
 	res.Record = rec.Record
 	return res, nil
+}
+
+// claim runs the claim script. With MinReplicas it runs on a dedicated
+// connection to the key's master and, when the claim was won, WAITs on
+// that same connection (WAIT counts the writes of its own connection).
+func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) ([]any, error) {
+	args := []any{req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL)}
+	if s.opts.MinReplicas <= 0 {
+		v, err := claimScript.Run(ctx, s.c, []string{key}, args...).Slice()
+		if err != nil {
+			return nil, fmt.Errorf("redis claim: %w", err)
+		}
+		return v, nil
+	}
+	var node *redis.Client
+	switch c := s.c.(type) {
+	case *redis.ClusterClient:
+		n, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("redis claim: %w", err)
+		}
+		node = n
+	case *redis.Client:
+		node = c
+	default:
+		return nil, fmt.Errorf("redis claim: MinReplicas needs a single-node, Sentinel or Cluster client, not %T", s.c)
+	}
+	conn := node.Conn()
+	defer conn.Close()
+	v, err := claimScript.Run(ctx, conn, []string{key}, args...).Slice()
+	if err != nil {
+		if c, ok := s.c.(*redis.ClusterClient); ok {
+			// A node connection follows no redirects: refresh the slot map
+			// so the next attempt finds the new master.
+			c.ReloadState(ctx)
+		}
+		return nil, fmt.Errorf("redis claim: %w", err)
+	}
+	if st, _ := v[0].(string); st != "fresh" && st != "takeover" {
+		return v, nil
+	}
+	n, err := conn.Wait(ctx, s.opts.MinReplicas, s.opts.ReplicaWait).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis claim: wait for replicas: %w", err)
+	}
+	if n < int64(s.opts.MinReplicas) {
+		// Nobody has called the supplier on this claim. A fresh claim is
+		// withdrawn so Flow's re-send claims afresh instead of waiting out
+		// the lease and landing in a takeover (which, for a supplier that
+		// cannot be asked, means needs_review). A takeover is left alone:
+		// its record holds the evidence of an earlier attempt.
+		if st, _ := v[0].(string); st == "fresh" {
+			_ = releaseScript.Run(context.WithoutCancel(ctx), conn, []string{key}, req.Owner).Err()
+		}
+		return nil, ErrNotReplicated
+	}
+	return v, nil
 }
 
 // Renew implements store.Idempotency.

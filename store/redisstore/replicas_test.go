@@ -1,0 +1,121 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowbridge/flowbridge/internal/redistest"
+	"github.com/flowbridge/flowbridge/store/redisstore"
+	store "github.com/flowbridge/flowbridge/store/storeapi"
+)
+
+// A claim that no replica acknowledged must not let the caller call the
+// supplier: a failover could drop it and a second caller win the order.
+func TestMinReplicasRefusesUnreplicatedClaim(t *testing.T) {
+	c := redistest.ClientFor(t, redistest.Start(t).URL())
+	s := redisstore.New(c, redisstore.Options{Prefix: redistest.Prefix(t), MinReplicas: 1, ReplicaWait: 100 * time.Millisecond})
+	_, err := s.Claim(context.Background(), store.Key{Shop: "s", OrderID: "1", Purpose: "place"},
+		store.ClaimRequest{Owner: "a", Fingerprint: "f", Lease: time.Minute, TTL: time.Hour})
+	if !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("claim without a replica: err = %v, want ErrNotReplicated", err)
+	}
+	// The unconfirmed fresh claim was withdrawn: nothing blocks a re-send.
+	if _, found, err := s.Get(context.Background(), store.Key{Shop: "s", OrderID: "1", Purpose: "place"}); err != nil || found {
+		t.Fatalf("record after a refused claim: found=%v err=%v, want none", found, err)
+	}
+}
+
+// With a real replica attached, the claim is won once and a second owner
+// finds it busy.
+func TestMinReplicasWithReplica(t *testing.T) {
+	master := startTCP(t, "")
+	startTCP(t, master)
+	c := redis.NewClient(&redis.Options{Addr: master})
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	// Poll until the replica is connected (a condition, not a fixed sleep).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, _ := c.Info(ctx, "replication").Result()
+		if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica never connected: %s", info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s := redisstore.New(c, redisstore.Options{Prefix: "fb:", MinReplicas: 1, ReplicaWait: 2 * time.Second})
+	k := store.Key{Shop: "s", OrderID: "2", Purpose: "place"}
+	res, err := s.Claim(ctx, k, store.ClaimRequest{Owner: "a", Fingerprint: "f", Lease: time.Minute, TTL: time.Hour})
+	if err != nil || res.Status != store.ClaimFresh {
+		t.Fatalf("first claim: %+v %v", res, err)
+	}
+	res, err = s.Claim(ctx, k, store.ClaimRequest{Owner: "b", Fingerprint: "f", Lease: time.Minute, TTL: time.Hour})
+	if err != nil || res.Status != store.ClaimBusy {
+		t.Fatalf("second claim: %+v %v", res, err)
+	}
+}
+
+func containsLine(s, line string) bool {
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		l := s[:i]
+		if len(l) > 0 && l[len(l)-1] == '\r' {
+			l = l[:len(l)-1]
+		}
+		if l == line {
+			return true
+		}
+		if i == len(s) {
+			break
+		}
+		s = s[i+1:]
+	}
+	return false
+}
+
+// startTCP runs a redis-server on a free loopback port (replication needs
+// TCP), as a replica of replicaOf when set, and returns its address.
+func startTCP(t *testing.T, replicaOf string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()}
+	if replicaOf != "" {
+		h, p, _ := net.SplitHostPort(replicaOf)
+		args = append(args, "--replicaof", h, p)
+	}
+	cmd := exec.Command("redis-server", args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("redis-server: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s not answering", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return addr
+}
