@@ -309,9 +309,9 @@ func render(o options) error {
 	if hasFoot && foot.NotRun == "" {
 		w("| | |\n|---|---|\n")
 		w("| binary size (`go build`, default flags) | %.1f MiB |\n", float64(foot.BinaryBytes)/(1<<20))
-		w("| start-up (process start → first `/healthz` 200; BTS credential check against the fake supplier included) | median %.0f ms of %d starts (%s) |\n", foot.StartupMedianMs, len(foot.StartupMs), msList(foot.StartupMs))
+		w("| start-up (process start → first `/healthz` 200, Redis and the fake supplier already running; the first start after a build also reads the binary from disk) | median %.0f ms of %d starts (%s) |\n", foot.StartupMedianMs, len(foot.StartupMs), msList(foot.StartupMs))
 		if foot.PeakRSSKiB > 0 {
-			w("| peak RSS of one replica (`VmHWM`, %s) | %.1f MiB |\n", foot.PeakRSSScenario, float64(foot.PeakRSSKiB)/1024)
+			w("| peak RSS of one replica (%s) | %.1f MiB |\n", foot.PeakRSSScenario, float64(foot.PeakRSSKiB)/1024)
 		}
 		w("\n")
 	} else {
