@@ -24,6 +24,7 @@ const usage = `usage:
   flowbridge orders resolve <order_id> --adopt <supplier_order_id>
   flowbridge orders resolve <order_id> --release
   flowbridge orders show <order_id>
+  flowbridge orders list [--state needs_review|cancelled|no_tracking|test_mode|attention] [--limit N]
 
 flags (any position):
   --url URL     flowbridge base URL (env FLOWBRIDGE_URL, default http://localhost:8080)
@@ -46,6 +47,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	shop := fs.String("shop", "", "")
 	adopt := fs.String("adopt", "", "")
 	release := fs.Bool("release", false, "")
+	state := fs.String("state", "", "")
+	limit := fs.Int("limit", 50, "")
 	help := fs.Bool("help", false, "")
 
 	// The flag package stops at the first positional argument; collect
@@ -68,6 +71,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if len(pos) > 0 && pos[0] == "orders" {
 		pos = pos[1:]
+	}
+	if len(pos) == 1 && pos[0] == "list" {
+		if *key == "" {
+			return fail(stderr, "no operator key: set FLOWBRIDGE_OPERATOR_KEY or pass --key\n")
+		}
+		if *base == "" {
+			*base = "http://localhost:8080"
+		}
+		c := client{base: strings.TrimRight(*base, "/"), key: *key, http: &http.Client{Timeout: 30 * time.Second}}
+		return list(ctx, c, *state, *limit, *shop, stdout, stderr)
 	}
 	if len(pos) != 2 {
 		return fail(stderr, "%s", usage)
@@ -218,6 +231,58 @@ func (c client) do(ctx context.Context, method, path string, in, out any) error 
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("unreadable answer from flowbridge: %w", err)
+	}
+	return nil
+}
+
+type listOut struct {
+	Orders []struct {
+		OrderID         string `json:"order_id"`
+		State           string `json:"state"`
+		SupplierOrderID string `json:"supplier_order_id"`
+		LastStatus      string `json:"last_status"`
+		Checks          int    `json:"checks"`
+		TestMode        bool   `json:"test_mode"`
+		UpdatedAt       string `json:"updated_at"`
+	} `json:"orders"`
+	Next string `json:"next"`
+}
+
+// list prints one line per order, newest first, as the operator API
+// returns them (GET /admin/orders).
+func list(ctx context.Context, c client, state string, limit int, shop string, stdout, stderr io.Writer) error {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	q.Set("limit", fmt.Sprint(limit))
+	if shop != "" {
+		q.Set("shop", shop)
+	}
+	var out listOut
+	if err := c.do(ctx, http.MethodGet, "/admin/orders?"+q.Encode(), nil, &out); err != nil {
+		return fail(stderr, "%v\n", err)
+	}
+	if len(out.Orders) == 0 {
+		fmt.Fprintln(stdout, "no orders")
+		return nil
+	}
+	for _, o := range out.Orders {
+		line := fmt.Sprintf("%s\t%s", o.OrderID, o.State)
+		if o.SupplierOrderID != "" {
+			line += "\tsupplier " + o.SupplierOrderID
+		}
+		if o.LastStatus != "" {
+			line += "\t" + o.LastStatus
+		}
+		line += fmt.Sprintf("\tchecks %d\t%s", o.Checks, o.UpdatedAt)
+		if o.TestMode {
+			line += "\ttest mode"
+		}
+		fmt.Fprintln(stdout, line)
+	}
+	if out.Next != "" {
+		fmt.Fprintln(stdout, "(more: the list was cut at --limit)")
 	}
 	return nil
 }
