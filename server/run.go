@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
@@ -52,53 +53,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Warn("no operator key configured; generated a temporary one and printed it on stdout")
 	}
 
-	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "flowbridge", Getenv: getenv, ConsoleTraces: cfg.DevTraces})
-	if err != nil {
-		return fmt.Errorf("telemetry (OTEL_* variables): %w", err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = tel.Shutdown(sctx)
-	}()
-	log = slog.New(telemetry.LogHandler(log.Handler()))
-
-	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas})
-	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
-	}
-	defer st.Close()
-	var rdb redis.UniversalClient
-	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
-		rdb = rs.Client()
-		// Spans for every Redis command (statements never captured) and a
-		// count of Redis errors.
-		if err := tel.InstrumentRedis(rdb); err != nil {
-			return fmt.Errorf("telemetry: redis instrumentation: %w", err)
-		}
-	}
-
-	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
-		MeterProvider: tel.MeterProvider, Propagators: tel.Propagator, Metrics: tel.Metrics})
+	s, closeAll, err := Build(ctx, cfg, BuildOptions{Getenv: getenv, Logger: log})
 	if err != nil {
 		return err
 	}
-	if err := checkCredentials(ctx, sup, log); err != nil {
-		return err
-	}
-	// BigBuy has no product-by-EAN endpoint: its adapter keeps an EAN index
-	// built from the rate-limited catalogue feed, refreshed until shutdown.
-	if c, ok := sup.(interface{ RunCatalog(context.Context) }); ok {
-		go c.RunCatalog(ctx)
-	}
-	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
-	deps.Metrics = tel.MetricsHandler()
-	deps.Wrap = tel.HTTPMiddleware
-	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))
-	s, err := New(cfg, deps)
-	if err != nil {
-		return err
-	}
+	defer closeAll()
+	log = s.log
+	sup := s.deps.Supplier
 	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("FLOWBRIDGE_ADDR: cannot listen on %s: %v; choose a free port, e.g. FLOWBRIDGE_ADDR=:8081", cfg.Addr, err)
@@ -109,6 +70,94 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("listening", slog.String("addr", l.Addr().String()), slog.String("supplier", sup.Name()),
 		slog.Bool("test_mode", cfg.TestMode), slog.Duration("request_timeout", cfg.RequestTimeout))
 	return s.Serve(ctx, l)
+}
+
+// BuildOptions are what Build takes besides the configuration.
+type BuildOptions struct {
+	// Getenv reads the OTEL_* variables.
+	Getenv func(string) string
+	// Logger is the JSON logger; Build adds trace ids to it.
+	Logger *slog.Logger
+	// SpanExporter replaces the OTEL_* exporter choice (tests use an
+	// in-memory one and export synchronously).
+	SpanExporter sdktrace.SpanExporter
+}
+
+// Build assembles a production flowbridge from a loaded configuration:
+// telemetry, the store (Redis instrumented), the supplier with its resilient
+// client and credential check, BigBuy's catalogue index, the orders service,
+// timeline, operator API, console and /metrics. closeAll flushes spans and
+// closes the store. Run uses it; tests use it to check the real wiring.
+func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll func(), err error) {
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var closers []func()
+	closeAll = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "flowbridge", Getenv: getenv, ConsoleTraces: cfg.DevTraces,
+		SpanExporter: o.SpanExporter, SyncSpans: o.SpanExporter != nil})
+	if err != nil {
+		return nil, nil, fmt.Errorf("telemetry (OTEL_* variables): %w", err)
+	}
+	closers = append(closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	})
+	log = slog.New(telemetry.LogHandler(log.Handler()))
+
+	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas})
+	if err != nil {
+		return nil, nil, fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
+	}
+	closers = append(closers, func() { _ = st.Close() })
+	var rdb redis.UniversalClient
+	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
+		rdb = rs.Client()
+		// Spans for every Redis command (statements never captured) and a
+		// count of Redis errors.
+		if err := tel.InstrumentRedis(rdb); err != nil {
+			return nil, nil, fmt.Errorf("telemetry: redis instrumentation: %w", err)
+		}
+	}
+
+	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
+		MeterProvider: tel.MeterProvider, Propagators: tel.Propagator, Metrics: tel.Metrics})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkCredentials(ctx, sup, log); err != nil {
+		return nil, nil, err
+	}
+	// BigBuy has no product-by-EAN endpoint: its adapter keeps an EAN index
+	// built from the rate-limited catalogue feed, refreshed until shutdown.
+	if c, ok := sup.(interface{ RunCatalog(context.Context) }); ok {
+		go c.RunCatalog(ctx)
+	}
+	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
+	deps.Metrics = tel.MetricsHandler()
+	deps.Wrap = tel.HTTPMiddleware
+	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))
+	s, err = New(cfg, deps)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, closeAll, nil
 }
 
 func storeName(cfg Config) string {

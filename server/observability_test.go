@@ -1,0 +1,175 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/flowbridge/flowbridge/bench/btsfake"
+	"github.com/flowbridge/flowbridge/internal/redistest"
+	"github.com/flowbridge/flowbridge/server"
+)
+
+// syncBuffer collects log lines written from request goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestProductionWiringSpanTree builds flowbridge exactly as `serve` does
+// (server.Build: telemetry, Redis store, BTS adapter on the resilient
+// client) with an in-memory span exporter, sends one /orders call and
+// checks the span tree — one trace, the server span at its root, Redis
+// command spans and the supplier call below it — and that neither the
+// spans nor the logs carry the Flow key, the supplier token or customer data.
+func TestProductionWiringSpanTree(t *testing.T) {
+	const (
+		flowKey  = "flow-key-SECRET-0123456789abcdef"
+		opKey    = "operator-key-SECRET-0123456789ab"
+		btsToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzZWNyZXQtc3VwcGxpZXIifQ.SupplierSecretSig"
+		email    = "customer.private@example.com"
+		street   = "Calle Secreta 42"
+		phone    = "+34611222333"
+	)
+	fake := httptest.NewServer(btsfake.New(btsfake.Config{Token: btsToken}))
+	t.Cleanup(fake.Close)
+	env := map[string]string{
+		"FLOWBRIDGE_API_KEYS":      flowKey,
+		"FLOWBRIDGE_OPERATOR_KEYS": opKey,
+		"FLOWBRIDGE_SUPPLIER":      "bts",
+		"FLOWBRIDGE_BTS_TOKEN":     btsToken,
+		"FLOWBRIDGE_BTS_BASE_URL":  fake.URL + "/v1/api",
+		"REDIS_URL":                redistest.Start(t).URL(),
+		"FLOWBRIDGE_LOG_LEVEL":     "debug",
+	}
+	cfg, _, err := server.LoadConfig(nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := tracetest.NewInMemoryExporter()
+	var logs syncBuffer
+	s, closeAll, err := server.Build(context.Background(), cfg, server.BuildOptions{
+		Logger: server.NewLogger(&logs, "debug"), SpanExporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+
+	body := fmt.Sprintf(`{"order_id":"gid://shopify/Order/4242","order_name":"#4242","email":%q,"phone":%q,
+		"shipping_address":{"first_name":"Maria","last_name":"Private","address1":%q,"city":"Valencia","zip":"46005","country_code":"ES","phone":%q},
+		"line_items":[{"barcode":"8400000000017","quantity":1,"price":"4.99"}],"currency":"EUR","shipping_cost_id":"148"}`,
+		email, phone, street, phone)
+	req, _ := http.NewRequest("POST", ts.URL+"/orders", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+flowKey)
+	req.Header.Set("Content-Type", "application/json")
+	// A caller's trace context is continued (W3C traceparent).
+	const parentTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req.Header.Set("traceparent", "00-"+parentTrace+"-00f067aa0ba902b7-01")
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(out), `"outcome":"placed"`) {
+		t.Fatalf("/orders: %d %s", resp.StatusCode, out)
+	}
+
+	spans := exp.GetSpans()
+	var server, supplierCall *tracetest.SpanStub
+	redisSpans := 0
+	for i := range spans {
+		sp := &spans[i]
+		if sp.SpanContext.TraceID().String() != parentTrace {
+			continue
+		}
+		switch {
+		case sp.Name == "POST /orders":
+			server = sp
+		case strings.HasPrefix(sp.Name, "supplier.bts"):
+			supplierCall = sp
+		case sp.InstrumentationScope.Name == "github.com/redis/go-redis/extra/redisotel":
+			redisSpans++
+		}
+	}
+	names := make([]string, len(spans))
+	for i, sp := range spans {
+		names[i] = sp.Name + " (" + sp.InstrumentationScope.Name + ")"
+	}
+	if server == nil || supplierCall == nil || redisSpans == 0 {
+		t.Fatalf("want a server span, Redis spans and a supplier span in trace %s; got %v", parentTrace, names)
+	}
+	if server.Parent.TraceID().String() != parentTrace || !server.Parent.IsRemote() {
+		t.Errorf("server span does not continue the caller's traceparent: parent %v", server.Parent)
+	}
+	if !descends(spans, supplierCall, server) {
+		t.Errorf("supplier span %q is not below the server span", supplierCall.Name)
+	}
+	for i := range spans {
+		if spans[i].InstrumentationScope.Name == "github.com/redis/go-redis/extra/redisotel" &&
+			spans[i].SpanContext.TraceID().String() == parentTrace && !descends(spans, &spans[i], server) {
+			t.Errorf("redis span %q is not below the server span", spans[i].Name)
+		}
+	}
+
+	// Nothing secret or personal in any span attribute, event or log line.
+	var dump strings.Builder
+	for _, sp := range spans {
+		fmt.Fprintf(&dump, "%s %v %v %v\n", sp.Name, sp.Attributes, sp.Events, sp.Status)
+	}
+	dump.WriteString(logs.String())
+	for _, secret := range []string{flowKey, opKey, btsToken, "SupplierSecretSig", email, street, phone, "Private"} {
+		if strings.Contains(dump.String(), secret) {
+			t.Errorf("%q appears in spans or logs", secret)
+		}
+	}
+	// Every log line written inside the request carries the trace id.
+	found := false
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"request"`) {
+			found = true
+			if !strings.Contains(line, parentTrace) {
+				t.Errorf("request log line without trace_id: %s", line)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no request log line: %s", logs.String())
+	}
+}
+
+// descends reports whether child has ancestor above it in spans.
+func descends(spans tracetest.SpanStubs, child, ancestor *tracetest.SpanStub) bool {
+	byID := map[string]*tracetest.SpanStub{}
+	for i := range spans {
+		byID[spans[i].SpanContext.SpanID().String()] = &spans[i]
+	}
+	for cur := child; cur != nil; cur = byID[cur.Parent.SpanID().String()] {
+		if cur.Parent.SpanID() == ancestor.SpanContext.SpanID() {
+			return true
+		}
+	}
+	return false
+}
