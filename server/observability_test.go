@@ -108,7 +108,7 @@ func TestProductionWiringSpanTree(t *testing.T) {
 		switch {
 		case sp.Name == "POST /orders":
 			server = sp
-		case strings.HasPrefix(sp.Name, "supplier.bts"):
+		case sp.Name == "supplier.bts setCreateOrder":
 			supplierCall = sp
 		case sp.InstrumentationScope.Name == "github.com/redis/go-redis/extra/redisotel":
 			redisSpans++

@@ -653,3 +653,20 @@ func TestNewConfig(t *testing.T) {
 		t.Errorf("capabilities %+v", caps)
 	}
 }
+
+func TestOperationLabel(t *testing.T) {
+	for path, want := range map[string]string{
+		"/rest/order/reference/1001.json":  "order/reference",
+		"/rest/order/reference/ABC-7.json": "order/reference",
+		"/rest/order/123456.json":          "order",
+		"/rest/tracking/order/123456.json": "tracking/order",
+		"/rest/shipping/orders.json":       "shipping/orders",
+		"/rest/order/create.json":          "order/create",
+		"/rest/user/purse.json":            "user/purse",
+		"/rest/catalog/products.json":      "catalog/products",
+	} {
+		if got := operation(path); got != want {
+			t.Errorf("operation(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/flowbridge/flowbridge/supplier/resilient"
 	"io"
 	"log/slog"
 	"net"
@@ -242,6 +243,7 @@ func (c *Client) sendLimit(ctx context.Context, base, method, path string, query
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
+	ctx = resilient.WithOperation(ctx, operation(path))
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return nil, problem.Wrap(err, problem.Internal, problem.CodeInternal, "building BigBuy request")
@@ -316,4 +318,27 @@ func decode(r *reply, what string, v any) error {
 func emptyBody(b []byte) bool {
 	s := bytes.TrimSpace(b)
 	return len(s) == 0 || string(s) == "null" || string(s) == "[]" || string(s) == "{}"
+}
+
+// operation names a request for spans and metrics without its ids or
+// references (they would make every order a label value):
+// "/rest/order/reference/ABC.json" → "order/reference",
+// "/rest/tracking/order/123.json" → "tracking/order".
+func operation(path string) string {
+	parts := strings.Split(strings.TrimSuffix(strings.Trim(path, "/"), ".json"), "/")
+	var out []string
+	for i := 0; i < len(parts); i++ {
+		p := parts[i]
+		switch {
+		case p == "" || p == "rest":
+			continue
+		case strings.Trim(p, "0123456789") == "":
+			continue
+		}
+		out = append(out, p)
+		if p == "reference" {
+			i++ // the caller's reference follows
+		}
+	}
+	return strings.Join(out, "/")
 }

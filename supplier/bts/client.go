@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flowbridge/flowbridge/supplier/resilient"
 	"io"
 	"log/slog"
 	"net"
@@ -188,6 +189,8 @@ func (c *Client) send(ctx context.Context, endpoint string, query, form url.Valu
 	if err := ctx.Err(); err != nil {
 		return nil, &sendError{err: err}
 	}
+	// The endpoint name labels the span and the supplier metrics.
+	ctx = resilient.WithOperation(ctx, endpoint)
 	u := c.base.JoinPath(endpoint)
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
