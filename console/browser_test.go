@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"github.com/flowbridge/flowbridge/internal/browsertest"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -123,52 +123,18 @@ func seedOrders(t *testing.T, tl timeline.Store) {
 			Reason: "BTS cannot be asked for an order by reference. Look for order 5102 placed around 09:40 in the BTS portal."})
 }
 
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Fatal("chromium is not installed: apt-get install -y chromium (scripts/test installs it)")
-	return ""
-}
-
 // TestConsoleInBrowser loads /console in headless Chromium, is refused
 // with a wrong key, connects with the operator key, finds the order held
 // for review, resolves it with the keyboard and the confirmation dialog,
 // and sees its state change. It saves the screenshots under docs/.
 func TestConsoleInBrowser(t *testing.T) {
-	bin := chromium(t)
 	srv, tl, resolveCalls := consoleApp(t)
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1366, 860),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// The first call starts the browser and must not carry a timeout.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	tctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	tctx := browsertest.Start(t, 1366, 860, 60*time.Second)
 
 	// Collect what the page reports (CSP violations, script errors, failed
 	// loads) while the test drives it.
-	cctx, stopConsole := context.WithCancel(ctx)
+	cctx, stopConsole := context.WithCancel(tctx)
 	messages := chromedp.Console(cctx)
 	var problems []string
 	consoleDone := make(chan struct{})
