@@ -95,8 +95,12 @@ func TestOperatorSurfaceSecurity(t *testing.T) {
 			}
 		}
 		// The operator key opens what it should.
-		if r := c.operator(http.MethodPost, "/admin/orders/"+id+"/release-cache", map[string]any{}); r.Status != http.StatusNotFound || r.Code() != "not_found" {
-			t.Errorf("release-cache (not wired in this deployment): %d %s", r.Status, r.Body)
+		if r := c.operator(http.MethodPost, "/admin/orders/"+id+"/release-cache", map[string]any{}); r.Status != http.StatusOK ||
+			!strings.Contains(string(r.Body), `"kind":"cache_released"`) {
+			t.Errorf("release-cache of a placed order: %d %s", r.Status, r.Body)
+		}
+		if r := c.operator(http.MethodPost, "/admin/orders/999999/release-cache", map[string]any{}); r.Status != http.StatusNotFound || r.Code() != "order_not_found" {
+			t.Errorf("release-cache of an order never placed: %d %s", r.Status, r.Body)
 		}
 		m := c.operator(http.MethodGet, "/metrics", nil)
 		if m.Status != http.StatusOK || !strings.HasPrefix(m.Header.Get("Content-Type"), "text/plain") || !strings.Contains(string(m.Body), "# TYPE") {

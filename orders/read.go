@@ -274,3 +274,21 @@ func (s *Service) Resolve(ctx context.Context, shop, orderID string, r Resolutio
 	}
 	return s.Order(ctx, k.Shop, k.OrderID)
 }
+
+// ReleaseTracking forgets the cached tracking answer of a placed order, so
+// the next check asks the supplier and its answer is taken as it is (even
+// one with less progress). NotFound when no supplier order is recorded.
+func (s *Service) ReleaseTracking(ctx context.Context, shop, shopifyOrderID string) error {
+	shop, err := s.shop(shop)
+	if err != nil {
+		return err
+	}
+	id, err := s.supplierNumber(ctx, shop, shopifyOrderID)
+	if err != nil {
+		return err
+	}
+	if err := s.st.TrackingDelete(ctx, store.CacheKey(shop, s.cfg.Supplier.Name(), id)); err != nil {
+		return s.storeDown(ctx, "tracking_delete", store.Key{Shop: shop, OrderID: shopifyOrderID}, err)
+	}
+	return nil
+}

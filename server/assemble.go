@@ -46,6 +46,9 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 			_, err := svc.Resolve(ctx, shop, orderID, orders.Resolution{Action: action, SupplierOrderID: number})
 			return err
 		},
+		ReleaseCache: func(ctx context.Context, shop, orderID, _ string) error {
+			return svc.ReleaseTracking(ctx, shop, orderID)
+		},
 		Placement: admin.Placement,
 		Shop:      cfg.Shop,
 		Logger:    log,

@@ -331,6 +331,17 @@ func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, boo
 	return store.Tracked{Rank: t.rank, Value: slices.Clone(t.value), Fresh: now.Before(t.freshUntil)}, true, nil
 }
 
+// TrackingDelete implements store.Cache.
+func (s *Store) TrackingDelete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.track, key)
+	return nil
+}
+
 // TrackingPut implements store.Cache.
 func (s *Store) TrackingPut(ctx context.Context, key string, rank int, value []byte, fresh, keep time.Duration) (store.Tracked, error) {
 	if err := ctx.Err(); err != nil {

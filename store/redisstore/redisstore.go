@@ -290,6 +290,14 @@ func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, boo
 }
 
 // TrackingPut implements store.Cache.
+func (s *Store) TrackingDelete(ctx context.Context, key string) error {
+	if err := s.c.Del(ctx, s.trackKey(key)).Err(); err != nil {
+		return fmt.Errorf("redis tracking delete: %w", err)
+	}
+	return nil
+}
+
+// TrackingPut implements store.Cache.
 func (s *Store) TrackingPut(ctx context.Context, key string, rank int, value []byte, fresh, keep time.Duration) (store.Tracked, error) {
 	v, err := trackPutScript.Run(ctx, s.c, []string{s.trackKey(key)}, rank, value, ms(fresh), ms(keep)).Slice()
 	if err != nil {

@@ -248,6 +248,10 @@ type Cache interface {
 	// the entry now held is returned. Rank 0 (unknown) never replaces a
 	// stored entry.
 	TrackingPut(ctx context.Context, key string, rank int, value []byte, fresh, keep time.Duration) (Tracked, error)
+	// TrackingDelete forgets an order's cached tracking entry, rank
+	// included (an operator's "release": the next check asks the supplier
+	// and takes its answer as it is).
+	TrackingDelete(ctx context.Context, key string) error
 }
 
 // Store is everything flowbridge keeps outside the process.

@@ -415,6 +415,27 @@ func Run(t *testing.T, newStore Factory) {
 		}
 	})
 
+	t.Run("a released tracking entry is forgotten, rank included", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.TrackingPut(ctx, "t3", 3, []byte("shipped"), time.Hour, ttl); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TrackingDelete(ctx, "t3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := s.TrackingGet(ctx, "t3"); ok || err != nil {
+			t.Fatalf("after delete: found=%v err=%v", ok, err)
+		}
+		// With the rank gone, a lower status is stored as it is.
+		held, err := s.TrackingPut(ctx, "t3", 2, []byte("processing"), time.Hour, ttl)
+		if err != nil || held.Rank != 2 || string(held.Value) != "processing" {
+			t.Fatalf("put after delete: %+v %v", held, err)
+		}
+		if err := s.TrackingDelete(ctx, "never-stored"); err != nil {
+			t.Fatalf("deleting a missing entry: %v", err)
+		}
+	})
+
 	t.Run("ping", func(t *testing.T) {
 		if err := newStore(t).Ping(ctx); err != nil {
 			t.Fatal(err)
