@@ -3,15 +3,13 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"github.com/flowbridge/flowbridge/internal/redact"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
-
-// Redacted replaces query values and user info in traced URLs.
-const Redacted = "REDACTED"
 
 // Transport instruments outbound calls: one client span per request (child
 // of the span in the request's context), W3C traceparent injected into the
@@ -82,20 +80,4 @@ func (t restoreURL) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // SafeURL returns a copy of u without user info or fragment and with every
 // query value replaced by REDACTED. Use it for anything that logs a URL.
-func SafeURL(u *url.URL) *url.URL {
-	c := *u
-	c.User = nil
-	c.Fragment, c.RawFragment = "", ""
-	if c.RawQuery != "" {
-		q, err := url.ParseQuery(c.RawQuery)
-		if err != nil {
-			c.RawQuery = Redacted
-		} else {
-			for k := range q {
-				q[k] = []string{Redacted}
-			}
-			c.RawQuery = q.Encode()
-		}
-	}
-	return &c
-}
+func SafeURL(u *url.URL) *url.URL { return redact.URL(u) }

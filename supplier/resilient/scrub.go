@@ -1,15 +1,13 @@
 package resilient
 
 import (
+	"github.com/flowbridge/flowbridge/internal/redact"
 	"net/http"
 	"net/url"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// redacted replaces every query value in traced URLs.
-const redacted = "REDACTED"
 
 // scrubSpan sits just under otelhttp. otelhttp records the full request
 // URL (url.full), query string included, and a supplier may take a key or
@@ -33,25 +31,10 @@ func (s scrubSpan) RoundTrip(r *http.Request) (*http.Response, error) {
 	return s.next.RoundTrip(r)
 }
 
-// safeURL is u without user info, fragment or query values (keys stay, so
-// a trace still shows which parameters were sent).
+// safeURL is u as a trace may show it (see redact.URL).
 func safeURL(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
-	c := *u
-	c.User = nil
-	c.Fragment, c.RawFragment = "", ""
-	if c.RawQuery != "" {
-		q, err := url.ParseQuery(c.RawQuery)
-		if err != nil {
-			c.RawQuery = redacted
-		} else {
-			for k := range q {
-				q[k] = []string{redacted}
-			}
-			c.RawQuery = q.Encode()
-		}
-	}
-	return c.String()
+	return redact.URL(u).String()
 }
