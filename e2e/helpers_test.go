@@ -231,25 +231,6 @@ func listIDs(t *testing.T, c *client, state string) []string {
 	return ids
 }
 
-// logBuffer collects the server's log lines; the server writes from its
-// own goroutines, so access is locked.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]byte(nil), l.b.Bytes()...)
-}
-
 // waitFor polls cond until it holds; it is how a test waits for another
 // goroutine's request to reach a state the service reports, never a
 // fixed sleep.

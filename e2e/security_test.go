@@ -25,7 +25,7 @@ func TestOperatorSurfaceSecurity(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
-		var logs logBuffer
+		var logs apptest.LogBuffer
 		sb := sandbox.New(sandbox.Config{})
 		app := apptest.Start(t, apptest.Options{RedisURL: redisURL, Supplier: sb, Logs: &logs,
 			Metrics: tel.MetricsHandler(), Observer: server.MetricsObserver(tel.Metrics),

@@ -26,7 +26,7 @@ func TestOrderLifecycle(t *testing.T) {
 		// Lookup off: the supplier cannot be asked by reference (like BTS),
 		// so a lost create must be held for a person.
 		sb := sandbox.New(sandbox.Config{Now: clk.Now, DisableLookup: true})
-		var logs logBuffer
+		var logs apptest.LogBuffer
 		app := apptest.Start(t, apptest.Options{RedisURL: redisURL, Now: clk.Now, Supplier: sb, Logs: &logs,
 			Env: map[string]string{"FLOWBRIDGE_SHOP": shop}})
 		c := newClient(t, app)

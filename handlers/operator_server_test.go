@@ -1,14 +1,13 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
+	"github.com/flowbridge/flowbridge/internal/apptest"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/flowbridge/flowbridge/handlers"
@@ -43,7 +42,7 @@ func TestOperatorThroughRealServer(t *testing.T) {
 		}
 		return nil
 	}}
-	var logs syncBuffer
+	var logs apptest.LogBuffer
 	op.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := server.New(cfg, server.Deps{Supplier: sup, Admin: op.Register, Logger: op.Logger})
 	if err != nil {
@@ -108,22 +107,4 @@ func TestOperatorThroughRealServer(t *testing.T) {
 			t.Errorf("the logs contain %q", secret)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

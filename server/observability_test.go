@@ -1,14 +1,13 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/flowbridge/flowbridge/internal/apptest"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -17,24 +16,6 @@ import (
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/server"
 )
-
-// syncBuffer collects log lines written from request goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestProductionWiringSpanTree builds flowbridge exactly as `serve` does
 // (server.Build: telemetry, Redis store, BTS adapter on the resilient
@@ -67,7 +48,7 @@ func TestProductionWiringSpanTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	exp := tracetest.NewInMemoryExporter()
-	var logs syncBuffer
+	var logs apptest.LogBuffer
 	s, closeAll, err := server.Build(context.Background(), cfg, server.BuildOptions{
 		Logger: server.NewLogger(&logs, "debug"), SpanExporter: exp})
 	if err != nil {
