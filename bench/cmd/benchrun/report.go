@@ -369,9 +369,9 @@ func render(o options) error {
 		w("\n")
 	}
 	w("\n## Micro-benchmarks\n\n")
-	w("`go test -bench` benchmarks of hot pieces live in `bench/micro` (they call only exported APIs). Compare two versions with benchstat:\n\n")
-	w("```sh\ngo test -run '^$' -bench . -benchmem -count 10 ./bench/micro/ > old.txt   # on the old version\ngo test -run '^$' -bench . -benchmem -count 10 ./bench/micro/ > new.txt   # on the new version\ngo run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt\n```\n\n")
-	w("`BenchmarkDecodeOrder`: `POST /orders` decode + validate + normalise (`handlers.DecodeOrder`); `BenchmarkClaim`: the idempotency claim on a real Redis (`store/redisstore`, first claim and the claim a replay makes); `BenchmarkChoose`: rate selection (`supplier.Choose`).\n\n")
+	w("`go test -bench` benchmarks of hot pieces live in `bench/micro` (request decoding, rate choice; they call only exported APIs) and beside the code they measure (`store/redisstore`: the idempotency claim on a real Redis). Compare two versions with benchstat:\n\n")
+	w("```sh\ngo test -run '^$' -bench . -benchmem -count 10 ./bench/micro/ ./store/redisstore/ > old.txt   # on the old version\ngo test -run '^$' -bench . -benchmem -count 10 ./bench/micro/ ./store/redisstore/ > new.txt   # on the new version\ngo run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt\n```\n\n")
+	w("`BenchmarkDecodeOrder`: `POST /orders` decode + validate + normalise (`handlers.DecodeOrder`); `BenchmarkClaim` (`store/redisstore`): the idempotency claim on a real Redis — a fresh claim, a claim then its completion, and the claim a replay makes; `BenchmarkChoose`: rate selection (`supplier.Choose`).\n\n")
 	if mb, err := os.ReadFile(filepath.Join(o.results, "micro.txt")); err == nil && len(mb) > 0 {
 		w("Last run (`bench/run` runs them with `-count 6` and summarises with benchstat; raw lines in `bench/results/micro-raw.txt`):\n\n```\n%s\n```\n", strings.TrimSpace(string(mb)))
 	}
