@@ -104,7 +104,9 @@ type Config struct {
 	// RequireParentTaxonomy answers catalogue lists without the
 	// parentTaxonomy parameter 400 (as the sandbox did).
 	RequireParentTaxonomy bool
-	// Variations are rows of catalog/productsvariations (sku, ean13).
+	// Feed replaces the rows of catalog/products (default: one row per
+	// Product); Variations are the rows of catalog/productsvariations.
+	Feed       []map[string]any
 	Variations []map[string]any
 	Now        func() time.Time
 	FirstID    int
@@ -148,6 +150,8 @@ type Server struct {
 	bodies map[string]map[string]any
 	hooks  map[string][]http.HandlerFunc
 	window map[string]windowCount
+	feed   []map[string]any
+	vars   []map[string]any
 }
 
 type windowCount struct {
@@ -171,6 +175,16 @@ func New(cfg Config) *Server {
 		hooks: map[string][]http.HandlerFunc{}, window: map[string]windowCount{}}
 	for _, p := range cfg.Products {
 		s.stock[p.SKU] = p.Stock
+	}
+	s.feed, s.vars = cfg.Feed, cfg.Variations
+	if s.feed == nil {
+		for _, p := range cfg.Products {
+			var ean any = p.EAN
+			if p.EAN == "" {
+				ean = nil
+			}
+			s.feed = append(s.feed, map[string]any{"id": len(s.feed) + 1, "sku": p.SKU, "ean13": ean, "wholesalePrice": p.Price, "taxonomy": 19653})
+		}
 	}
 	return s
 }
@@ -219,6 +233,13 @@ func (s *Server) Seed(ref, status string, parcels ...Parcel) string {
 	o := s.addLocked(ref, status, 1, "gls", nil)
 	o.Parcels = parcels
 	return strconv.Itoa(o.ID)
+}
+
+// SetCatalog replaces the rows of the product and variation feeds.
+func (s *Server) SetCatalog(products, variations []map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.feed, s.vars = products, variations
 }
 
 // SetStatus changes an order's status.
@@ -792,18 +813,12 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, products bool) 
 		WriteJSON(w, http.StatusBadRequest, map[string]any{"code": 400, "message": "Bad request"})
 		return
 	}
-	var rows []map[string]any
+	s.mu.Lock()
+	rows := s.vars
 	if products {
-		for _, p := range s.cfg.Products {
-			var ean any = p.EAN
-			if p.EAN == "" {
-				ean = nil
-			}
-			rows = append(rows, map[string]any{"id": len(rows) + 1, "sku": p.SKU, "ean13": ean, "wholesalePrice": p.Price})
-		}
-	} else {
-		rows = s.cfg.Variations
+		rows = s.feed
 	}
+	s.mu.Unlock()
 	lo, hi := min(page*size, len(rows)), min((page+1)*size, len(rows))
 	if lo == hi {
 		w.WriteHeader(200) // past the last page: an empty 200
