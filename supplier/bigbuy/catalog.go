@@ -343,6 +343,14 @@ func (f *FeedCatalog) fetch(ctx context.Context, path string, page, size int) ([
 		return nil, f.c.transportProblem(ctx, err)
 	}
 	if fl := parseFault(r); fl != nil {
+		if fl.status == http.StatusBadRequest && !fl.rateLimited {
+			// Measured (WonZo LEVERANCIER.md): the sandbox answered every
+			// product list 400 "Bad request" without parentTaxonomy, and
+			// has no catalogue at all; production lists work. Say so, the
+			// index cannot be built from this account.
+			return nil, problem.Newf(problem.Unavailable, problem.CodeSupplierUnavailable,
+				"BigBuy refused the catalogue feed %s (HTTP 400 Bad request), so the EAN catalogue cannot be built: BigBuy's sandbox has no catalogue and refuses product lists without parentTaxonomy; use the production key, or set FLOWBRIDGE_BIGBUY_SKU_FALLBACK=true with BigBuy SKUs on the variants", operation(path)).WithRetryAfter(retryEvery)
+		}
 		return nil, f.c.toProblem(fl, errCtx{op: opRead})
 	}
 	if emptyBody(r.body) {

@@ -59,7 +59,7 @@ func (f *fakeBigBuy) client() *http.Client {
 }
 
 func (f *fakeBigBuy) on(route string, h http.HandlerFunc) { f.On(route, h) }
-func (f *fakeBigBuy) count(route string) int            { return f.Count(route) }
+func (f *fakeBigBuy) count(route string) int              { return f.Count(route) }
 func (f *fakeBigBuy) seed(ref, status string, parcels ...bigbuyfake.Parcel) string {
 	return f.Seed(ref, status, parcels...)
 }

@@ -2,6 +2,8 @@ package bigbuy
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -187,4 +189,81 @@ func TestTwoWarehouseCartIsPlacedAsMultishipping(t *testing.T) {
 	if len(orders) != 2 || orders[0].Reference != "1001" || orders[1].Reference != "1001" || orders[0].Warehouse == orders[1].Warehouse {
 		t.Fatalf("orders at BigBuy %+v, want one per warehouse", orders)
 	}
+}
+
+func TestTwoWarehouseCartParts(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f)
+	p, err := c.CreateOrder(context.Background(), order("1001", twoWarehouses...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := f.Orders()
+	ids := p.SupplierOrderIDs()
+	if len(ids) != 2 || ids[0] != strconv.Itoa(orders[0].ID) || ids[1] != strconv.Itoa(orders[1].ID) || p.SupplierOrderID != ids[0] || p.Partial() {
+		t.Fatalf("placed %+v, BigBuy has %+v", p, orders)
+	}
+	if !slices.Equal(p.Parts[0].Lines, []int{0}) || !slices.Equal(p.Parts[1].Lines, []int{1}) || p.Parts[0].Warehouse != "1" || p.Parts[1].Warehouse != "3" {
+		t.Fatalf("parts %+v", p.Parts)
+	}
+	if f.count("POST /rest/order/create.json") != 1 || f.count("POST /rest/order/create/multishipping.json") != 1 {
+		t.Error("want one refused create, then one multishipping create")
+	}
+	// Each part is tracked by its own number.
+	for _, id := range ids {
+		if tr, err := c.Tracking(context.Background(), id); err != nil || tr.Status != supplier.StatusPending {
+			t.Fatalf("tracking %s: %+v %v", id, tr, err)
+		}
+	}
+}
+
+func TestTwoWarehouseCartPartlyPlaced(t *testing.T) {
+	f := newFake(t, func(c *bigbuyfake.Config) { c.Products[3].Stock = 0 })
+	c := newClient(t, f)
+	p, err := c.CreateOrder(context.Background(), order("1001", twoWarehouses...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Partial() || len(p.SupplierOrderIDs()) != 1 || len(f.Orders()) != 1 {
+		t.Fatalf("placed %+v; BigBuy has %d orders", p, len(f.Orders()))
+	}
+	failed := p.Parts[1]
+	if failed.SupplierOrderID != "" || failed.ErrorCode != problem.CodeNoStock || !slices.Equal(failed.Lines, []int{1}) {
+		t.Fatalf("failed part %+v", failed)
+	}
+}
+
+func TestTwoWarehouseCartNothingPlacedIsTheRefusal(t *testing.T) {
+	f := newFake(t, func(c *bigbuyfake.Config) { c.Products[3].Stock = 0; c.Products[0].Stock = 0 })
+	c := newClient(t, f)
+	_, err := c.CreateOrder(context.Background(), order("1001", twoWarehouses...))
+	wantProblem(t, err, problem.Rejected, problem.CodeNoStock)
+	if supplier.IsOutcomeUnknown(err) || len(f.Orders()) != 0 {
+		t.Fatalf("nothing was created; err %v", err)
+	}
+}
+
+func TestTwoWarehouseCartRates(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, f)
+	rates, err := c.Rates(context.Background(), supplier.RateRequest{CountryCode: "ES", PostalCode: "46005", Lines: twoWarehouses})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []supplier.Rate{
+		{ID: "gls", Carrier: "GLS", Service: "GLS", Price: supplier.Money{Minor: 990, Currency: "EUR"}, MinDays: 2, MaxDays: 3},
+		{ID: "correos", Carrier: "Correos", Service: "Correos", Price: supplier.Money{Minor: 700, Currency: "EUR"}, MinDays: 1, MaxDays: 2},
+		{ID: "chrono", Carrier: "Chrono", Service: "Chrono", Price: supplier.Money{Minor: 1440, Currency: "EUR"}, MinDays: 1, MaxDays: 2},
+	}
+	if !slices.Equal(rates, want) {
+		t.Fatalf("rates\n got %+v\nwant %+v", rates, want)
+	}
+	if n := f.count("POST /rest/shipping/orders.json"); n != 3 {
+		t.Errorf("%d quotes, want 3 (the refused cart, then one per warehouse)", n)
+	}
+	// A carrier serving only one warehouse's destination is not offered.
+	f = newFake(t, func(c *bigbuyfake.Config) { c.Products[3].Countries = []string{"PT"} })
+	c = newClient(t, f)
+	_, err = c.Rates(context.Background(), supplier.RateRequest{CountryCode: "ES", PostalCode: "46005", Lines: twoWarehouses})
+	wantProblem(t, err, problem.Rejected, problem.CodeNoShippingOption)
 }
