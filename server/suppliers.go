@@ -105,19 +105,20 @@ func outboundClient(cfg Config, deps SupplierDeps, log *slog.Logger, rate float6
 		m.BreakerState(cfg.Supplier, "closed")
 	}
 	rc, err := resilient.New(resilient.Config{
-		Name:          cfg.Supplier,
-		Redis:         deps.Redis,
-		KeyPrefix:     deps.KeyPrefix,
-		RatePerSecond: rate,
-		Burst:         cfg.SupplierBurst,
-		// BigBuy limits each endpoint on its own (about 1/s each).
-		PerOperation:   cfg.Supplier == "bigbuy",
+		Name:           cfg.Supplier,
+		Redis:          deps.Redis,
+		KeyPrefix:      deps.KeyPrefix,
+		RatePerSecond:  rate,
+		Burst:          cfg.SupplierBurst,
 		AttemptTimeout: cfg.SupplierAttemptTimeout,
 		TracerProvider: deps.TracerProvider,
 		MeterProvider:  deps.MeterProvider,
 		Propagators:    deps.Propagators,
 		Logger:         log,
 		Observer:       obs,
+
+		// BigBuy limits each endpoint on its own (about 1/s each).
+		PerOperation: cfg.Supplier == "bigbuy",
 	})
 	if err != nil {
 		return nil, err
