@@ -77,7 +77,9 @@ func TestRatesApplyFreeShippingThreshold(t *testing.T) {
 	// Without BTS's prices the subtotal is unknown: the full cost is quoted.
 	f = newFake(t)
 	c = newTestClient(t, f, nil)
-	f.handle("getProductStock", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "x"}) })
+	f.handle("getProductStock", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "x"})
+	})
 	rates, err = c.Rates(context.Background(), supplier.RateRequest{CountryCode: "ES", PostalCode: "28001",
 		Lines: []supplier.Line{{EAN: "8411061123456", Quantity: 3}}})
 	mustf(t, err == nil && rates[0].Price.Minor == 750, "rates %+v %v", rates, err)
