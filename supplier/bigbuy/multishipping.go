@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flowbridge/flowbridge/problem"
@@ -72,6 +73,43 @@ type multiError struct {
 	References        []string        `json:"references"`
 	Code              json.RawMessage `json:"code"`
 	Message           string          `json:"message"`
+}
+
+// checkMulti asks POST /rest/order/check/multishipping.json (creates
+// nothing) whether every warehouse's part can be ordered, so that a part
+// BigBuy would refuse fails the whole order before anything exists: the
+// merchant gets one clear refusal instead of a half-placed order.
+func (c *Client) checkMulti(ctx context.Context, body orderEnvelope, res resolved) error {
+	r, err := c.send(ctx, c.base, http.MethodPost, "/rest/order/check/multishipping.json", nil, body)
+	if err != nil {
+		return c.transportProblem(ctx, err) // a check creates nothing
+	}
+	if f := parseFault(r); f != nil {
+		if _, split := f.warehouses(); split {
+			return badResponse("BigBuy's multishipping check answered that the cart needs multishipping")
+		}
+		return c.toProblem(f, errCtx{op: opCreate, skuLines: res.skuLines})
+	}
+	var ans multiAnswer
+	if err := decode(r, "multishipping check", &ans); err != nil {
+		return err
+	}
+	if len(ans.Errors) > 0 {
+		var me multiError
+		_ = json.Unmarshal(ans.Errors[0], &me)
+		pe := c.partProblem(me, res)
+		if refs := append(me.ProductReferences, me.References...); len(refs) > 0 && len(pe.Fields) == 0 {
+			for _, i := range linesOf(res, refs) {
+				pe.Fields = append(pe.Fields, problem.Field{Pointer: "/line_items/" + strconv.Itoa(i) + "/barcode", Message: "BigBuy cannot ship this line from its warehouse"})
+			}
+		}
+		pe.Detail = "BigBuy ships this cart from several warehouses and one part cannot be ordered; nothing was ordered: " + pe.Detail
+		return pe
+	}
+	if len(ans.Orders) == 0 {
+		return badResponse("BigBuy's multishipping check names no part")
+	}
+	return nil
 }
 
 // createMulti places a split cart with POST

@@ -131,7 +131,8 @@ func (c *Client) quote(ctx context.Context, d wireDelivery, products []wireProdu
 // It is never retried here: an error after the request may have left is
 // wrapped with supplier.OutcomeUnknown and flowbridge reconciles through
 // FindOrder. A cart BigBuy ships from several warehouses is refused by
-// create (409, nothing created) and placed through multishipping.
+// create (409, nothing created), checked with order/check/multishipping
+// and placed through order/create/multishipping.
 func (c *Client) CreateOrder(ctx context.Context, o supplier.Order) (supplier.Placed, error) {
 	code, street, err := checkOrder(o)
 	if err != nil {
@@ -169,6 +170,9 @@ func (c *Client) CreateOrder(ctx context.Context, o supplier.Order) (supplier.Pl
 	if f := parseFault(r); f != nil {
 		if parts, ok := f.warehouses(); ok {
 			c.log.Info("bigbuy: cart ships from several warehouses; placing it as multishipping", "warehouses", len(parts))
+			if err := c.checkMulti(ctx, body, res); err != nil {
+				return supplier.Placed{}, err
+			}
 			return c.createMulti(ctx, body, res)
 		}
 		return c.createFault(f, res)

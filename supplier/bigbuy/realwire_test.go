@@ -206,8 +206,8 @@ func TestTwoWarehouseCartParts(t *testing.T) {
 	if !slices.Equal(p.Parts[0].Lines, []int{0}) || !slices.Equal(p.Parts[1].Lines, []int{1}) || p.Parts[0].Warehouse != "1" || p.Parts[1].Warehouse != "3" {
 		t.Fatalf("parts %+v", p.Parts)
 	}
-	if f.count("POST /rest/order/create.json") != 1 || f.count("POST /rest/order/create/multishipping.json") != 1 {
-		t.Error("want one refused create, then one multishipping create")
+	if f.count("POST /rest/order/create.json") != 1 || f.count("POST /rest/order/check/multishipping.json") != 1 || f.count("POST /rest/order/create/multishipping.json") != 1 {
+		t.Error("want one refused create, one multishipping check, then one multishipping create")
 	}
 	// Each part is tracked by its own number.
 	for _, id := range ids {
@@ -217,8 +217,20 @@ func TestTwoWarehouseCartParts(t *testing.T) {
 	}
 }
 
-func TestTwoWarehouseCartPartlyPlaced(t *testing.T) {
+func TestTwoWarehouseCartRefusedWhenAPartCannotBeOrdered(t *testing.T) {
 	f := newFake(t, func(c *bigbuyfake.Config) { c.Products[3].Stock = 0 })
+	c := newClient(t, f)
+	_, err := c.CreateOrder(context.Background(), order("1001", twoWarehouses...))
+	wantProblem(t, err, problem.Rejected, problem.CodeNoStock, "/line_items/1/barcode")
+	if supplier.IsOutcomeUnknown(err) || len(f.Orders()) != 0 || f.count("POST /rest/order/create/multishipping.json") != 0 {
+		t.Fatalf("the check refused a part: nothing may be created (err %v, %d orders)", err, len(f.Orders()))
+	}
+}
+
+// A part that passes the check but sells out before the create: BigBuy
+// creates the other part and reports this one in errors[].
+func TestTwoWarehouseCartPartlyPlaced(t *testing.T) {
+	f := newFake(t, func(c *bigbuyfake.Config) { c.Products[3].SellsOutAtCreate = true })
 	c := newClient(t, f)
 	p, err := c.CreateOrder(context.Background(), order("1001", twoWarehouses...))
 	if err != nil {
@@ -239,6 +251,17 @@ func TestTwoWarehouseCartNothingPlacedIsTheRefusal(t *testing.T) {
 	_, err := c.CreateOrder(context.Background(), order("1001", twoWarehouses...))
 	wantProblem(t, err, problem.Rejected, problem.CodeNoStock)
 	if supplier.IsOutcomeUnknown(err) || len(f.Orders()) != 0 {
+		t.Fatalf("nothing was created; err %v", err)
+	}
+	// Both parts sell out after the check: the create answers errors only.
+	f = newFake(t, func(c *bigbuyfake.Config) {
+		c.Products[3].SellsOutAtCreate = true
+		c.Products[0].SellsOutAtCreate = true
+	})
+	c = newClient(t, f)
+	_, err = c.CreateOrder(context.Background(), order("1001", twoWarehouses...))
+	wantProblem(t, err, problem.Rejected, problem.CodeNoStock)
+	if supplier.IsOutcomeUnknown(err) || len(f.Orders()) != 0 || f.count("POST /rest/order/create/multishipping.json") != 1 {
 		t.Fatalf("nothing was created; err %v", err)
 	}
 }

@@ -42,9 +42,12 @@ type Product struct {
 	Price float64
 	// Countries the product ships to; empty means everywhere.
 	Countries []string
-	// Dropped: the product sells out between check and create, so create
-	// answers ER007 with totalOrder 0 (the line was dropped).
+	// Dropped: the product was dropped as sold out, so check and create
+	// answer ER007 with totalOrder 0 (the line was dropped).
 	Dropped bool
+	// SellsOutAtCreate: a check passes but the create finds no stock (a
+	// race with other buyers).
+	SellsOutAtCreate bool
 }
 
 // Service is one shipping service as the Shipping API names it, with the
@@ -605,10 +608,13 @@ func (s *Server) pickCarrier(order any, country string) (Service, bool) {
 }
 
 // part checks one warehouse's lines; ok=false carries the error answer.
-func (s *Server) part(ls []Line, country string) (total float64, code string, answer map[string]any) {
+func (s *Server) part(ls []Line, country string, create bool) (total float64, code string, answer map[string]any) {
 	var short []string
 	for _, l := range ls {
 		p, _ := s.product(l.SKU)
+		if create && p.SellsOutAtCreate {
+			short = append(short, l.SKU)
+		}
 		if p.Dropped {
 			return 0, "ER007", ERBody("ER007", "The order does not reach the minimum purchase", map[string]any{"minimunPurchase": 0.01, "totalOrder": 0})
 		}
@@ -652,7 +658,7 @@ func (s *Server) order(w http.ResponseWriter, body map[string]any, create bool) 
 			return
 		}
 	}
-	total, _, fail := s.part(ls, country)
+	total, _, fail := s.part(ls, country, create)
 	if fail != nil {
 		WriteJSON(w, http.StatusConflict, fail)
 		return
@@ -722,7 +728,7 @@ func (s *Server) multi(w http.ResponseWriter, body map[string]any, create bool) 
 		for _, l := range by[wh] {
 			refs = append(refs, l.SKU)
 		}
-		total, code, fail := s.part(by[wh], country)
+		total, code, fail := s.part(by[wh], country, create)
 		if fail != nil {
 			errs = append(errs, map[string]any{"warehouse": wh, "productReferences": refs, "code": code, "message": fail["message"]})
 			continue
