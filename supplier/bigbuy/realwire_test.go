@@ -167,14 +167,33 @@ func TestTrackingCarriersCached(t *testing.T) {
 	}
 }
 
-func TestCatalogueRefusedWithoutParentTaxonomySaysSo(t *testing.T) {
-	f := newFake(t, func(c *bigbuyfake.Config) { c.RequireParentTaxonomy = true })
+// The sandbox refused product lists without parentTaxonomy (WonZo): the
+// index is then built per first-level taxonomy.
+func TestCatalogueBuiltByTaxonomyWhenRequired(t *testing.T) {
+	f := newFake(t, func(c *bigbuyfake.Config) {
+		c.RequireParentTaxonomy = true
+		c.Products[2].Taxonomy = 19656
+	})
+	clk := &clock{t: testNow}
+	c := feedClient(t, f, clk)
+	c.feed.PagesPerLookup = 20
+	got, err := c.catalog(context.Background(), []string{"8400000000017", "0012345678905"})
+	if err != nil || got["8400000000017"] != "V1300179" || got["0012345678905"] != "S0000003" {
+		t.Fatalf("got %v err %v", got, err)
+	}
+	if f.count("GET /rest/catalog/taxonomies.json") != 1 {
+		t.Error("taxonomies should be listed once")
+	}
+}
+
+func TestCatalogueRefusedEvenWithParentTaxonomySaysSo(t *testing.T) {
+	f := newFake(t, func(c *bigbuyfake.Config) { c.NoCatalogue = true })
 	clk := &clock{t: testNow}
 	c := feedClient(t, f, clk)
 	_, err := c.catalog(context.Background(), []string{"8400000000017"})
 	pe := wantProblem(t, err, problem.Unavailable, problem.CodeSupplierUnavailable)
-	if !strings.Contains(pe.Detail, "parentTaxonomy") || !strings.Contains(pe.Detail, "catalogue") {
-		t.Fatalf("detail %q should say the catalogue feed needs parentTaxonomy", pe.Detail)
+	if !strings.Contains(pe.Detail, "parentTaxonomy") || !strings.Contains(pe.Detail, "cannot be built") {
+		t.Fatalf("detail %q should say the catalogue cannot be built, and why", pe.Detail)
 	}
 }
 

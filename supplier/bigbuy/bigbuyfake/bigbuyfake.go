@@ -45,6 +45,8 @@ type Product struct {
 	// Dropped: the product was dropped as sold out, so check and create
 	// answer ER007 with totalOrder 0 (the line was dropped).
 	Dropped bool
+	// Taxonomy is the first-level taxonomy (default 19653).
+	Taxonomy int
 	// SellsOutAtCreate: a check passes but the create finds no stock (a
 	// race with other buyers).
 	SellsOutAtCreate bool
@@ -105,8 +107,12 @@ type Config struct {
 	// limit). Every endpoint has its own budget, as BigBuy documents.
 	PerEndpointPerSecond int
 	// RequireParentTaxonomy answers catalogue lists without the
-	// parentTaxonomy parameter 400 (as the sandbox did).
+	// parentTaxonomy parameter 400 (as the sandbox did); NoCatalogue
+	// answers them 400 even with it (the sandbox has no catalogue).
 	RequireParentTaxonomy bool
+	NoCatalogue           bool
+	// Taxonomies are the first-level taxonomies, id → name.
+	Taxonomies map[int]string
 	// Feed replaces the rows of catalog/products (default: one row per
 	// Product); Variations are the rows of catalog/productsvariations.
 	Feed       []map[string]any
@@ -134,9 +140,10 @@ func DefaultConfig() Config {
 		TrackingCarriers: map[string]string{"2": "Correos", "5": "GLS", "8": "Chronopost", "11": "Poste Italiane"},
 		Statuses: map[int]string{1: "Pending payment", 2: "Payment accepted", 3: "Processing in progress",
 			4: "Shipped", 5: "Delivered", 6: "Cancelled", 20: "PENDING INVOICE"},
-		NewStatus: "Pending payment",
-		FirstID:   690005604000,
-		Purse:     "10000.00",
+		NewStatus:  "Pending payment",
+		FirstID:    690005604000,
+		Taxonomies: map[int]string{19653: "Electronics", 19656: "Home & Kitchen"},
+		Purse:      "10000.00",
 	}
 }
 
@@ -366,6 +373,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.tracking(w, strings.TrimPrefix(p, "tracking/order/"))
 	case get && p == "user/purse":
 		WriteJSON(w, 200, s.cfg.Purse)
+	case get && p == "catalog/taxonomies":
+		list := []map[string]any{}
+		for id, name := range s.cfg.Taxonomies {
+			list = append(list, map[string]any{"id": id, "name": name, "parentTaxonomy": 0, "isoCode": r.URL.Query().Get("isoCode")})
+		}
+		slices.SortFunc(list, func(a, b map[string]any) int { return a["id"].(int) - b["id"].(int) })
+		WriteJSON(w, 200, list)
 	case get && (p == "catalog/products" || p == "catalog/productsvariations"):
 		s.catalog(w, r, p == "catalog/products")
 	default:
@@ -815,7 +829,8 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, products bool) 
 	q := r.URL.Query()
 	page, err1 := strconv.Atoi(q.Get("page"))
 	size, err2 := strconv.Atoi(q.Get("pageSize"))
-	if err1 != nil || err2 != nil || size <= 0 || (s.cfg.RequireParentTaxonomy && q.Get("parentTaxonomy") == "") {
+	parent := q.Get("parentTaxonomy")
+	if err1 != nil || err2 != nil || size <= 0 || s.cfg.NoCatalogue || (s.cfg.RequireParentTaxonomy && parent == "") {
 		WriteJSON(w, http.StatusBadRequest, map[string]any{"code": 400, "message": "Bad request"})
 		return
 	}
@@ -824,6 +839,9 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, products bool) 
 	if products {
 		rows = s.feed
 	}
+	if parent != "" {
+		rows = s.inTaxonomy(rows, atoi(parent))
+	}
 	s.mu.Unlock()
 	lo, hi := min(page*size, len(rows)), min((page+1)*size, len(rows))
 	if lo == hi {
@@ -831,6 +849,25 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, products bool) 
 		return
 	}
 	WriteJSON(w, 200, rows[lo:hi])
+}
+
+// inTaxonomy keeps the rows whose SKU's product (a variation's SKU starts
+// with its product's) is in the first-level taxonomy.
+func (s *Server) inTaxonomy(rows []map[string]any, top int) []map[string]any {
+	var out []map[string]any
+	for _, row := range rows {
+		sku := str(row["sku"])
+		tax := 19653
+		for _, p := range s.cfg.Products {
+			if p.Taxonomy != 0 && strings.HasPrefix(sku, p.SKU) {
+				tax = p.Taxonomy
+			}
+		}
+		if tax == top {
+			out = append(out, row)
+		}
+	}
+	return out
 }
 
 // WriteJSON writes v as a JSON answer with status.
