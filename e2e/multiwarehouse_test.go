@@ -219,3 +219,39 @@ func TestTwoWarehouseCartThroughFlow(t *testing.T) {
 		t.Fatalf("tracking info %v, want both parcels", info)
 	}
 }
+
+// A part that BigBuy refuses at create (sold between check and create):
+// the other part exists, so /orders answers 200 with partial true, and a
+// re-send replays that answer without ordering the refused part again.
+func TestTwoWarehouseCartPartlyPlacedEndToEnd(t *testing.T) {
+	cfg := bigbuyfake.DefaultConfig()
+	cfg.Products[3].SellsOutAtCreate = true
+	fake := bigbuyfake.New(cfg)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	bb, err := bigbuy.New(bigbuy.Config{BaseURL: srv.URL, APIKey: fake.Key(), HTTPClient: srv.Client(),
+		Catalog: bigbuy.StaticCatalog(map[string]string{"8400000000017": "V1300179", "8400000000031": "S7106391"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := apptest.Start(t, apptest.Options{Supplier: bb,
+		Env: map[string]string{"FLOWBRIDGE_SHOP": shop, "FLOWBRIDGE_SUPPLIER": "bigbuy", "FLOWBRIDGE_BIGBUY_API_KEY": fake.Key()}})
+	c := newClient(t, app)
+	ob := orderBody("7402", "gls", "")
+	ob["line_items"] = []any{
+		map[string]any{"barcode": "8400000000017", "sku": "MUG", "quantity": 1, "price": "19.99"},
+		map[string]any{"barcode": "8400000000031", "sku": "LAMP", "quantity": 1, "price": "49.99"},
+	}
+	for i := range 2 {
+		r := c.flow(http.MethodPost, "/orders", ob)
+		ans := r.JSON()
+		orders := fake.Orders()
+		if r.Status != http.StatusOK || len(orders) != 1 || ans["partial"] != true || ans["parts_count"] != float64(2) ||
+			ans["supplier_order_id"] != strconv.Itoa(orders[0].ID) || ans["replay"] != (i == 1) {
+			t.Fatalf("call %d: %d %s (BigBuy has %d orders)", i+1, r.Status, r.Body, len(orders))
+		}
+	}
+	if n := fake.Count("POST /rest/order/create/multishipping.json"); n != 1 {
+		t.Fatalf("%d multishipping creates, want 1", n)
+	}
+}
