@@ -1,0 +1,60 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/flowbridge/flowbridge/internal/apptest"
+	"github.com/flowbridge/flowbridge/stock/stocktest"
+)
+
+func TestStockSyncOverHTTP(t *testing.T) {
+	shop := stocktest.New(t)
+	shop.Add(stocktest.Item{Title: "Mug", Barcode: stocktest.Barcode("8400000000017"), Tracked: true,
+		Levels: map[string]int{stocktest.LevelLocation: 3}})
+	a := apptest.Start(t, apptest.Options{Env: map[string]string{
+		"SHOPIFY_SHOP": "example.myshopify.com", "SHOPIFY_ADMIN_TOKEN": shop.Token, "SHOPIFY_ADMIN_BASE_URL": shop.URL,
+		"FLOWBRIDGE_STOCK_BUFFER": "1",
+	}})
+	if r := a.DoWith("POST", "/stock/sync", map[string]any{}, nil); r.Status != 401 {
+		t.Fatalf("no key: %d", r.Status)
+	}
+	if r := a.DoWith("POST", "/stock/sync", map[string]any{}, map[string]string{"Authorization": "Bearer " + a.OperatorKey}); r.Status != 401 {
+		t.Errorf("operator key on a Flow route: %d", r.Status)
+	}
+	r := a.Do("POST", "/stock/sync", map[string]any{})
+	if r.Status != 202 || r.JSON()["state"] != "started" || r.JSON()["run_id"] == "" {
+		t.Fatalf("POST /stock/sync: %d %s", r.Status, r.Body)
+	}
+	a.Server.Stock().Runner.Wait()
+	if q, _ := shop.Available("gid://shopify/InventoryItem/1", stocktest.LevelLocation); q != 249 {
+		t.Errorf("available %d, want 249 (250 minus the buffer)", q)
+	}
+
+	if r := a.Do("GET", "/admin/stock", nil); r.Status != 401 {
+		t.Errorf("Flow key on /admin/stock: %d", r.Status)
+	}
+	st := a.DoWith("GET", "/admin/stock", nil, map[string]string{"Authorization": "Bearer " + a.OperatorKey})
+	runs, _ := st.JSON()["runs"].([]any)
+	if st.Status != 200 || len(runs) != 1 || st.JSON()["configured"] != true {
+		t.Fatalf("GET /admin/stock: %d %s", st.Status, st.Body)
+	}
+	run := runs[0].(map[string]any)
+	if run["id"] != r.JSON()["run_id"] || run["status"] != "ok" || run["trigger"] != "api" || run["applied"] != float64(1) {
+		t.Errorf("run = %v", run)
+	}
+	if bad := a.DoWith("GET", "/admin/stock?limit=0", nil, map[string]string{"Authorization": "Bearer " + a.OperatorKey}); bad.Status != 400 {
+		t.Errorf("limit=0: %d", bad.Status)
+	}
+}
+
+func TestStockSyncNotConfigured(t *testing.T) {
+	a := apptest.Start(t, apptest.Options{})
+	r := a.Do("POST", "/stock/sync", map[string]any{})
+	if r.Status != 422 || r.Code() != "stock_sync_not_configured" {
+		t.Errorf("%d %s", r.Status, r.Body)
+	}
+	st := a.DoWith("GET", "/admin/stock", nil, map[string]string{"Authorization": "Bearer " + a.OperatorKey})
+	if st.Status != 200 || st.JSON()["configured"] != false {
+		t.Errorf("%d %s", st.Status, st.Body)
+	}
+}
