@@ -69,7 +69,7 @@ func doctorOptions(getenv func(string) string) doctor.Options {
 	if err != nil {
 		return doctor.Options{SupplierCheck: func(context.Context) error { return err }}
 	}
-	opts := doctor.Options{Supplier: cfg.Supplier, TestMode: &cfg.TestMode}
+	opts := doctor.Options{Supplier: cfg.Supplier, TestMode: &cfg.TestMode, Stock: cfg.StockConfigured()}
 	sup, err := server.NewSupplier(cfg, server.SupplierDeps{})
 	if err != nil {
 		opts.SupplierCheck = func(context.Context) error { return err }

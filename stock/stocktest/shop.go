@@ -66,7 +66,7 @@ type Shop struct {
 	bulks int
 }
 
-// Scopes a stock sync needs.
+// Scopes a stock sync needs (the fake's token has them all by default).
 var Scopes = []string{"read_products", "read_inventory", "write_inventory", "read_locations"}
 
 // New starts a fake shop with one active location "Supplier warehouse"
@@ -86,6 +86,7 @@ func New(t testing.TB) *Shop {
 	s.Handle("inventorySetQuantities", s.setField)
 	s.Handle("bulkOperationRunQuery", s.bulkRun)
 	s.Handle("bulkOperation", s.bulkStatus)
+	s.Handle("currentAppInstallation", s.installation)
 	s.bulk = httptest.NewServer(http.HandlerFunc(s.serveBulk))
 	t.Cleanup(s.bulk.Close)
 	return s
@@ -207,6 +208,16 @@ func (s *Shop) denied(field, scope string) *shopifytest.Error {
 		Message:    fmt.Sprintf("Access denied for %s field. Required access: `%s` access scope.", field, scope),
 		Extensions: map[string]any{"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes", "requiredAccess": "`" + scope + "` access scope."},
 	}
+}
+
+func (s *Shop) installation(map[string]any) (any, *shopifytest.Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var scopes []any
+	for sc := range s.scopes {
+		scopes = append(scopes, map[string]any{"handle": sc, "description": sc})
+	}
+	return map[string]any{"id": "gid://shopify/AppInstallation/1", "accessScopes": scopes}, nil
 }
 
 func (s *Shop) locationsField(map[string]any) (any, *shopifytest.Error) {
