@@ -35,8 +35,10 @@ type AdminShop struct {
 	// Shopify's 1,000-point single-query limit.
 	PageSize int
 	// BulkThreshold: catalogues with at least this many variants are read
-	// with one bulk operation instead of pages (Shopify stops paginating
-	// at 25,000 objects). 0 means 25,000; negative means never.
+	// with one bulk operation instead of pages. Paging costs about 4 points
+	// a variant (10,000 variants: ~40,000 points, 13 minutes of a standard
+	// plan's 50 points/s); a bulk operation costs a few points whatever the
+	// size (docs/BENCHMARKS.md). 0 means 1,000; negative means never.
 	BulkThreshold int
 	// HTTP downloads the bulk operation's result file (http.DefaultClient
 	// when nil).
@@ -181,7 +183,7 @@ func (s *AdminShop) Location(ctx context.Context) (Location, error) {
 func (s *AdminShop) Variants(ctx context.Context, locationID string) ([]Variant, error) {
 	threshold := s.BulkThreshold
 	if threshold == 0 {
-		threshold = 25000
+		threshold = 1000
 	}
 	if threshold > 0 {
 		var cnt struct {
