@@ -3,6 +3,8 @@ package stock_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/flowbridge/flowbridge/shopify"
 	"github.com/flowbridge/flowbridge/stock"
 	"github.com/flowbridge/flowbridge/stock/stocktest"
+	"github.com/flowbridge/flowbridge/supplier/bts"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
@@ -325,5 +328,44 @@ func TestTwoReplicasOneRunner(t *testing.T) {
 	}
 	if errors.Is(err, context.Canceled) {
 		t.Fatal(err)
+	}
+}
+
+// The BTS adapter on the wire: batches of 100, paced, margins from its prices.
+func TestSyncFromBTSWire(t *testing.T) {
+	items, levels := catalogue(300)
+	w := newWorld(t, items...)
+	sup := stocktest.NewBTS(t, w.clock, 5, levels)
+	client, err := bts.New(bts.Config{BaseURL: sup.URL + "/v1/api", Token: sup.Token,
+		HTTPClient: &http.Client{Transport: &stocktest.Pacer{Clock: w.clock, Rate: 5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.sync.Source, w.sync.Supplier = client, "bts"
+	w.sync.Policy = stock.Policy{MinMarginPercent: 70}
+	run, pl, err := w.sync.Run(context.Background(), stock.Options{AllowLarge: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, tooFast, maxBatch := sup.Calls()
+	if calls != 3 || tooFast != 0 || maxBatch != 100 {
+		t.Errorf("BTS calls %d (too fast %d, largest %d); want 3 batches of ≤100", calls, tooFast, maxBatch)
+	}
+	if run.Applied != 288 || run.UnmatchedCount != 6 || run.NoBarcode != 6 {
+		t.Errorf("run = applied %d unmatched %d no barcode %d", run.Applied, run.UnmatchedCount, run.NoBarcode)
+	}
+	for i, it := range items[:60] {
+		if it.Barcode == nil {
+			continue
+		}
+		want, sold := levels[*it.Barcode]
+		got := w.avail(t, fmt.Sprintf("gid://shopify/InventoryItem/%d", i+1))
+		if sold && got != want || !sold && got != 0 {
+			t.Errorf("%s: %d, want %d", *it.Barcode, got, want)
+		}
+	}
+	// BTS cost 7.10 EUR against a price of 19.90: 64.3 %, below 70.
+	if pl.LowMargin != 288 || pl.Margins[0].Percent != 64.3 {
+		t.Errorf("margins: %d low, first %+v", pl.LowMargin, pl.Margins[0])
 	}
 }
