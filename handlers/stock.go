@@ -63,11 +63,13 @@ func (s *Stock) Sync(c echo.Context) error {
 
 // StockStatusOut is GET /admin/stock's body.
 type StockStatusOut struct {
-	OK         bool        `json:"ok"`
-	Configured bool        `json:"configured"`
-	Interval   string      `json:"interval"`
-	Location   string      `json:"location,omitempty"`
-	Runs       []stock.Run `json:"runs"`
+	OK         bool   `json:"ok"`
+	Configured bool   `json:"configured"`
+	Interval   string `json:"interval"`
+	Location   string `json:"location,omitempty"`
+	// Running is the id of a run going on now (any replica), "" when none.
+	Running string      `json:"running"`
+	Runs    []stock.Run `json:"runs"`
 }
 
 // Status is GET /admin/stock?limit=N (default 10, at most 100).
@@ -82,6 +84,13 @@ func (s *Stock) Status(c echo.Context) error {
 		n = l
 	}
 	out := StockStatusOut{OK: true, Configured: s.Runner != nil, Interval: s.Interval, Location: s.Location, Runs: []stock.Run{}}
+	if s.Runner != nil {
+		id, err := s.Runner.Running(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		out.Running = id
+	}
 	if s.History != nil {
 		runs, err := s.History.Runs(c.Request().Context(), n)
 		if err != nil {

@@ -21,10 +21,29 @@ func TestStockSyncOverHTTP(t *testing.T) {
 	if r := a.DoWith("POST", "/stock/sync", map[string]any{}, map[string]string{"Authorization": "Bearer " + a.OperatorKey}); r.Status != 401 {
 		t.Errorf("operator key on a Flow route: %d", r.Status)
 	}
+	// Hold the run at its first write, to see it from outside while it runs.
+	reached, release := make(chan struct{}), make(chan struct{})
+	shop.OnSet(func(call int, _ func(string, string, int)) {
+		if call == 1 {
+			close(reached)
+			<-release
+		}
+	})
 	r := a.Do("POST", "/stock/sync", map[string]any{})
 	if r.Status != 202 || r.JSON()["state"] != "started" || r.JSON()["run_id"] == "" {
 		t.Fatalf("POST /stock/sync: %d %s", r.Status, r.Body)
 	}
+	<-reached
+	// A re-send (Flow, a second schedule) starts nothing and names the run.
+	again := a.Do("POST", "/stock/sync", map[string]any{})
+	if again.Status != 202 || again.JSON()["state"] != "already_running" || again.JSON()["run_id"] != r.JSON()["run_id"] {
+		t.Errorf("POST during a run: %d %s", again.Status, again.Body)
+	}
+	during := a.DoWith("GET", "/admin/stock", nil, map[string]string{"Authorization": "Bearer " + a.OperatorKey})
+	if during.JSON()["running"] != r.JSON()["run_id"] || len(during.JSON()["runs"].([]any)) != 0 {
+		t.Errorf("status during the run: %s", during.Body)
+	}
+	close(release)
 	a.Server.Stock().Runner.Wait()
 	if q, _ := shop.Available("gid://shopify/InventoryItem/1", stocktest.LevelLocation); q != 249 {
 		t.Errorf("available %d, want 249 (250 minus the buffer)", q)
@@ -35,7 +54,7 @@ func TestStockSyncOverHTTP(t *testing.T) {
 	}
 	st := a.DoWith("GET", "/admin/stock", nil, map[string]string{"Authorization": "Bearer " + a.OperatorKey})
 	runs, _ := st.JSON()["runs"].([]any)
-	if st.Status != 200 || len(runs) != 1 || st.JSON()["configured"] != true {
+	if st.Status != 200 || len(runs) != 1 || st.JSON()["configured"] != true || st.JSON()["running"] != "" {
 		t.Fatalf("GET /admin/stock: %d %s", st.Status, st.Body)
 	}
 	run := runs[0].(map[string]any)

@@ -60,6 +60,12 @@ func TestLease(t *testing.T) {
 			if ok, _, err := l.Acquire(ctx, "x", "one", time.Minute); !ok || err != nil {
 				t.Fatal(ok, err)
 			}
+			if h, err := l.Holder(ctx, "x"); h != "one" || err != nil {
+				t.Errorf("holder %q %v", h, err)
+			}
+			if h, _ := l.Holder(ctx, "nobody"); h != "" {
+				t.Errorf("free lease has holder %q", h)
+			}
 			if ok, holder, _ := l.Acquire(ctx, "x", "two", time.Minute); ok || holder != "one" {
 				t.Errorf("second acquire: ok=%v holder=%q", ok, holder)
 			}

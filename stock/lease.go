@@ -19,6 +19,8 @@ type Lease interface {
 	Renew(ctx context.Context, name, token string, ttl time.Duration) (bool, error)
 	// Release drops the lease if token still holds it.
 	Release(ctx context.Context, name, token string) error
+	// Holder is the token holding name, "" when free.
+	Holder(ctx context.Context, name string) (string, error)
 }
 
 // RedisLease keeps leases as Redis keys with a TTL (SET NX PX), renewed
@@ -78,6 +80,17 @@ func (l *RedisLease) Release(ctx context.Context, name, token string) error {
 	return nil
 }
 
+func (l *RedisLease) Holder(ctx context.Context, name string) (string, error) {
+	v, err := l.rdb.Get(ctx, l.prefix+name).Result()
+	if err == redis.Nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", storeErr(err, "reading the stock sync lease")
+	}
+	return v, nil
+}
+
 // MemoryLease is the in-process Lease (one instance).
 type MemoryLease struct {
 	Now func() time.Time
@@ -128,4 +141,13 @@ func (l *MemoryLease) Release(_ context.Context, name, token string) error {
 		delete(l.m, name)
 	}
 	return nil
+}
+
+func (l *MemoryLease) Holder(_ context.Context, name string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur, ok := l.m[name]; ok && l.Now().Before(cur.until) {
+		return cur.token, nil
+	}
+	return "", nil
 }

@@ -109,6 +109,12 @@ func (r *Runner) Start(ctx, bg context.Context, o Options) (runID string, runnin
 	return o.ID, false, nil
 }
 
+// Running is the id of the run holding the run lease ("" when none), on
+// any replica.
+func (r *Runner) Running(ctx context.Context) (string, error) {
+	return r.Lease.Holder(ctx, leaseRun)
+}
+
 // Wait blocks until background runs started by Start have finished.
 func (r *Runner) Wait() { r.wg.Wait() }
 

@@ -357,6 +357,7 @@ function renderStock(data) {
   $("stock-state").textContent = data.configured
     ? "Configured. Interval: " + data.interval + (data.location ? ", location " + data.location : "") + "."
     : "Not configured on this instance (set SHOPIFY_SHOP and SHOPIFY_ADMIN_TOKEN).";
+  if (data.running) $("stock-state").textContent += " A run is going on now (" + data.running + ").";
   const last = runs[0];
   const dl = $("stock-last");
   dl.replaceChildren();

@@ -182,12 +182,16 @@ func statusCmd(ctx context.Context, args []string, getenv func(string) string, s
 		Configured bool        `json:"configured"`
 		Interval   string      `json:"interval"`
 		Location   string      `json:"location"`
+		Running    string      `json:"running"`
 		Runs       []stock.Run `json:"runs"`
 	}
 	if err := json.Unmarshal(body, &st); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
 	fmt.Fprintf(stdout, "stock sync: configured=%v interval=%s\n", st.Configured, st.Interval)
+	if st.Running != "" {
+		fmt.Fprintf(stdout, "running now: %s\n", st.Running)
+	}
 	if len(st.Runs) == 0 {
 		fmt.Fprintln(stdout, "no runs yet")
 		return nil
