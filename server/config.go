@@ -440,6 +440,7 @@ func LoadConfig(args []string, getenv func(string) string) (Config, []string, er
 		}
 	}
 	problems = append(problems, checkStock(cfg)...)
+	warnings = append(warnings, stockWarnings(cfg)...)
 	switch cfg.Supplier {
 	case "bts":
 		if cfg.BTSToken == "" {

@@ -85,3 +85,12 @@ func checkStock(c Config) []string {
 	}
 	return nil
 }
+
+// stockWarnings flags an interval BigBuy's hourly stock quota cannot keep
+// up with (25 productsstockbyreference calls an hour).
+func stockWarnings(c Config) []string {
+	if c.Supplier == "bigbuy" && c.StockInterval > 0 && c.StockInterval < 30*time.Minute {
+		return []string{"FLOWBRIDGE_STOCK_SYNC_INTERVAL: BigBuy allows 25 stock calls an hour (1,000 products each); an interval under 30m runs into its rate limit"}
+	}
+	return nil
+}

@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/flowbridge/flowbridge/internal/apptest"
+	"github.com/flowbridge/flowbridge/server"
 	"github.com/flowbridge/flowbridge/stock/stocktest"
 )
 
@@ -75,5 +77,29 @@ func TestStockSyncNotConfigured(t *testing.T) {
 	st := a.DoWith("GET", "/admin/stock", nil, map[string]string{"Authorization": "Bearer " + a.OperatorKey})
 	if st.Status != 200 || st.JSON()["configured"] != false {
 		t.Errorf("%d %s", st.Status, st.Body)
+	}
+}
+
+func TestStockSettings(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	if _, _, err := server.LoadConfig(nil, env("FLOWBRIDGE_STOCK_SYNC_INTERVAL", "1h")); err == nil || !strings.Contains(err.Error(), "SHOPIFY_ADMIN_TOKEN") {
+		t.Errorf("interval without credentials: %v", err)
+	}
+	if _, _, err := server.LoadConfig(nil, env("FLOWBRIDGE_STOCK_SYNC_INTERVAL", "1m", "SHOPIFY_SHOP", "x", "SHOPIFY_ADMIN_TOKEN", "shpat_x")); err == nil || !strings.Contains(err.Error(), "at least 5m") {
+		t.Errorf("1m interval: %v", err)
+	}
+	cfg, warn, err := server.LoadConfig(nil, env("FLOWBRIDGE_SUPPLIER", "bigbuy", "FLOWBRIDGE_BIGBUY_API_KEY", "k-AbCdEfGh12345678",
+		"FLOWBRIDGE_STOCK_SYNC_INTERVAL", "10m", "SHOPIFY_SHOP", "shop", "SHOPIFY_ADMIN_TOKEN", "shpat_x", "FLOWBRIDGE_STOCK_BUFFER", "2"))
+	if err != nil || cfg.ShopifyShop != "shop.myshopify.com" || cfg.StockBuffer != 2 || cfg.StockMaxChanges != 500 || !strings.Contains(strings.Join(warn, " "), "25 stock calls an hour") {
+		t.Errorf("cfg %+v warnings %v err %v", cfg, warn, err)
+	}
+	if _, _, err := server.LoadConfig(nil, env("FLOWBRIDGE_STOCK_BUFFER", "-1")); err == nil || !strings.Contains(err.Error(), "FLOWBRIDGE_STOCK_BUFFER") {
+		t.Errorf("negative buffer: %v", err)
 	}
 }
