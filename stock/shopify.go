@@ -20,6 +20,7 @@ import (
 
 // Codes of the Shopify side.
 const (
+	codeBulkRefused = "stock_bulk_refused"
 	CodeLocation  = "stock_location_unknown"
 	CodeShopWrite = "stock_shopify_write_failed"
 )
@@ -195,7 +196,12 @@ func (s *AdminShop) Variants(ctx context.Context, locationID string) ([]Variant,
 			return nil, err
 		}
 		if cnt.ProductVariantsCount.Count >= threshold {
-			return s.bulkVariants(ctx, locationID)
+			vs, err := s.bulkVariants(ctx, locationID)
+			if !problem.Is(err, codeBulkRefused) {
+				return vs, err
+			}
+			// Another bulk query of this app is running (Shopify runs a
+			// limited number at once): page instead of failing the run.
 		}
 	}
 	size := s.PageSize
@@ -375,7 +381,7 @@ func (s *AdminShop) bulkVariants(ctx context.Context, locationID string) ([]Vari
 		if len(r.UserErrors) > 0 {
 			msg = r.UserErrors[0].Code + ": " + r.UserErrors[0].Message
 		}
-		return nil, problem.Newf(problem.Unavailable, shopify.CodeUnavailable, "Shopify did not start the bulk read of the catalogue: %s", msg).WithRetryAfter(time.Minute)
+		return nil, problem.Newf(problem.Unavailable, codeBulkRefused, "Shopify did not start the bulk read of the catalogue: %s", msg).WithRetryAfter(time.Minute)
 	}
 	every := s.PollEvery
 	if every <= 0 {

@@ -256,6 +256,16 @@ func TestBulkOperationForLargeCatalogues(t *testing.T) {
 	}
 }
 
+func TestBulkBusyFallsBackToPages(t *testing.T) {
+	w := newWorld(t, catalogueItems()...)
+	w.admin.BulkThreshold = 5
+	w.shop.BulkBusy(true)
+	run, _, err := w.sync.Run(context.Background(), stock.Options{})
+	if err != nil || run.Applied != 3 || w.shop.BulkRuns() != 0 || w.shop.Count("productVariants") != 1 {
+		t.Errorf("err %v, run %+v, bulk %d, pages %d", err, run, w.shop.BulkRuns(), w.shop.Count("productVariants"))
+	}
+}
+
 func TestMissingScopeIsExplained(t *testing.T) {
 	w := newWorld(t, catalogueItems()...)
 	w.shop.SetScopes("read_products", "read_inventory", "read_locations")

@@ -64,6 +64,8 @@ type Shop struct {
 	onSet func(call int, sell func(itemID, locationID string, n int))
 	bulk  *httptest.Server
 	bulks int
+	// bulkBusy makes bulkOperationRunQuery refuse (another one running).
+	bulkBusy bool
 }
 
 // Scopes a stock sync needs (the fake's token has them all by default).
@@ -189,6 +191,13 @@ func (s *Shop) SetCalls() (calls, stale int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.setCalls, s.stale
+}
+
+// BulkBusy makes bulk queries refused as if another were running.
+func (s *Shop) BulkBusy(busy bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bulkBusy = busy
 }
 
 // BulkRuns counts bulk operations started.
@@ -429,6 +438,10 @@ func (s *Shop) bulkRun(args map[string]any) (any, *shopifytest.Error) {
 	defer s.mu.Unlock()
 	if e := s.denied("productVariants", "read_products"); e != nil {
 		return nil, e
+	}
+	if s.bulkBusy {
+		return map[string]any{"bulkOperation": nil, "userErrors": []any{userError("OPERATION_IN_PROGRESS",
+			"A bulk query operation for this app and shop is already in progress.", "query")}}, nil
 	}
 	q, _ := args["query"].(string)
 	if !strings.Contains(q, "productVariants") || !strings.Contains(q, LevelLocation) {
