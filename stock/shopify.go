@@ -21,8 +21,8 @@ import (
 // Codes of the Shopify side.
 const (
 	codeBulkRefused = "stock_bulk_refused"
-	CodeLocation  = "stock_location_unknown"
-	CodeShopWrite = "stock_shopify_write_failed"
+	CodeLocation    = "stock_location_unknown"
+	CodeShopWrite   = "stock_shopify_write_failed"
 )
 
 // AdminShop is Shop over the Admin GraphQL API (2026-01).
