@@ -85,6 +85,12 @@ func (p StockParts) Start(ctx context.Context) {
 	t := time.NewTicker(p.Runner.Interval)
 	go func() {
 		defer t.Stop()
+		// A round at start-up too: a replica restarted more often than the
+		// interval would otherwise never run one (the round lease still
+		// keeps it to one run per interval across restarts and replicas).
+		if _, err := p.Runner.Tick(ctx); err != nil && ctx.Err() == nil {
+			p.Runner.Logger.Warn("stock: interval sync failed", "error", err.Error())
+		}
 		p.Runner.Loop(ctx, t.C)
 	}()
 }
