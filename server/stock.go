@@ -103,6 +103,7 @@ func startStock(ctx context.Context, p StockParts, tel *telemetry.Telemetry) err
 	}
 	if p.Runner != nil {
 		p.Runner.Syncer.Metrics = m
+		p.Runner.Syncer.Tracer = tel.Tracer("github.com/flowbridge/flowbridge/stock")
 	}
 	p.Start(ctx)
 	return nil

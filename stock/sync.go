@@ -9,6 +9,10 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
 )
@@ -85,8 +89,18 @@ type Syncer struct {
 	// refuses (a sale meanwhile); 4 when zero.
 	Attempts int
 	Metrics  *Metrics
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Tracer makes a span per run and per phase (nil: none).
+	Tracer trace.Tracer
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// span starts a child span when a Tracer is set.
+func (s *Syncer) span(ctx context.Context, name string) (context.Context, trace.Span) {
+	if s.Tracer == nil {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	return s.Tracer.Start(ctx, name)
 }
 
 // Options are one run's choices.
@@ -129,6 +143,8 @@ func (s *Syncer) Run(ctx context.Context, o Options) (Run, Plan, error) {
 	if run.ID == "" {
 		run.ID = NewRunID()
 	}
+	ctx, span := s.span(ctx, "stock.sync")
+	defer span.End()
 	pl, err := s.run(ctx, o, &run)
 	run.Finished = s.now()
 	run.DurationMS = run.Finished.Sub(run.Started).Milliseconds()
@@ -151,6 +167,13 @@ func (s *Syncer) Run(ctx context.Context, o Options) (Run, Plan, error) {
 		cancel()
 	}
 	s.Metrics.record(ctx, run)
+	span.SetAttributes(attribute.String("stock.run_id", run.ID), attribute.String("stock.status", run.Status),
+		attribute.String("stock.trigger", run.Trigger), attribute.String("supplier", run.Supplier),
+		attribute.Int("stock.variants", run.Variants), attribute.Int("stock.planned", run.Planned),
+		attribute.Int("stock.applied", run.Applied), attribute.Int("stock.failed", run.Failed), attribute.Int("stock.retries", run.Retries))
+	if err != nil {
+		span.SetStatus(codes.Error, problem.From(err).Code)
+	}
 	s.log().Info("stock sync", slog.String("run", run.ID), slog.String("status", run.Status), slog.String("trigger", run.Trigger),
 		slog.Int("variants", run.Variants), slog.Int("matched", run.Matched), slog.Int("changes", run.Planned),
 		slog.Int("applied", run.Applied), slog.Int("failed", run.Failed), slog.Int("unmatched", run.UnmatchedCount),
@@ -164,7 +187,9 @@ func (s *Syncer) run(ctx context.Context, o Options, run *Run) (Plan, error) {
 		return Plan{}, err
 	}
 	run.Location = loc
-	variants, err := s.Shop.Variants(ctx, loc.ID)
+	rctx, rspan := s.span(ctx, "stock.read_shopify")
+	variants, err := s.Shop.Variants(rctx, loc.ID)
+	rspan.End()
 	if err != nil {
 		return Plan{}, err
 	}
@@ -175,7 +200,9 @@ func (s *Syncer) run(ctx context.Context, o Options, run *Run) (Plan, error) {
 	}
 	levels := map[string]supplier.StockLevel{}
 	if len(eans) > 0 {
-		got, err := s.Source.Stock(ctx, eans)
+		sctx, sspan := s.span(ctx, "stock.read_supplier")
+		got, err := s.Source.Stock(sctx, eans)
+		sspan.End()
 		if err != nil {
 			return Plan{}, err
 		}
@@ -210,7 +237,9 @@ func (s *Syncer) run(ctx context.Context, o Options, run *Run) (Plan, error) {
 		run.Status = StatusCapTripped
 		return pl, problem.New(problem.Rejected, CodeCapTripped, pl.CapReason)
 	}
-	werr := s.apply(ctx, loc.ID, run, pl.Changes)
+	wctx, wspan := s.span(ctx, "stock.write")
+	werr := s.apply(wctx, loc.ID, run, pl.Changes)
+	wspan.End()
 	if s.History != nil && werr == nil {
 		var found []string
 		for k, lv := range levels {

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/shopify"
@@ -377,5 +380,35 @@ func TestSyncFromBTSWire(t *testing.T) {
 	// BTS cost 7.10 EUR against a price of 19.90: 64.3 %, below 70.
 	if pl.LowMargin != 288 || pl.Margins[0].Percent != 64.3 {
 		t.Errorf("margins: %d low, first %+v", pl.LowMargin, pl.Margins[0])
+	}
+}
+
+func TestSpans(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	w := newWorld(t, catalogueItems()...)
+	w.sync.Tracer = tp.Tracer("test")
+	if _, _, err := w.sync.Run(context.Background(), stock.Options{Trigger: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	var root tracetest.SpanStub
+	for _, s := range exp.GetSpans() {
+		names[s.Name] = true
+		if s.Name == "stock.sync" {
+			root = s
+		}
+	}
+	for _, n := range []string{"stock.sync", "stock.read_shopify", "stock.read_supplier", "stock.write"} {
+		if !names[n] {
+			t.Errorf("no span %s (have %v)", n, names)
+		}
+	}
+	attrs := map[string]string{}
+	for _, a := range root.Attributes {
+		attrs[string(a.Key)] = a.Value.Emit()
+	}
+	if attrs["stock.status"] != "ok" || attrs["stock.applied"] != "3" || attrs["stock.trigger"] != "cli" {
+		t.Errorf("root span attributes %v", attrs)
 	}
 }
