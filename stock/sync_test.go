@@ -406,7 +406,7 @@ func TestSpans(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range root.Attributes {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if attrs["stock.status"] != "ok" || attrs["stock.applied"] != "3" || attrs["stock.trigger"] != "cli" {
 		t.Errorf("root span attributes %v", attrs)
