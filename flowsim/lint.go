@@ -29,7 +29,7 @@ func (i Issue) String() string {
 // days, no Wait inside For each, every metafield referenced is defined,
 // every step reachable from the trigger, no cycles, every link's ports
 // valid for its steps, conditions parse.
-func Lint(w flowtemplates.Workflow, defs []flowtemplates.Metafield) []Issue {
+func Lint(w flowtemplates.Workflow, defs []flowtemplates.Metafield, tasks ...flowtemplates.Tasks) []Issue {
 	var issues []Issue
 	add := func(rule string, id flowtemplates.StepID, format string, a ...any) {
 		issues = append(issues, Issue{Rule: rule, StepID: id, Msg: fmt.Sprintf(format, a...)})
@@ -101,6 +101,9 @@ func Lint(w flowtemplates.Workflow, defs []flowtemplates.Metafield) []Issue {
 	}
 
 	tt := flowtemplates.TaskTable()
+	if len(tasks) > 0 && tasks[0] != nil {
+		tt = tasks[0]
+	}
 	// Waits: longest path total, and none inside a For each body.
 	if len(cyc) == 0 {
 		memo := map[flowtemplates.StepID]time.Duration{}
