@@ -19,7 +19,7 @@ func fixture(address2, country, zip string, barcodes ...string) map[string]any {
 	var items []any
 	for i, b := range barcodes {
 		items = append(items, map[string]any{
-			"sku": "SKU-" + b, "quantity": float64(i + 1), "variant": map[string]any{"barcode": b},
+			"sku": "SKU-" + b, "quantity": float64(i + 1), "currentQuantity": float64(i + 1), "variant": map[string]any{"barcode": b},
 			"originalUnitPriceSet": map[string]any{"shopMoney": map[string]any{"amount": "19.99", "currencyCode": "EUR"}},
 		})
 	}

@@ -261,15 +261,15 @@ func headersJSON(p Params, withBody bool) string {
 	return string(b)
 }
 
-// lineItemsLiquid renders the order's lines; fields names the JSON keys
-// wanted ("price" only for /orders).
-func lineItemsLiquid(withPrice bool) string {
-	price := ""
-	if withPrice {
-		price = `, "price": {{ li.originalUnitPriceSet.shopMoney.amount | json }}`
-	}
+// lineItemsLiquid renders the order's lines. The quantity is
+// currentQuantity: LineItem.quantity still counts refunded and removed
+// units (Admin schema), which the supplier must not ship. (A line edited
+// down to zero still goes out with quantity 0; the service refuses it with
+// a clear error rather than silently dropping it.)
+func lineItemsLiquid() string {
+	price := `, "price": {{ li.originalUnitPriceSet.shopMoney.amount | json }}`
 	return `[{% for li in order.lineItems %}
-    {"barcode": {{ li.variant.barcode | json }}, "sku": {{ li.sku | json }}, "quantity": {{ li.quantity | json }}` + price + `}{% unless forloop.last %},{% endunless %}{% endfor %}
+    {"barcode": {{ li.variant.barcode | json }}, "sku": {{ li.sku | json }}, "quantity": {{ li.currentQuantity | json }}` + price + `}{% unless forloop.last %},{% endunless %}{% endfor %}
   ]`
 }
 
@@ -282,16 +282,30 @@ func carriersJSON(p Params) string {
 }
 
 // ratesBody is POST /rates (docs/DESIGN.md), every variable through | json.
+// It sends shop, prices and currency like /orders does: shop keys the
+// order in multi-shop deployments (without it /rates and /orders would key
+// one order under two shops), and prices with their currency are what a
+// supplier needs for value-dependent options (insurance, free-shipping
+// thresholds). The README shows exactly this body (a test checks).
 func ratesBody(p Params) string {
 	return `{
   "order_id": {{ order.id | json }},
+  "shop": {{ shop.myshopifyDomain | json }},
   "shipping_address": {
     "country_code": {{ order.shippingAddress.countryCodeV2 | json }},
     "zip": {{ order.shippingAddress.zip | json }}
   },
-  "line_items": ` + lineItemsLiquid(false) + carriersJSON(p) + `
+  "line_items": ` + lineItemsLiquid() + `,
+  "currency": {{ order.currencyCode | json }}` + carriersJSON(p) + `
 }`
 }
+
+// RatesBody and OrdersBody are the request bodies the generated workflow
+// sends for p (the README quotes the default ones).
+func RatesBody(p Params) string { return ratesBody(p) }
+
+// OrdersBody: see RatesBody; ratesVar is the rates Run code step's variable.
+func OrdersBody(p Params, ratesVar string) string { return ordersBody(p, ratesVar) }
 
 // ordersBody is POST /orders (docs/DESIGN.md). supplier_order_id is the
 // order's supplier-order metafield, so the service creates nothing when a
@@ -315,7 +329,7 @@ func ordersBody(p Params, ratesVar string) string {
     "country_code": {{ order.shippingAddress.countryCodeV2 | json }},
     "phone": {{ order.shippingAddress.phone | json }}
   },
-  "line_items": ` + lineItemsLiquid(true) + `,
+  "line_items": ` + lineItemsLiquid() + `,
   "currency": {{ order.currencyCode | json }},
   "shipping_cost_id": {{ ` + ratesVar + `.shippingCostId | json }},
   "payment_gateway_names": [{% for g in order.paymentGatewayNames %}{{ g | json }}{% unless forloop.last %}, {% endunless %}{% endfor %}],
