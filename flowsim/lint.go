@@ -162,6 +162,14 @@ func Lint(w flowtemplates.Workflow, defs []flowtemplates.Metafield, tasks ...flo
 		}
 	}
 
+	// Task ids: the simulator (and this table) must know every one; an
+	// export with Flow's real ids needs --task-id overrides.
+	for _, s := range w.Root.Steps {
+		if _, ok := tt.ByID(s.TaskID); !ok {
+			add("unknown_task", s.StepID, "task %s is not in the task table; pass --task-id <name>=%s@%s if an export shows it", s.TaskID, s.TaskID, s.TaskVersion)
+		}
+	}
+
 	// Metafields: declared ones must be defined, used ones declared.
 	handles := map[string]bool{}
 	for _, pf := range w.Root.PatchedFields {

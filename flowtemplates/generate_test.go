@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -359,5 +360,66 @@ func TestParseFlowExport(t *testing.T) {
 	}
 	if _, err := Parse([]byte(`{"root":{"steps":[{"step_id":1,"task_id":"x"}]}}`)); err != nil {
 		t.Errorf("integer step ids: %v", err)
+	}
+}
+
+// Fault 5: every task id comes from one table, a merchant can override
+// entries from the command line or a file, and the guide says which are
+// confirmed and how to read the real ones from an export.
+func TestTaskIDOverrides(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ids.json")
+	if err := os.WriteFile(file, []byte(`{"wait": "shopify::flow::delay@1.0", "http": "shopify::flow::http_request"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	err := Command(context.Background(), []string{"--out", dir, "--task-ids", file,
+		"--task-id", "order_paid=shopify::admin::order_transaction_paid@0.2", "--task-id", "http=shopify::flow::send_http@0.3"}, &out, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(WorkflowFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := countTasks(w)
+	if n["shopify::admin::order_transaction_paid"] != 1 || n["shopify::flow::delay"] != 7 || n["shopify::flow::send_http"] == 0 ||
+		n["shopify::admin::order_paid"] != 0 || n["shopify::flow::wait"] != 0 || n["shopify::flow::http_request"] != 0 {
+		t.Fatalf("task ids after override: %v", n)
+	}
+	for _, s := range w.Root.Steps {
+		if s.TaskID == "shopify::flow::delay" && s.TaskVersion != "1.0" {
+			t.Fatalf("wait version %s", s.TaskVersion)
+		}
+	}
+	guide, _ := os.ReadFile(filepath.Join(dir, GuideFile))
+	for _, want := range []string{"`shopify::flow::delay` (confirmed)", "set by the merchant", "Reading the real ids from an exported workflow",
+		"`shopify::flow::condition` (confirmed)", "`address` (**assumed**)"} {
+		if !bytes.Contains(guide, []byte(want)) {
+			t.Errorf("guide lacks %q", want)
+		}
+	}
+	for _, bad := range [][]string{{"--task-id", "nosuch=shopify::x::y"}, {"--task-id", "wait=not an id"}, {"--task-id", "wait"}} {
+		err := Command(context.Background(), append([]string{"--out", dir}, bad...), &out, &errb)
+		var pe *problem.Error
+		if !errors.As(err, &pe) || pe.Kind != problem.Invalid {
+			t.Errorf("%v: err = %v, want an invalid-arguments problem", bad, err)
+		}
+	}
+	// Defaults: the ids no Shopify source shows are marked assumed.
+	tt := TaskTable()
+	for _, name := range []string{"order_paid", "http", "wait"} {
+		if tt[name].IDFact.Confirmed {
+			t.Errorf("%s marked confirmed", name)
+		}
+	}
+	for _, name := range []string{"run_code", "condition", "metafield", "admin_api", "foreach", "email"} {
+		if !tt[name].IDFact.Confirmed || tt[name].IDFact.Source == "" {
+			t.Errorf("%s id not confirmed with a source", name)
+		}
 	}
 }
