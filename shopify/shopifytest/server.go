@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -100,6 +101,7 @@ type Server struct {
 	orders      map[string]*Order
 	orderIDs    []string
 	nextFulfil  int
+	now         func() time.Time
 }
 
 // Resolver answers one root field. args are the field's arguments with
