@@ -65,7 +65,7 @@ func Defaults() Params {
 			24 * time.Hour, 48 * time.Hour, 72 * time.Hour,
 		},
 		AlertEmails: []string{"ops@example.com"},
-		FulfilBy:    FulfilByFlow,
+		FulfilBy:    FulfilByFlowbridge,
 	}
 }
 

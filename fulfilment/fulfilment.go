@@ -167,10 +167,6 @@ type record struct {
 // Fulfil fulfils the order if the supplier has shipped it (see the package
 // comment for the guarantees). Errors are *problem.Error.
 func (s *Service) Fulfil(ctx context.Context, in Input) (Result, error) {
-	if s.cfg.Shopify == nil {
-		return Result{}, problem.New(problem.Unavailable, CodeNotConfigured,
-			"flowbridge has no Admin API access (set SHOPIFY_SHOP and SHOPIFY_ADMIN_TOKEN)").WithRetryAfter(time.Minute)
-	}
 	shop := strings.ToLower(strings.TrimSpace(in.Shop))
 	if shop == "" {
 		shop = s.cfg.Shop
@@ -204,6 +200,13 @@ func (s *Service) Fulfil(ctx context.Context, in Input) (Result, error) {
 		return res, nil
 	}
 
+	// Only a shipped order needs the Admin API: unshipped ones answer 202
+	// even on a deployment without a token (doctor and the start-up log
+	// say it is missing).
+	if s.cfg.Shopify == nil {
+		return Result{}, problem.New(problem.Unavailable, CodeNotConfigured,
+			"flowbridge has no Admin API access (set SHOPIFY_SHOP and SHOPIFY_ADMIN_TOKEN)").WithRetryAfter(time.Minute)
+	}
 	owner := s.cfg.NewToken()
 	claim, err := s.cfg.Store.Claim(ctx, key, store.ClaimRequest{Owner: owner, Fingerprint: in.SupplierOrderID, Lease: s.cfg.Lease, TTL: s.cfg.TTL})
 	if err != nil {

@@ -56,6 +56,9 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		Shop:      cfg.Shop,
 		Logger:    log,
 	}
+	if shopifyClient(cfg) == nil {
+		log.Info("fulfilment: SHOPIFY_SHOP/SHOPIFY_ADMIN_TOKEN not set; POST /tracking/{id}/fulfil answers 503 fulfilment_not_configured once an order ships (needed by the lean workflow, templates --fulfil-by flowbridge)")
+	}
 	fulfil := &handlers.Fulfil{SupplierName: sup.Name(), TestMode: cfg.TestMode, Now: now,
 		Service: fulfilment.New(fulfilment.Config{Shopify: shopifyClient(cfg), Store: st, Tracker: svc,
 			Shop: cfg.Shop, Lease: cfg.Lease, TTL: cfg.RecordTTL, Logger: log, Now: now})}
