@@ -51,7 +51,7 @@ func CoerceMutationInputs(mutation string, inputs map[string]any) error {
 	}
 	sort.Strings(problems)
 	if len(problems) > 0 {
-		return fmt.Errorf("Shopify would refuse the inputs: %s", strings.Join(problems, "; "))
+		return fmt.Errorf("the Admin API would refuse the inputs: %s", strings.Join(problems, "; "))
 	}
 	return nil
 }
