@@ -62,17 +62,20 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 	fulfil := &handlers.Fulfil{SupplierName: sup.Name(), TestMode: cfg.TestMode, Now: now,
 		Service: fulfilment.New(fulfilment.Config{Shopify: shopifyClient(cfg), Store: st, Tracker: svc,
 			Shop: cfg.Shop, Lease: cfg.Lease, TTL: cfg.RecordTTL, Logger: log, Now: now})}
+	stk := NewStock(cfg, sup, st, log)
 	return Deps{
-		Fulfil:    fulfil.Handle,
-		Supplier:  sup,
-		Orders:    svc,
-		Checks:    []handlers.Check{{Name: "store", Fn: st.Ping}},
-		Admin:     op.Register,
-		Open:      func(e *echo.Echo) { console.Register(e) },
-		Timeline:  rec,
-		Timelines: tl,
-		Logger:    log,
-		Now:       now,
+		Fulfil:     fulfil.Handle,
+		Supplier:   sup,
+		Orders:     svc,
+		Checks:     []handlers.Check{{Name: "store", Fn: st.Ping}},
+		Admin:      func(g *echo.Group) { op.Register(g); stk.Handler.Register(g) },
+		Stock:      stk.Routes,
+		StockParts: stk,
+		Open:       func(e *echo.Echo) { console.Register(e) },
+		Timeline:   rec,
+		Timelines:  tl,
+		Logger:     log,
+		Now:        now,
 	}
 }
 

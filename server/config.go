@@ -68,17 +68,22 @@ type Config struct {
 	BigBuyPaymentMethod string
 	BigBuySKUFallback   bool
 
-	// Shopify Admin API, for POST /tracking/{id}/fulfil (the lean
-	// workflow): the shop's myshopify domain, the custom app's token, and a
-	// base URL that replaces https://{shop} (proxies, tests).
-	ShopifyShop    string
-	ShopifyToken   string
-	ShopifyBaseURL string
-
 	// Outbound supplier client (real suppliers only).
 	SupplierRateLimit      float64
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
+
+	// The shop's Admin API credentials (stock sync, and the fulfil call of
+	// the lean workflow) and the stock sync's safety rules.
+	ShopifyShop     string
+	ShopifyToken    string
+	ShopifyBaseURL  string
+	StockInterval   time.Duration
+	StockBuffer     int
+	StockMaxChanges int
+	StockMinMargin  float64
+	StockLocation   string
+	StockHistory    int
 }
 
 // MaxRequestTimeout keeps a request well inside Flow's 30 s wait, so a slow
@@ -106,7 +111,7 @@ type Setting struct {
 
 // Settings returns the settings table.
 func Settings() []Setting {
-	return []Setting{
+	return append([]Setting{
 		{Env: "FLOWBRIDGE_ADDR", Flag: "addr", Default: ":8080",
 			Help: "Listen address (`host:port` or `:port`).",
 			Set: func(c *Config, v string) error {
@@ -333,32 +338,10 @@ func Settings() []Setting {
 				c.SupplierBurst = n
 				return nil
 			}},
-		{Env: "SHOPIFY_SHOP", Flag: "shopify-shop",
-			Help: "The shop's `*.myshopify.com` domain, for `POST /tracking/{id}/fulfil` (the lean workflow: flowbridge fulfils through the Admin API). The same variable `setup` and `doctor` read.",
-			Set: func(c *Config, v string) error {
-				v = strings.ToLower(strings.TrimSpace(v))
-				if v != "" && (strings.ContainsAny(v, "/: ") || !strings.Contains(v, ".")) {
-					return fmt.Errorf("%q is not a shop domain; use e.g. example.myshopify.com", v)
-				}
-				c.ShopifyShop = v
-				return nil
-			}},
-		{Env: "SHOPIFY_ADMIN_TOKEN", Flag: "shopify-admin-token", Secret: true,
-			Help: "Admin API access token of the custom app (`shpat_…`; scopes `read_orders`, `write_merchant_managed_fulfillment_orders`), for `POST /tracking/{id}/fulfil`. Without it that call answers 503 `fulfilment_not_configured`.",
-			Set:  func(c *Config, v string) error { c.ShopifyToken = strings.TrimSpace(v); return nil }},
-		{Env: "SHOPIFY_ADMIN_BASE_URL", Flag: "shopify-admin-base-url",
-			Help: "Replaces `https://<SHOPIFY_SHOP>` in Admin API calls (a proxy; tests). Empty: the shop itself.",
-			Set: func(c *Config, v string) error {
-				if strings.TrimSpace(v) == "" {
-					c.ShopifyBaseURL = ""
-					return nil
-				}
-				return setURL(func(c *Config) *string { return &c.ShopifyBaseURL })(c, v)
-			}},
 		{Env: "FLOWBRIDGE_SUPPLIER_ATTEMPT_TIMEOUT", Flag: "supplier-attempt-timeout", Default: "8s",
 			Help: "Deadline of one supplier request attempt (the whole request stays inside FLOWBRIDGE_REQUEST_TIMEOUT).",
 			Set:  setDuration(func(c *Config) *time.Duration { return &c.SupplierAttemptTimeout })},
-	}
+	}, stockSettings()...)
 }
 
 func setURL(field func(*Config) *string) func(*Config, string) error {
@@ -456,6 +439,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, []string, er
 			}
 		}
 	}
+	problems = append(problems, checkStock(cfg)...)
+	warnings = append(warnings, stockWarnings(cfg)...)
 	switch cfg.Supplier {
 	case "bts":
 		if cfg.BTSToken == "" {
