@@ -168,12 +168,15 @@ func TestTwoWarehouseCartThroughFlow(t *testing.T) {
 		Env: map[string]string{"FLOWBRIDGE_SUPPLIER": "bigbuy", "FLOWBRIDGE_BIGBUY_API_KEY": fake.Key()}})
 	p := flowtemplates.Defaults()
 	p.BaseURL = app.URL
+	// The workflow fulfils (Send Admin API request); flowbridge fulfilling
+	// itself reads the same combined tracking (fulfilment uses orders.Track).
+	p.FulfilBy = flowtemplates.FulfilByFlow
 	w, err := flowtemplates.Build(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	item := func(barcode string) map[string]any {
-		return map[string]any{"sku": "SKU-" + barcode, "quantity": float64(1), "variant": map[string]any{"barcode": barcode},
+		return map[string]any{"sku": "SKU-" + barcode, "quantity": float64(1), "currentQuantity": float64(1), "variant": map[string]any{"barcode": barcode},
 			"originalUnitPriceSet": map[string]any{"shopMoney": map[string]any{"amount": "19.99", "currencyCode": "EUR"}}}
 	}
 	order := map[string]any{
@@ -185,7 +188,8 @@ func TestTwoWarehouseCartThroughFlow(t *testing.T) {
 		"lineItems": []any{item("8400000000017"), item("8400000000031")}, "currencyCode": "EUR",
 		"paymentGatewayNames": []any{"shopify_payments"}, "displayFulfillmentStatus": "UNFULFILLED", "cancelledAt": nil,
 		"edited": false, "metafields": []any{},
-		"fulfillmentOrders": []any{map[string]any{"id": "gid://shopify/FulfillmentOrder/9002", "status": "OPEN"}},
+		"fulfillmentOrders": []any{map[string]any{"id": "gid://shopify/FulfillmentOrder/9002", "status": "OPEN",
+			"assignedLocation": map[string]any{"location": map[string]any{"id": "gid://shopify/Location/1"}}}},
 	}
 	sim := flowsim.New(flowsim.Options{Clock: clock, Secrets: map[string]string{p.SecretName: app.APIKey}, Definitions: p.Metafields(),
 		HTTP: flowsim.HTTPBehaviour{Timeout: 5 * time.Second}})
@@ -198,6 +202,9 @@ func TestTwoWarehouseCartThroughFlow(t *testing.T) {
 	}
 	orders := fake.Orders()
 	if len(orders) != 2 {
+		for _, e := range res.Events {
+			t.Logf("%s %s %s %s", e.At.Format(time.RFC3339), e.Title, e.Outcome, e.Detail)
+		}
 		t.Fatalf("BigBuy has %d orders, want one per warehouse", len(orders))
 	}
 	value, _ := st.Metafield(p.Namespace, p.SupplierOrderKey)
@@ -211,6 +218,9 @@ func TestTwoWarehouseCartThroughFlow(t *testing.T) {
 		}
 	}
 	if len(fulfils) != 1 || len(st.Emails) != 0 {
+		for _, e := range res.Events {
+			t.Logf("%s %s %s %s", e.At.Format(time.RFC3339), e.Title, e.Outcome, e.Detail)
+		}
 		t.Fatalf("fulfilments %d, alerts %d; want one fulfilment and no alert", len(fulfils), len(st.Emails))
 	}
 	info := fulfils[0].Input["fulfillment"].(map[string]any)["trackingInfo"].(map[string]any)
