@@ -33,6 +33,7 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 	rec := timeline.NewRecorder(tl, cfg.Shop, log)
 	// Timeline writes never hold an answer: background writers, a bounded
 	// queue, each write bounded (timeline.Recorder).
+	rec.Now = now
 	rec.Async(timelineShards, timelineQueue)
 
 	all := append([]orders.Observer{orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {

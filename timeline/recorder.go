@@ -32,6 +32,9 @@ type Recorder struct {
 
 	// WriteTimeout bounds each write (default 1 s).
 	WriteTimeout time.Duration
+	// Now stamps events queued by Async writers when they were recorded
+	// (default: time.Now). Synchronous writes leave it to the store.
+	Now func() time.Time
 	// Dropped, when set, is told of every event not recorded ("failed":
 	// the write failed; "queue_full": the queue was full), for a metric.
 	Dropped func(ctx context.Context, reason string)
@@ -153,9 +156,6 @@ func (r *Recorder) Record(ctx context.Context, shop, orderID string, ev Event) {
 }
 
 func (r *Recorder) enqueue(ctx context.Context, j job) {
-	if j.ev.At.IsZero() {
-		j.ev.At = time.Now()
-	}
 	// Detached: the event describes what happened even when the caller
 	// has gone; the trace context stays for the logs.
 	j.ctx = context.WithoutCancel(ctx)
@@ -168,6 +168,14 @@ func (r *Recorder) enqueue(ctx context.Context, j job) {
 	if r.closed {
 		r.write(j)
 		return
+	}
+	if j.ev.At.IsZero() {
+		// Stamped now: the writer may run a little later.
+		if r.Now != nil {
+			j.ev.At = r.Now()
+		} else {
+			j.ev.At = time.Now()
+		}
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(j.shop + "\n" + j.order + j.number))
