@@ -43,6 +43,10 @@ type scenario struct {
 	// trueReviewsOK: the fault makes the supplier create an order without
 	// answering, so BTS orders held for review are expected (they exist).
 	trueReviewsOK bool
+	// failClosed: Redis loses its data and neither the supplier nor
+	// Shopify can be asked, so orders not yet placed are held for review
+	// on purpose (docs/exactly-once.md); they are reported, not failed.
+	failClosed bool
 }
 
 // env is one scenario's processes.
@@ -108,10 +112,10 @@ func scenarios() []scenario {
 			r.kill()
 			r.start()
 		})}
-	stop := scenario{name: "Redis SIGSTOP 6 s (AOF)", orders: n, deliveries: 3, replicas: 2, aof: true, rate: 10,
+	stop := scenario{name: "Redis SIGSTOP 15 s (AOF)", orders: n, deliveries: 3, replicas: 2, aof: true, rate: 10,
 		fault: once(time.Second, func(e *env) {
 			e.redis.Pause(e.t)
-			time.Sleep(6 * time.Second) // the fault lasts this long
+			time.Sleep(15 * time.Second) // longer than the request timeout
 			e.redis.Resume(e.t)
 		})}
 	wipe := scenario{name: "FLUSHALL mid-storm (Shopify token)", orders: n, deliveries: 3, replicas: 2, aof: true, shopify: true, rate: 10,
@@ -130,10 +134,10 @@ func scenarios() []scenario {
 	}
 	return []scenario{
 		kill9, stop,
-		{name: "Redis SIGSTOP 6 s (no AOF)", orders: n, deliveries: 3, replicas: 2, rate: 10, fault: stop.fault},
+		{name: "Redis SIGSTOP 15 s (no AOF)", orders: n, deliveries: 3, replicas: 2, rate: 10, fault: stop.fault},
 		{name: "Redis SIGKILL + restart (AOF)", orders: n, deliveries: 3, replicas: 2, aof: true, rate: 10, fault: once(time.Second, killRedis)},
 		{name: "Redis SIGKILL + restart empty (no AOF, Shopify token)", orders: n, deliveries: 3, replicas: 2, shopify: true, rate: 10, fault: once(time.Second, killRedis)},
-		{name: "Redis SIGKILL + restart empty (no AOF, no token)", orders: n, deliveries: 3, replicas: 2, rate: 10, fault: once(time.Second, killRedis)},
+		{name: "Redis SIGKILL + restart empty (no AOF, no token: fail closed)", orders: n, deliveries: 3, replicas: 2, rate: 10, failClosed: true, fault: once(time.Second, killRedis)},
 		wipe,
 		{name: "slow supplier (1.5 s), every 5th create dropped", orders: n, deliveries: 3, replicas: 2, aof: true, rate: 10, trueReviewsOK: true,
 			fault: func(ctx context.Context, e *env) { e.supplier.faults(e.t, 1500*time.Millisecond, 5) }},
@@ -148,7 +152,11 @@ func TestFaults(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			r := run(t, sc)
 			rows = append(rows, r.row())
-			if r.duplicates != 0 || r.lost != 0 || r.falseReviews != 0 || r.unsettled != 0 {
+			falseReviews := r.falseReviews
+			if sc.failClosed {
+				falseReviews = 0
+			}
+			if r.duplicates != 0 || r.lost != 0 || falseReviews != 0 || r.unsettled != 0 {
 				t.Errorf("%s: %d duplicates, %d lost, %d false reviews, %d unsettled; want 0", sc.name, r.duplicates, r.lost, r.falseReviews, r.unsettled)
 			}
 			if !sc.trueReviewsOK && r.trueReviews != 0 {
@@ -258,7 +266,8 @@ type final struct {
 	code   string
 }
 
-// flow re-sends one delivery of an order as Flow does: until a 200 or 202
+// flow re-sends one delivery of an order as Flow does (each delivery is a
+// workflow run of its own and goes on until it is answered): until a 200 or 202
 // (or another 4xx, which Flow treats as final), honouring Retry-After
 // (capped so a run stays short). When a 200 arrives, the next workflow
 // step writes the number to the order's metafield.
@@ -295,12 +304,6 @@ func orderBody(id int) []byte {
 func (f *flow) deliver(ctx context.Context, id int) {
 	body := orderBody(id)
 	for ctx.Err() == nil {
-		f.mu.Lock()
-		if _, done := f.finals[id]; done {
-			f.mu.Unlock()
-			return // another delivery settled it (Flow stops when a run ends)
-		}
-		f.mu.Unlock()
 		rep := f.e.replicas[rand.IntN(len(f.e.replicas))]
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, rep.url()+"/orders", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+flowKey)
