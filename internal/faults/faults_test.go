@@ -69,7 +69,7 @@ type result struct {
 }
 
 func (r result) row() string {
-	return fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %s | %d calls: %d×5xx, %d×429, %d cut by a kill |",
+	return fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %s | %d calls: %d×5xx, %d×429, %d without an answer |",
 		r.name, r.orders, r.creates, r.duplicates, r.lost, r.falseReviews, r.trueReviews,
 		r.longest.Round(10*time.Millisecond), r.calls, r.answered5xx, r.answered429, r.cut)
 }
