@@ -229,7 +229,6 @@ func TestPlaceCompletionRetriedWhenRedisHangs(t *testing.T) {
 	}
 }
 
-
 // While Redis hangs, /tracking asks the supplier directly: the cache costs
 // one bounded read, then is skipped for a few seconds; by Shopify order
 // (which needs the record) it is a quick 503 (issue 16, defect 1).
