@@ -100,6 +100,8 @@ type Options struct {
 	// StoreCheck reads the Redis settings the idempotency records need
 	// (store.go). Nil skips the store check.
 	StoreCheck func(ctx context.Context) (StoreReport, error)
+	// Stock: the stock sync is configured, so its scopes are required.
+	Stock bool
 }
 
 // Command is `flowbridge doctor` with no supplier check wired.
@@ -181,6 +183,7 @@ type Config struct {
 func (o Options) Run(ctx context.Context, cfg Config) Report {
 	var r Report
 	o.checkShopify(ctx, cfg, &r)
+	o.checkStockScopes(ctx, cfg, &r)
 	o.checkService(ctx, cfg, &r)
 	o.checkSupplier(ctx, cfg, &r)
 	o.checkStore(ctx, &r)

@@ -40,12 +40,6 @@ type Config struct {
 	// LostDataWindow: how long after Redis lost its data new claims are
 	// checked before any create (orders.Config.LostDataWindow).
 	LostDataWindow time.Duration
-	// ShopifyShop and ShopifyToken let flowbridge read an order's
-	// supplier-number metafield after Redis lost its data.
-	ShopifyShop  string
-	ShopifyToken string
-	// ShopifyBaseURL replaces https://{shop} (tests, proxies).
-	ShopifyBaseURL string
 	// TimelineTTL is how long per-order timelines are kept.
 	TimelineTTL time.Duration
 	// DevTraces prints spans to stdout when no OTEL_TRACES_EXPORTER is set.
@@ -83,6 +77,19 @@ type Config struct {
 	SupplierRateLimit      float64
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
+
+	// Stock sync (stock package): the shop's Admin API credentials and the
+	// merchant's safety rules. The credentials also let a placement after
+	// Redis lost its data read the order's supplier-number metafield.
+	ShopifyShop     string
+	ShopifyToken    string
+	ShopifyBaseURL  string
+	StockInterval   time.Duration
+	StockBuffer     int
+	StockMaxChanges int
+	StockMinMargin  float64
+	StockLocation   string
+	StockHistory    int
 }
 
 // MaxRequestTimeout keeps a request well inside Flow's 30 s wait, so a slow
@@ -110,7 +117,7 @@ type Setting struct {
 
 // Settings returns the settings table.
 func Settings() []Setting {
-	return []Setting{
+	return append([]Setting{
 		{Env: "FLOWBRIDGE_ADDR", Flag: "addr", Default: ":8080",
 			Help: "Listen address (`host:port` or `:port`).",
 			Set: func(c *Config, v string) error {
@@ -180,15 +187,6 @@ func Settings() []Setting {
 		{Env: "FLOWBRIDGE_LOST_DATA_WINDOW", Flag: "lost-data-window", Default: "24h",
 			Help: "After Redis lost its data (FLUSHALL, restart without persistence), how long new placements are checked before any create: by supplier lookup, else the order's Shopify metafield (`SHOPIFY_ADMIN_TOKEN`), else held for review (docs/exactly-once.md).",
 			Set:  setDuration(func(c *Config) *time.Duration { return &c.LostDataWindow })},
-		{Env: "SHOPIFY_SHOP", Flag: "shopify-shop",
-			Help: "The shop's `*.myshopify.com` domain, for the Admin API check below.",
-			Set:  func(c *Config, v string) error { c.ShopifyShop = strings.TrimSpace(v); return nil }},
-		{Env: "SHOPIFY_ADMIN_TOKEN", Flag: "shopify-admin-token", Secret: true,
-			Help: "Admin API token (scope `read_orders`). When set with `SHOPIFY_SHOP`, a placement after Redis lost its data reads the order's `flowbridge.supplier_order_id` metafield before creating anything at a supplier that cannot be searched (BTS); without it such a placement is held for review.",
-			Set:  func(c *Config, v string) error { c.ShopifyToken = strings.TrimSpace(v); return nil }},
-		{Env: "FLOWBRIDGE_SHOPIFY_BASE_URL", Flag: "shopify-base-url",
-			Help: "Replaces `https://<SHOPIFY_SHOP>` for the Admin API (a proxy, or a stand-in in tests).",
-			Set:  func(c *Config, v string) error { c.ShopifyBaseURL = strings.TrimSpace(v); return nil }},
 		{Env: "FLOWBRIDGE_CARRIERS", Flag: "carriers", Default: "GLS",
 			Help: "Carrier preference list for `/rates`, comma-separated, first wins; case-insensitive. A request's `preferred_carriers` overrides it.",
 			Set: func(c *Config, v string) error {
@@ -355,7 +353,7 @@ func Settings() []Setting {
 		{Env: "FLOWBRIDGE_SUPPLIER_ATTEMPT_TIMEOUT", Flag: "supplier-attempt-timeout", Default: "8s",
 			Help: "Deadline of one supplier request attempt (the whole request stays inside FLOWBRIDGE_REQUEST_TIMEOUT).",
 			Set:  setDuration(func(c *Config) *time.Duration { return &c.SupplierAttemptTimeout })},
-	}
+	}, stockSettings()...)
 }
 
 func setURL(field func(*Config) *string) func(*Config, string) error {
@@ -453,6 +451,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, []string, er
 			}
 		}
 	}
+	problems = append(problems, checkStock(cfg)...)
+	warnings = append(warnings, stockWarnings(cfg)...)
 	switch cfg.Supplier {
 	case "bts":
 		if cfg.BTSToken == "" {

@@ -188,7 +188,7 @@ func run(t *testing.T, sc scenario) result {
 	}
 	if sc.shopify {
 		e.shopify = startShopify(t)
-		flowEnv = append(flowEnv, "SHOPIFY_SHOP="+shop, "SHOPIFY_ADMIN_TOKEN="+shopTok, "FLOWBRIDGE_SHOPIFY_BASE_URL="+e.shopify.srv.URL)
+		flowEnv = append(flowEnv, "SHOPIFY_SHOP="+shop, "SHOPIFY_ADMIN_TOKEN="+shopTok, "SHOPIFY_ADMIN_BASE_URL="+e.shopify.srv.URL)
 	}
 	logDir := t.TempDir()
 	for i := range sc.replicas {
