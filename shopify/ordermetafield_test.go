@@ -8,13 +8,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowbridge/flowbridge/internal/adminschema"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/shopify"
 )
 
-// The order's metafield is read with one query; an order Shopify does not
-// know is an error, not "no metafield".
+// The order's metafield is read with one query, valid on Shopify's real
+// Admin schema (internal/adminschema), whose answers are checked against
+// the same schema; an order Shopify does not know is an error, not "no
+// metafield".
 func TestOrderMetafield(t *testing.T) {
+	schema, err := adminschema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	orders := map[string]any{
 		"gid://shopify/Order/1": map[string]any{"id": "gid://shopify/Order/1", "metafield": map[string]any{"value": " 700000000001 "}},
 		"gid://shopify/Order/2": map[string]any{"id": "gid://shopify/Order/2", "metafield": nil},
@@ -28,7 +35,13 @@ func TestOrderMetafield(t *testing.T) {
 			Query     string         `json:"query"`
 			Variables map[string]any `json:"variables"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || !strings.Contains(req.Query, "metafield(namespace: $namespace, key: $key)") {
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		op, _, err := schema.Operation(req.Query, "", req.Variables)
+		if err != nil {
+			t.Errorf("Shopify would refuse the document: %v", err)
 			http.Error(w, "bad query", http.StatusBadRequest)
 			return
 		}
@@ -36,8 +49,12 @@ func TestOrderMetafield(t *testing.T) {
 			http.Error(w, "bad variables", http.StatusBadRequest)
 			return
 		}
+		data := map[string]any{"order": orders[req.Variables["id"].(string)]}
+		if err := schema.CheckData(op, data); err != nil {
+			t.Errorf("the stand-in's answer does not fit the schema: %v", err)
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"order": orders[req.Variables["id"].(string)]}})
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": data})
 	}))
 	t.Cleanup(srv.Close)
 	c := &shopify.Client{Shop: "example.myshopify.com", Token: "shpat_test", BaseURL: srv.URL, MaxAttempts: 1}
