@@ -106,7 +106,9 @@ func scenarios() []scenario {
 			}
 		}
 	}
-	kill9 := scenario{name: "kill -9 replicas in a storm", orders: 2 * n, deliveries: 3, replicas: 3, aof: true, rate: 10,
+	// A replica killed after its create left loses the answer; BTS cannot
+	// be asked, so such an order is rightly held for review (it exists).
+	kill9 := scenario{name: "kill -9 replicas in a storm", orders: 2 * n, deliveries: 3, replicas: 3, aof: true, rate: 10, trueReviewsOK: true,
 		fault: every(1500*time.Millisecond, func(e *env) {
 			r := e.replicas[rand.IntN(len(e.replicas))]
 			r.kill()
