@@ -78,9 +78,9 @@ type Config struct {
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
 
-	// Stock sync (stock package): the shop's Admin API credentials and the
-	// merchant's safety rules. The credentials also let a placement after
-	// Redis lost its data read the order's supplier-number metafield.
+	// The shop's Admin API credentials (stock sync, the fulfil call of the
+	// lean workflow, and the order-metafield check after Redis lost its
+	// data) and the stock sync's safety rules.
 	ShopifyShop     string
 	ShopifyToken    string
 	ShopifyBaseURL  string
