@@ -35,6 +35,11 @@ type Config struct {
 	// RedisMinReplicas: replicas that must hold a claim before the supplier
 	// is called (survives a Redis failover without a second order).
 	RedisMinReplicas int
+	// StoreTimeout bounds every Redis operation.
+	StoreTimeout time.Duration
+	// LostDataWindow: how long after Redis lost its data new claims are
+	// checked before any create (orders.Config.LostDataWindow).
+	LostDataWindow time.Duration
 	// TimelineTTL is how long per-order timelines are kept.
 	TimelineTTL time.Duration
 	// DevTraces prints spans to stdout when no OTEL_TRACES_EXPORTER is set.
@@ -73,8 +78,9 @@ type Config struct {
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
 
-	// The shop's Admin API credentials (stock sync, and the fulfil call of
-	// the lean workflow) and the stock sync's safety rules.
+	// The shop's Admin API credentials (stock sync, the fulfil call of the
+	// lean workflow, and the order-metafield check after Redis lost its
+	// data) and the stock sync's safety rules.
 	ShopifyShop     string
 	ShopifyToken    string
 	ShopifyBaseURL  string
@@ -175,6 +181,12 @@ func Settings() []Setting {
 				c.RedisMinReplicas = n
 				return nil
 			}},
+		{Env: "FLOWBRIDGE_STORE_TIMEOUT", Flag: "store-timeout", Default: "5s",
+			Help: "Bound on every Redis operation: a hung Redis costs a call at most this per operation, so every request is answered inside `FLOWBRIDGE_REQUEST_TIMEOUT` (docs/faults.md).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.StoreTimeout })},
+		{Env: "FLOWBRIDGE_LOST_DATA_WINDOW", Flag: "lost-data-window", Default: "24h",
+			Help: "After Redis lost its data (FLUSHALL, restart without persistence), how long new placements are checked before any create: by supplier lookup, else the order's Shopify metafield (`SHOPIFY_ADMIN_TOKEN`), else held for review (docs/exactly-once.md).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.LostDataWindow })},
 		{Env: "FLOWBRIDGE_CARRIERS", Flag: "carriers", Default: "GLS",
 			Help: "Carrier preference list for `/rates`, comma-separated, first wins; case-insensitive. A request's `preferred_carriers` overrides it.",
 			Set: func(c *Config, v string) error {

@@ -189,6 +189,7 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 	if s.deps.Admin != nil {
 		s.deps.Admin(admin)
 	}
+	registerPprof(admin, s.cfg.RequestTimeout)
 	if s.deps.Open != nil {
 		s.deps.Open(e)
 	}
