@@ -63,7 +63,6 @@ import (
 
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/store"
-	"github.com/flowbridge/flowbridge/store/memstore"
 	"github.com/flowbridge/flowbridge/supplier"
 )
 
@@ -140,8 +139,16 @@ type Service struct {
 	log *slog.Logger
 }
 
-// New returns a Service.
-func New(cfg Config) *Service {
+// New returns a Service. Supplier and Store are required.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Supplier == nil:
+		return nil, errors.New("orders: no supplier")
+	case cfg.Store == nil:
+		// No quiet fallback to an in-process store: with several
+		// instances that would place an order once per instance.
+		return nil, errors.New("orders: no store (use store.Open: Redis, or the in-process store for a single instance)")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -150,12 +157,6 @@ func New(cfg Config) *Service {
 	}
 	if len(cfg.Carriers) == 0 {
 		cfg.Carriers = []string{"GLS"}
-	}
-	if cfg.Store == nil {
-		cfg.Logger.Warn("orders: no store configured; using the in-process store (single instance only)")
-		// One clock for the whole single instance: a virtual clock in
-		// tests moves leases and cache freshness too.
-		cfg.Store = memstore.New(cfg.Now)
 	}
 	if cfg.Shop == "" {
 		cfg.Shop = DefaultShop
@@ -181,7 +182,7 @@ func New(cfg Config) *Service {
 	if obs == nil {
 		obs = NopObserver{}
 	}
-	return &Service{cfg: cfg, st: cfg.Store, obs: obs, log: cfg.Logger}
+	return &Service{cfg: cfg, st: cfg.Store, obs: obs, log: cfg.Logger}, nil
 }
 
 // Store returns the service's store (for readiness checks).

@@ -263,7 +263,7 @@ func (s *Service) Resolve(ctx context.Context, shop, orderID string, r Resolutio
 		case prev.State == store.StateInFlight:
 			why += "; a request is placing it right now, try again when it has finished"
 		}
-		return OrderRecord{}, &problem.Error{Kind: problem.Invalid, Status: 409, Code: CodeResolveConflict, Detail: why}
+		return OrderRecord{}, problem.New(problem.Conflict, CodeResolveConflict, why)
 	}
 	if err != nil {
 		return OrderRecord{}, s.storeDown(ctx, "resolve", k, err)

@@ -5,10 +5,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/flowbridge/flowbridge/console"
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/store"
@@ -21,7 +19,7 @@ import (
 // API and the console page. Run and the in-process test harness share it,
 // so tests exercise the production wiring. Extra observers (metrics) see
 // every orders event alongside the timeline.
-func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger, now func() time.Time, observers ...orders.Observer) Deps {
+func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger, now func() time.Time, observers ...orders.Observer) (Deps, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -37,9 +35,11 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 	})}, observers...)
 	ocfg := OrdersConfig(cfg, sup, st, log, fanOut(all))
 	ocfg.Now = now
-	svc := orders.New(ocfg)
+	svc, err := orders.New(ocfg)
+	if err != nil {
+		return Deps{}, err
+	}
 
-	admin := &handlers.Admin{Orders: svc}
 	op := &handlers.Operator{
 		Timeline: tl,
 		Resolve: func(ctx context.Context, shop, orderID, action, number, _ string) error {
@@ -49,21 +49,26 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		ReleaseCache: func(ctx context.Context, shop, orderID, _ string) error {
 			return svc.ReleaseTracking(ctx, shop, orderID)
 		},
-		Placement: admin.Placement,
-		Shop:      cfg.Shop,
-		Logger:    log,
+		Placement: func(ctx context.Context, shop, orderID string) (any, error) {
+			rec, err := svc.Order(ctx, shop, orderID)
+			if err != nil {
+				return nil, err
+			}
+			return handlers.Placement(rec), nil
+		},
+		Shop:   cfg.Shop,
+		Logger: log,
 	}
 	return Deps{
 		Supplier:  sup,
 		Orders:    svc,
 		Checks:    []handlers.Check{{Name: "store", Fn: st.Ping}},
-		Admin:     op.Register,
-		Open:      func(e *echo.Echo) { console.Register(e) },
+		Operator:  op,
 		Timeline:  rec,
 		Timelines: tl,
 		Logger:    log,
 		Now:       now,
-	}
+	}, nil
 }
 
 // fanOut sends each orders event to every non-nil observer.

@@ -149,7 +149,10 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 	if c, ok := sup.(interface{ RunCatalog(context.Context) }); ok {
 		go c.RunCatalog(ctx)
 	}
-	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
+	deps, err := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
+	if err != nil {
+		return nil, nil, err
+	}
 	deps.Metrics = tel.MetricsHandler()
 	deps.Wrap = tel.HTTPMiddleware
 	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))
