@@ -29,6 +29,7 @@ const (
 	EventResolved         Event = "resolved"          // an operator adopted or released an order
 	EventOwnershipLost    Event = "ownership_lost"    // our lease was taken over before we wrote
 	EventStoreError       Event = "store_error"       // the store failed (Redis unreachable, ...)
+	EventStoreLost        Event = "store_lost"        // a claim came soon after the store lost its data
 	EventCacheHit         Event = "cache_hit"         // rates or tracking answered from the cache
 	EventCacheMiss        Event = "cache_miss"        // the supplier was asked
 )
@@ -68,7 +69,7 @@ func (f ObserverFunc) Observe(ctx context.Context, o Observation) { f(ctx, o) }
 // level is how loud each event is in the log.
 func (e Event) level() slog.Level {
 	switch e {
-	case EventStoreError, EventOwnershipLost, EventNeedsReview, EventOutcomeUnknown, EventRecordedMismatch:
+	case EventStoreError, EventOwnershipLost, EventNeedsReview, EventOutcomeUnknown, EventRecordedMismatch, EventStoreLost:
 		return slog.LevelWarn
 	case EventReconciled, EventReconciledAbsent, EventLookupFailed, EventResolved, EventClaimTakeover, EventRejected, EventReleased, EventRecorded, EventCreated:
 		return slog.LevelInfo

@@ -59,6 +59,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowbridge/flowbridge/problem"
@@ -79,8 +80,25 @@ const (
 	DefaultBusyRetryAfter  = 5 * time.Second
 	DefaultUnknownRetry    = 10 * time.Second
 	DefaultShop            = "default"
+	DefaultLostDataWindow  = 24 * time.Hour
 	bookkeepingTimeout     = 5 * time.Second
+	// claimMargin: a claim is useless with less time than this left before
+	// the caller's deadline (nothing could be sent), so the claim's own
+	// deadline is the request's minus this.
+	claimMargin = time.Second
+	// completeReserve is kept back from the supplier call so the
+	// completion write has time inside the request deadline.
+	completeReserve = time.Second
 )
+
+// CodeStoreRecovering: the store lost its data moments ago; calls that
+// were placing orders before the loss may still be running, so a new
+// placement waits until they must have finished.
+const CodeStoreRecovering = "store_recovering"
+
+// ErrCannotAsk is returned by a Config.Metafield function that cannot
+// look at this order (another shop, no token): the placement fails closed.
+var ErrCannotAsk = errors.New("orders: the Shopify order cannot be checked")
 
 // CodeResolveConflict: an operator resolution that the record's state does
 // not allow (for example releasing an order that is placed).
@@ -129,6 +147,18 @@ type Config struct {
 	// Observer receives an event for every claim, replay, reconciliation,
 	// unknown outcome, review and store error (default: none).
 	Observer Observer
+	// LostDataWindow is how long after the store lost its data (its epoch
+	// marker was gone) a fresh claim is treated as possibly forgotten
+	// rather than new (default 24 h, Flow's retry window): it is
+	// reconciled at the supplier, or checked against the order's Shopify
+	// metafield (Metafield), or held for review.
+	LostDataWindow time.Duration
+	// Metafield, when set, reads the supplier order number stage 1 stored
+	// on the Shopify order (metafield flowbridge.supplier_order_id) through
+	// the Admin API. It is asked only after the store lost its data, for a
+	// supplier that cannot be searched by reference. ErrCannotAsk means
+	// this order cannot be checked (the placement is held for review).
+	Metafield func(ctx context.Context, shop, orderID string) (number string, found bool, err error)
 }
 
 // Service implements the Flow-facing operations and operator resolution.
@@ -137,6 +167,9 @@ type Service struct {
 	st  store.Store
 	obs Observer
 	log *slog.Logger
+	// cacheDownUntil (unix ns): caches are skipped until then after a
+	// store failure (read.go).
+	cacheDownUntil atomic.Int64
 }
 
 // New returns a Service. Supplier and Store are required.
@@ -173,6 +206,7 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.TrackingTTL, DefaultTrackingTTL)
 	def(&cfg.BusyRetryAfter, DefaultBusyRetryAfter)
 	def(&cfg.UnknownRetryAfter, DefaultUnknownRetry)
+	def(&cfg.LostDataWindow, DefaultLostDataWindow)
 	// The supplier call must end before the lease does, or a retry could
 	// take the order over while the first create is still running.
 	if max := cfg.Lease * 3 / 4; cfg.SupplierTimeout > max {
@@ -371,7 +405,7 @@ func retryAfterSeconds(d time.Duration) time.Duration {
 }
 
 func (s *Service) storeDown(ctx context.Context, op string, k store.Key, err error) error {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || errors.Is(err, store.ErrDeadline) {
 		// The caller's own deadline or cancellation, not Redis.
 		return problem.Wrap(err, problem.Unavailable, problem.CodeDeadline, "the request ran out of time before the order could be checked; nothing was sent to the supplier").WithRetryAfter(time.Second)
 	}
@@ -392,7 +426,8 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (PlaceResult, error)
 		return s.recordExisting(ctx, k, fp, strings.TrimSpace(in.Recorded))
 	}
 	a := &attempt{k: k, in: in, fp: fp, owner: newToken()}
-	cr, err := s.st.Claim(ctx, k, store.ClaimRequest{Owner: a.owner, Fingerprint: fp, Lease: s.cfg.Lease, TTL: s.cfg.RecordTTL})
+	cr, err := s.st.Claim(ctx, k, store.ClaimRequest{Owner: a.owner, Fingerprint: fp, Lease: s.cfg.Lease, TTL: s.cfg.RecordTTL,
+		Deadline: claimDeadline(ctx)})
 	if err != nil {
 		return PlaceResult{}, s.storeDown(ctx, "claim", k, err)
 	}
@@ -401,29 +436,89 @@ func (s *Service) Place(ctx context.Context, in PlaceInput) (PlaceResult, error)
 	case store.ClaimBusy:
 		s.observe(ctx, Observation{Event: EventClaimBusy, Key: k})
 		wait := min(max(retryAfterSeconds(cr.RetryAfter), time.Second), s.cfg.BusyRetryAfter)
+		if !cr.Record.Deadline.IsZero() && cr.Record.SentAt.IsZero() {
+			// The holder has not sent anything yet; if it never does, the
+			// order is free once its deadline passes.
+			wait = min(wait, max(retryAfterSeconds(cr.Record.Deadline.Sub(cr.Now)), time.Second))
+		}
 		return PlaceResult{}, problem.New(problem.Busy, problem.CodeInFlight,
 			"this order is being placed right now by another request; try again shortly").WithRetryAfter(wait)
 	case store.ClaimDone:
 		return s.replay(ctx, k, cr.Record, fp)
 	case store.ClaimFresh:
 		s.observe(ctx, Observation{Event: EventClaimWon, Key: k})
-		if s.cfg.TrustFreshClaims || !s.cfg.Supplier.Capabilities().LookupByReference {
-			return s.create(ctx, a)
-		}
-		return s.reconcile(ctx, a, true)
+		return s.placeNew(ctx, a, cr)
 	case store.ClaimTakeover:
 		s.observe(ctx, Observation{Event: EventClaimTakeover, Key: k, State: cr.Previous})
-		if cr.Previous == store.StateRejected {
-			// The supplier refused the earlier payload, so nothing exists;
-			// the corrected order is placed like a fresh one.
-			if s.cfg.TrustFreshClaims || !s.cfg.Supplier.Capabilities().LookupByReference {
-				return s.create(ctx, a)
-			}
-			return s.reconcile(ctx, a, true)
+		if cr.Previous == store.StateRejected || cr.Previous == store.StateUnsent {
+			// The supplier refused the earlier payload, or the earlier
+			// holder never sent it: nothing exists, so the order is placed
+			// like a fresh one.
+			return s.placeNew(ctx, a, cr)
 		}
 		return s.reconcile(ctx, a, false)
 	}
 	return PlaceResult{}, problem.Newf(problem.Internal, problem.CodeInternal, "unexpected claim status %v", cr.Status)
+}
+
+// claimDeadline is the deadline a claim is made with: the caller's minus
+// claimMargin (zero without one).
+func claimDeadline(ctx context.Context) time.Time {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Time{}
+	}
+	return dl.Add(-claimMargin)
+}
+
+// placeNew places an order no earlier attempt is known to have sent.
+func (s *Service) placeNew(ctx context.Context, a *attempt, cr store.ClaimResult) (PlaceResult, error) {
+	if !cr.StoreLostAt.IsZero() && cr.Now.Sub(cr.StoreLostAt) < s.cfg.LostDataWindow {
+		return s.afterLoss(ctx, a, cr)
+	}
+	if s.cfg.TrustFreshClaims || !s.cfg.Supplier.Capabilities().LookupByReference {
+		return s.create(ctx, a)
+	}
+	return s.reconcile(ctx, a, true)
+}
+
+// afterLoss places an order whose claim came soon after the store lost
+// its data: its record may have been among the lost, so "no record" does
+// not mean "never placed".
+func (s *Service) afterLoss(ctx context.Context, a *attempt, cr store.ClaimResult) (PlaceResult, error) {
+	s.observe(ctx, Observation{Event: EventStoreLost, Key: a.k})
+	if hold := cr.StoreLostAt.Add(s.cfg.Lease).Sub(cr.Now); hold > 0 {
+		// A call that was placing this order when the data went may still
+		// be running; it writes its outcome back (Complete re-creates a
+		// lost record). Wait until it must have finished.
+		s.release(ctx, a)
+		return PlaceResult{}, problem.New(problem.Unavailable, CodeStoreRecovering,
+			"the idempotency store lost its data moments ago; nothing was sent to the supplier, try again shortly").
+			WithRetryAfter(min(retryAfterSeconds(hold), s.cfg.UnknownRetryAfter))
+	}
+	if s.cfg.Supplier.Capabilities().LookupByReference {
+		return s.reconcile(ctx, a, true)
+	}
+	if s.cfg.Metafield == nil {
+		return s.needsReviewLost(ctx, a, cr.StoreLostAt)
+	}
+	mctx, cancel := s.supplierTimeout(ctx)
+	number, found, err := s.cfg.Metafield(mctx, a.k.Shop, a.k.OrderID)
+	cancel()
+	switch {
+	case errors.Is(err, ErrCannotAsk):
+		return s.needsReviewLost(ctx, a, cr.StoreLostAt)
+	case err != nil:
+		s.release(ctx, a)
+		s.observe(ctx, Observation{Event: EventLookupFailed, Key: a.k, Op: "shopify_metafield", Err: err})
+		return PlaceResult{}, problem.Wrap(err, problem.Unavailable, problem.CodeSupplierUnavailable,
+			"the idempotency store lost its data, and Shopify could not be asked whether this order was already placed; nothing was sent to the supplier, try again").
+			WithRetryAfter(s.cfg.UnknownRetryAfter)
+	case found && strings.TrimSpace(number) != "":
+		s.observe(ctx, Observation{Event: EventRecorded, Key: a.k, Op: "shopify_metafield"})
+		return s.placed(ctx, a, supplier.Placed{SupplierOrderID: strings.TrimSpace(number), Status: supplier.StatusUnknown}, OutcomeRecorded), nil
+	}
+	return s.create(ctx, a)
 }
 
 // attempt is one won claim.
@@ -439,6 +534,11 @@ func (s *Service) complete(ctx context.Context, a *attempt, to store.State, resu
 	bctx, cancel := bookkeeping(ctx)
 	defer cancel()
 	err := s.st.Complete(bctx, a.k, store.Change{Owner: a.owner, To: to, Result: result, Reason: reason, TTL: s.cfg.RecordTTL})
+	s.completed(ctx, a, to, err)
+	return err
+}
+
+func (s *Service) completed(ctx context.Context, a *attempt, to store.State, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotOwner):
 		// Someone took the order over (our lease expired) or an operator
@@ -447,7 +547,79 @@ func (s *Service) complete(ctx context.Context, a *attempt, to store.State, resu
 	case err != nil:
 		s.observe(ctx, Observation{Event: EventStoreError, Op: "complete", Key: a.k, State: to, Err: err})
 	}
-	return err
+}
+
+// completeRetries are the waits between tries of a placed record's write.
+var completeRetries = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
+
+// completePlaced writes a placed record: the supplier order exists, so
+// losing this write would leave a claim that looks sent-and-unanswered,
+// and the next call would hold the order for review although Flow was
+// told the number. It is tried within the request's deadline (the
+// supplier call leaves completeReserve for it); if the store is still
+// failing, the tries go on in the background until the lease ends —
+// before that no other call can take the order over.
+func (s *Service) completePlaced(ctx context.Context, a *attempt, result []byte) {
+	change := store.Change{Owner: a.owner, To: store.StatePlaced, Result: result, TTL: s.cfg.RecordTTL}
+	try := func(ctx context.Context) (done bool) {
+		err := s.st.Complete(ctx, a.k, change)
+		if err == nil || errors.Is(err, store.ErrNotOwner) {
+			s.completed(ctx, a, store.StatePlaced, err)
+			return true
+		}
+		s.completed(ctx, a, store.StatePlaced, err)
+		return false
+	}
+	// In the request: until its deadline, or at least once with a short
+	// detached bound when the caller has already gone.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(time.Until(deadlineOr(ctx, time.Now())), 500*time.Millisecond))
+	defer cancel()
+	i := 0
+	for ; i < len(completeRetries); i++ {
+		if try(rctx) {
+			return
+		}
+		if !sleepCtx(rctx, completeRetries[i]) {
+			break
+		}
+	}
+	leaseEnd := a.rec.LeaseUntil
+	if leaseEnd.IsZero() {
+		leaseEnd = time.Now().Add(s.cfg.Lease / 2)
+	}
+	bctx, bcancel := context.WithDeadline(context.WithoutCancel(ctx), leaseEnd.Add(-time.Second))
+	go func() {
+		defer bcancel()
+		for j := 0; ; j++ {
+			if try(bctx) {
+				s.log.Info("orders: placed record written after retries", "shop", a.k.Shop, "order_id", a.k.OrderID)
+				return
+			}
+			if !sleepCtx(bctx, completeRetries[min(j, len(completeRetries)-1)]) {
+				s.log.Error("orders: the placed record could not be written before the lease ended; the next call will hold the order for review", "shop", a.k.Shop, "order_id", a.k.OrderID)
+				return
+			}
+		}
+	}()
+}
+
+func deadlineOr(ctx context.Context, def time.Time) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return def
+}
+
+// sleepCtx waits d unless ctx ends first (false then).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (s *Service) release(ctx context.Context, a *attempt) {
@@ -466,17 +638,26 @@ func (s *Service) placed(ctx context.Context, a *attempt, p supplier.Placed, out
 	pl := placement{SupplierOrderID: p.SupplierOrderID, Status: p.Status, RawStatus: p.RawStatus, Outcome: outcome,
 		PlacedAt: s.cfg.Now().UTC(), TestMode: s.cfg.TestMode}
 	b, _ := json.Marshal(pl)
-	// A failed write is logged and observed but the order exists: Flow must
-	// hear the number so that it writes it to the order metafield, which
-	// protects the order if the store forgot.
-	_ = s.complete(ctx, a, store.StatePlaced, b, "")
+	// The order exists: Flow must hear the number (it writes it to the
+	// order metafield, which protects the order if the store forgot), so
+	// a failing write is retried but never fails the answer.
+	s.completePlaced(ctx, a, b)
 	return PlaceResult{Outcome: outcome, SupplierOrderID: p.SupplierOrderID, Status: p.Status, RawStatus: p.RawStatus,
 		TestMode: s.cfg.TestMode, PlacedAt: pl.PlacedAt, OrderID: a.k.OrderID, FirstOutcome: outcome,
 		PayloadChanged: a.rec.Fingerprint != "" && a.rec.Fingerprint != a.fp}
 }
 
+// supplierTimeout bounds a supplier call by SupplierTimeout and ends it
+// completeReserve before the caller's deadline, so the outcome can still
+// be written down inside it.
 func (s *Service) supplierTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.cfg.SupplierTimeout)
+	d := s.cfg.SupplierTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) - completeReserve; left < d {
+			d = max(left, time.Until(dl)/2)
+		}
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // reconcile asks the supplier for the order by reference before creating.
@@ -519,6 +700,30 @@ func (s *Service) create(ctx context.Context, a *attempt) (PlaceResult, error) {
 	o.Reference = a.k.OrderID
 	o.TestMode = s.cfg.TestMode
 	cctx, cancel := s.supplierTimeout(ctx)
+	// The claim is marked sent at the last moment before the create
+	// leaves (after any rate-limit wait): a takeover of a claim without
+	// the mark places the order instead of holding it for review.
+	mark := func(mctx context.Context) error {
+		err := s.st.MarkSent(mctx, a.k, a.owner)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, store.ErrNotOwner):
+			s.observe(ctx, Observation{Event: EventOwnershipLost, Op: "mark_sent", Key: a.k, Err: err})
+			return problem.Wrap(err, problem.Unavailable, problem.CodeInFlight, "another request took this order over; nothing was sent to the supplier").WithRetryAfter(time.Second)
+		case errors.Is(err, store.ErrDeadline):
+			return problem.Wrap(err, problem.Unavailable, problem.CodeDeadline, "the request ran out of time before the order was sent; nothing was sent to the supplier").WithRetryAfter(time.Second)
+		}
+		s.observe(ctx, Observation{Event: EventStoreError, Op: "mark_sent", Key: a.k, Err: err})
+		return problem.Wrap(err, problem.Unavailable, problem.CodeStoreUnavailable, "the idempotency store is unreachable; nothing was sent to the supplier, try again").WithRetryAfter(5 * time.Second)
+	}
+	if supplier.ReportsSending(s.cfg.Supplier) {
+		cctx = supplier.WithSending(cctx, mark)
+	} else if err := mark(cctx); err != nil {
+		cancel()
+		s.release(ctx, a)
+		return PlaceResult{}, err
+	}
 	p, err := s.cfg.Supplier.CreateOrder(cctx, o)
 	timedOut := cctx.Err() != nil
 	cancel()
@@ -572,6 +777,27 @@ func (s *Service) needsReview(ctx context.Context, a *attempt, at time.Time) (Pl
 		return PlaceResult{}, s.storeDown(ctx, "complete", a.k, err)
 	}
 	s.observe(ctx, Observation{Event: EventNeedsReview, Key: a.k})
+	return PlaceResult{Outcome: OutcomeNeedsReview, NeedsReview: true, ReviewReason: reason, OrderID: a.k.OrderID,
+		TestMode: s.cfg.TestMode, FirstOutcome: OutcomeNeedsReview}, nil
+}
+
+// needsReviewLost holds an order for review because the store lost its
+// data and neither the supplier nor Shopify can say whether it was placed.
+func (s *Service) needsReviewLost(ctx context.Context, a *attempt, lostAt time.Time) (PlaceResult, error) {
+	sup := s.cfg.Supplier.Name()
+	name := a.in.Order.Name
+	if name == "" {
+		name = "order " + a.k.OrderID
+	}
+	reason := fmt.Sprintf("flowbridge's store (Redis) lost its data at %s UTC, so flowbridge cannot tell whether Shopify order %s (id %s) was already sent to %s; %s cannot be searched by our reference and no Shopify Admin API token is configured to read the order's supplier number, so flowbridge will not send it on its own. "+
+		"Check the %s portal for an order with this order's items and shipping address. "+
+		"If it exists, record its number: `flowbridge orders resolve %s --adopt <supplier order number>`. "+
+		"If it does not exist, release the order and re-run the workflow: `flowbridge orders resolve %s --release`.",
+		lostAt.UTC().Format("2006-01-02 15:04:05"), name, a.k.OrderID, sup, sup, sup, a.k.OrderID, a.k.OrderID)
+	if err := s.complete(ctx, a, store.StateNeedsReview, nil, reason); err != nil && !errors.Is(err, store.ErrNotOwner) {
+		return PlaceResult{}, s.storeDown(ctx, "complete", a.k, err)
+	}
+	s.observe(ctx, Observation{Event: EventNeedsReview, Key: a.k, Op: "store_lost"})
 	return PlaceResult{Outcome: OutcomeNeedsReview, NeedsReview: true, ReviewReason: reason, OrderID: a.k.OrderID,
 		TestMode: s.cfg.TestMode, FirstOutcome: OutcomeNeedsReview}, nil
 }

@@ -26,10 +26,15 @@ func (s *Service) Rates(ctx context.Context, in RatesInput) (RatesResult, error)
 	ck := s.ratesKey(shop, in.Request)
 	var opts []supplier.Rate
 	cached := false
-	if b, ok, err := s.st.CacheGet(ctx, ck); err != nil {
-		s.observe(ctx, Observation{Event: EventStoreError, Op: "rates_cache_get", Err: err})
-	} else if ok && json.Unmarshal(b, &opts) == nil {
-		cached = true
+	if s.cacheUsable() {
+		cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+		b, ok, err := s.st.CacheGet(cctx, ck)
+		cancel()
+		if err != nil {
+			s.cacheFailed(ctx, "rates_cache_get", err)
+		} else if ok && json.Unmarshal(b, &opts) == nil {
+			cached = true
+		}
 	}
 	if cached {
 		s.observe(ctx, Observation{Event: EventCacheHit, Op: "rates"})
@@ -39,11 +44,13 @@ func (s *Service) Rates(ctx context.Context, in RatesInput) (RatesResult, error)
 		if err != nil {
 			return RatesResult{}, err
 		}
-		if len(opts) > 0 {
+		if len(opts) > 0 && s.cacheUsable() {
 			b, _ := json.Marshal(opts)
-			if err := s.st.CacheSet(ctx, ck, b, s.cfg.RatesTTL); err != nil {
-				s.observe(ctx, Observation{Event: EventStoreError, Op: "rates_cache_set", Err: err})
+			cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+			if err := s.st.CacheSet(cctx, ck, b, s.cfg.RatesTTL); err != nil {
+				s.cacheFailed(ctx, "rates_cache_set", err)
 			}
+			cancel()
 		}
 	}
 	prefs := in.Carriers
@@ -88,10 +95,16 @@ func (s *Service) Track(ctx context.Context, in TrackInput) (TrackResult, error)
 		}
 	}
 	tk := store.CacheKey(shop, s.cfg.Supplier.Name(), id)
-	cached, ok, err := s.st.TrackingGet(ctx, tk)
-	if err != nil {
-		s.observe(ctx, Observation{Event: EventStoreError, Op: "tracking_cache_get", Err: err})
-		ok = false
+	var cached store.Tracked
+	ok := false
+	if s.cacheUsable() {
+		cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+		cached, ok, err = s.st.TrackingGet(cctx, tk)
+		cancel()
+		if err != nil {
+			s.cacheFailed(ctx, "tracking_cache_get", err)
+			ok = false
+		}
 	}
 	if ok && cached.Fresh {
 		if res, err := decodeTracking(cached.Value); err == nil {
@@ -110,10 +123,15 @@ func (s *Service) Track(ctx context.Context, in TrackInput) (TrackResult, error)
 		t.SupplierOrderID = id
 	}
 	fresh := TrackResult{Tracking: t, CheckedAt: s.cfg.Now().UTC(), TestMode: s.cfg.TestMode}
+	if !s.cacheUsable() {
+		return fresh, nil
+	}
 	b, _ := json.Marshal(trackingEntry{Tracking: t, CheckedAt: fresh.CheckedAt})
-	held, err := s.st.TrackingPut(ctx, tk, t.Status.Rank(), b, s.cfg.TrackingTTL, s.cfg.RecordTTL)
+	cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	held, err := s.st.TrackingPut(cctx, tk, t.Status.Rank(), b, s.cfg.TrackingTTL, s.cfg.RecordTTL)
+	cancel()
 	if err != nil {
-		s.observe(ctx, Observation{Event: EventStoreError, Op: "tracking_cache_put", Err: err})
+		s.cacheFailed(ctx, "tracking_cache_put", err)
 		return fresh, nil
 	}
 	if held.Rank > t.Status.Rank() {
@@ -125,6 +143,26 @@ func (s *Service) Track(ctx context.Context, in TrackInput) (TrackResult, error)
 		}
 	}
 	return fresh, nil
+}
+
+// cacheTimeout bounds each cache read or write: a cache is worth less than
+// the time a hung Redis would cost the call.
+const cacheTimeout = 500 * time.Millisecond
+
+// cacheSkip is how long the caches are left alone after a store failure:
+// while Redis is down or hung, /rates and /tracking ask the supplier
+// directly instead of paying cacheTimeout on every call.
+const cacheSkip = 5 * time.Second
+
+func (s *Service) cacheUsable() bool {
+	return time.Now().UnixNano() >= s.cacheDownUntil.Load()
+}
+
+func (s *Service) cacheFailed(ctx context.Context, op string, err error) {
+	if ctx.Err() == nil {
+		s.cacheDownUntil.Store(time.Now().Add(cacheSkip).UnixNano())
+	}
+	s.observe(ctx, Observation{Event: EventStoreError, Op: op, Err: err})
 }
 
 type trackingEntry struct {

@@ -29,6 +29,10 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		tl = timeline.NewRedisStore(rs.Client(), topt)
 	}
 	rec := timeline.NewRecorder(tl, cfg.Shop, log)
+	// Timeline writes never hold an answer: background writers, a bounded
+	// queue, each write bounded (timeline.Recorder).
+	rec.Now = now
+	rec.Async(timelineShards, timelineQueue)
 
 	all := append([]orders.Observer{orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
 		rec.Observe(ctx, o.Key.Shop, o.Key.OrderID, string(o.Event), o.Err)
@@ -41,7 +45,7 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 	}
 
 	op := &handlers.Operator{
-		Timeline: tl,
+		Timeline: flushing{Store: tl, rec: rec},
 		Resolve: func(ctx context.Context, shop, orderID, action, number, _ string) error {
 			_, err := svc.Resolve(ctx, shop, orderID, orders.Resolution{Action: action, SupplierOrderID: number})
 			return err
@@ -69,6 +73,38 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		Logger:    log,
 		Now:       now,
 	}, nil
+}
+
+// Timeline writer pool: a few shards (one order's events stay in order)
+// with room for bursts; a full queue drops events (counted) rather than
+// hold a request.
+const (
+	timelineShards = 4
+	timelineQueue  = 2048
+)
+
+// flushing is the timeline as the operator API reads it: this process's
+// queued events are written first, so an operator (and a test) reading
+// right after a call sees it. The wait is bounded by the request.
+type flushing struct {
+	timeline.Store
+	rec *timeline.Recorder
+}
+
+func (f flushing) Get(ctx context.Context, shop, orderID string) (timeline.Order, error) {
+	f.flush(ctx)
+	return f.Store.Get(ctx, shop, orderID)
+}
+
+func (f flushing) List(ctx context.Context, fl timeline.Filter) (timeline.Page, error) {
+	f.flush(ctx)
+	return f.Store.List(ctx, fl)
+}
+
+func (f flushing) flush(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	f.rec.Flush(fctx)
 }
 
 // fanOut sends each orders event to every non-nil observer.

@@ -35,6 +35,17 @@ type Config struct {
 	// RedisMinReplicas: replicas that must hold a claim before the supplier
 	// is called (survives a Redis failover without a second order).
 	RedisMinReplicas int
+	// StoreTimeout bounds every Redis operation.
+	StoreTimeout time.Duration
+	// LostDataWindow: how long after Redis lost its data new claims are
+	// checked before any create (orders.Config.LostDataWindow).
+	LostDataWindow time.Duration
+	// ShopifyShop and ShopifyToken let flowbridge read an order's
+	// supplier-number metafield after Redis lost its data.
+	ShopifyShop  string
+	ShopifyToken string
+	// ShopifyBaseURL replaces https://{shop} (tests, proxies).
+	ShopifyBaseURL string
 	// TimelineTTL is how long per-order timelines are kept.
 	TimelineTTL time.Duration
 	// DevTraces prints spans to stdout when no OTEL_TRACES_EXPORTER is set.
@@ -163,6 +174,21 @@ func Settings() []Setting {
 				c.RedisMinReplicas = n
 				return nil
 			}},
+		{Env: "FLOWBRIDGE_STORE_TIMEOUT", Flag: "store-timeout", Default: "5s",
+			Help: "Bound on every Redis operation: a hung Redis costs a call at most this per operation, so every request is answered inside `FLOWBRIDGE_REQUEST_TIMEOUT` (docs/faults.md).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.StoreTimeout })},
+		{Env: "FLOWBRIDGE_LOST_DATA_WINDOW", Flag: "lost-data-window", Default: "24h",
+			Help: "After Redis lost its data (FLUSHALL, restart without persistence), how long new placements are checked before any create: by supplier lookup, else the order's Shopify metafield (`SHOPIFY_ADMIN_TOKEN`), else held for review (docs/exactly-once.md).",
+			Set:  setDuration(func(c *Config) *time.Duration { return &c.LostDataWindow })},
+		{Env: "SHOPIFY_SHOP", Flag: "shopify-shop",
+			Help: "The shop's `*.myshopify.com` domain, for the Admin API check below.",
+			Set:  func(c *Config, v string) error { c.ShopifyShop = strings.TrimSpace(v); return nil }},
+		{Env: "SHOPIFY_ADMIN_TOKEN", Flag: "shopify-admin-token", Secret: true,
+			Help: "Admin API token (scope `read_orders`). When set with `SHOPIFY_SHOP`, a placement after Redis lost its data reads the order's `flowbridge.supplier_order_id` metafield before creating anything at a supplier that cannot be searched (BTS); without it such a placement is held for review.",
+			Set:  func(c *Config, v string) error { c.ShopifyToken = strings.TrimSpace(v); return nil }},
+		{Env: "FLOWBRIDGE_SHOPIFY_BASE_URL", Flag: "shopify-base-url",
+			Help: "Replaces `https://<SHOPIFY_SHOP>` for the Admin API (a proxy, or a stand-in in tests).",
+			Set:  func(c *Config, v string) error { c.ShopifyBaseURL = strings.TrimSpace(v); return nil }},
 		{Env: "FLOWBRIDGE_CARRIERS", Flag: "carriers", Default: "GLS",
 			Help: "Carrier preference list for `/rates`, comma-separated, first wins; case-insensitive. A request's `preferred_carriers` overrides it.",
 			Set: func(c *Config, v string) error {

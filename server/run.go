@@ -98,14 +98,16 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 		log = slog.New(slog.DiscardHandler)
 	}
 	var closers []func()
-	closeAll = func() {
+	// A local function, not the named result: a failing return sets
+	// closeAll to nil before deferred calls run (issue 16, defect 5).
+	closeNow := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
 	defer func() {
 		if err != nil {
-			closeAll()
+			closeNow()
 		}
 	}()
 
@@ -121,9 +123,9 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 	})
 	log = slog.New(telemetry.LogHandler(log.Handler()))
 
-	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas})
+	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas, OpTimeout: cfg.StoreTimeout})
 	if err != nil {
-		return nil, nil, fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
+		return nil, nil, redisStartError(err)
 	}
 	closers = append(closers, func() { _ = st.Close() })
 	var rdb redis.UniversalClient
@@ -153,6 +155,8 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 	if err != nil {
 		return nil, nil, err
 	}
+	deps.Timeline.Dropped = func(ctx context.Context, reason string) { tel.Metrics.StoreError(ctx, "timeline_"+reason) }
+	closers = append(closers, deps.Timeline.Close) // before the store closes (closers run last first)
 	deps.Metrics = tel.MetricsHandler()
 	deps.Wrap = tel.HTTPMiddleware
 	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))
@@ -160,7 +164,42 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 	if err != nil {
 		return nil, nil, err
 	}
-	return s, closeAll, nil
+	return s, closeNow, nil
+}
+
+// redisStartError says what is wrong with Redis at start-up and how to fix
+// it. It never quotes the URL (it may carry a password).
+func redisStartError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "WRONGPASS"), strings.Contains(msg, "NOAUTH"), strings.Contains(msg, "invalid password"),
+		strings.Contains(msg, "invalid username-password"):
+		return fmt.Errorf("REDIS_URL: Redis refused the credentials (%s); put the right password in the URL: redis://:PASSWORD@host:6379/0, or redis://USER:PASSWORD@host:6379/0 for an ACL user", firstLine(msg))
+	case strings.Contains(msg, "redis url:"):
+		return fmt.Errorf("REDIS_URL: %w; the forms are listed in docs/exactly-once.md (\"Redis in production\")", err)
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such file"), strings.Contains(msg, "no such host"),
+		strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "deadline exceeded"), strings.Contains(msg, "dial"):
+		return fmt.Errorf("REDIS_URL: cannot reach Redis (%s); check the host and port in REDIS_URL and that Redis is running and reachable from here (unset REDIS_URL to run one instance on the in-process store)", firstLine(msg))
+	}
+	return fmt.Errorf("REDIS_URL: %w; check the URL and that Redis is reachable", err)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// credentialSettings names the settings that hold a supplier's credentials.
+func credentialSettings(name string) string {
+	switch name {
+	case "bts":
+		return "FLOWBRIDGE_BTS_TOKEN (and FLOWBRIDGE_BTS_BASE_URL)"
+	case "bigbuy":
+		return "FLOWBRIDGE_BIGBUY_API_KEY (and FLOWBRIDGE_BIGBUY_BASE_URL)"
+	}
+	return "the supplier's credential settings"
 }
 
 func storeName(cfg Config) string {
@@ -237,6 +276,9 @@ func OrdersConfig(cfg Config, sup supplier.Supplier, st store.Store, log *slog.L
 		TrackingTTL: cfg.TrackingTTL,
 		Logger:      log,
 		Observer:    obs,
+
+		LostDataWindow: cfg.LostDataWindow,
+		Metafield:      shopifyMetafield(cfg),
 	}
 }
 
@@ -272,7 +314,7 @@ func checkCredentials(ctx context.Context, sup supplier.Supplier, log *slog.Logg
 	}
 	pe := problem.From(err)
 	if pe.Code == problem.CodeSupplierAuth || pe.Kind == problem.Unauthorized {
-		return fmt.Errorf("supplier %s refused the credentials: %s", sup.Name(), pe.Detail)
+		return fmt.Errorf("supplier %s refused the credentials: %s; fix %s and start again", sup.Name(), pe.Detail, credentialSettings(sup.Name()))
 	}
 	log.Warn("supplier credentials could not be checked", slog.String("supplier", sup.Name()), slog.String("code", pe.Code))
 	return nil

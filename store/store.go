@@ -44,6 +44,7 @@ const (
 	StateUnknown     = storeapi.StateUnknown
 	StateNeedsReview = storeapi.StateNeedsReview
 	StateExpired     = storeapi.StateExpired
+	StateUnsent      = storeapi.StateUnsent
 
 	ClaimFresh    = storeapi.ClaimFresh
 	ClaimTakeover = storeapi.ClaimTakeover
@@ -54,6 +55,7 @@ const (
 var (
 	ErrNotOwner = storeapi.ErrNotOwner
 	ErrConflict = storeapi.ErrConflict
+	ErrDeadline = storeapi.ErrDeadline
 )
 
 // CacheKey joins parts into a cache key.
@@ -73,6 +75,9 @@ type Options struct {
 	// MinReplicas makes a won claim wait until that many Redis replicas
 	// have it (redisstore.Options.MinReplicas); 0 does not wait.
 	MinReplicas int
+	// OpTimeout bounds each Redis operation (redisstore.Options.OpTimeout,
+	// default 5 s).
+	OpTimeout time.Duration
 }
 
 // Open returns the store for redisURL: the in-process store when it is
@@ -92,12 +97,20 @@ func Open(ctx context.Context, redisURL string, opts Options) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := redisstore.New(c, redisstore.Options{Prefix: opts.Prefix, MinReplicas: opts.MinReplicas})
+	s := redisstore.New(c, redisstore.Options{Prefix: opts.Prefix, MinReplicas: opts.MinReplicas, OpTimeout: opts.OpTimeout})
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.Ping(pctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("store: redis ping: %w", err)
+	}
+	lost, err := s.InitEpoch(pctx)
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("store: redis epoch marker: %w", err)
+	}
+	if !lost.IsZero() {
+		log.Warn("store: Redis lost flowbridge's data at " + lost.UTC().Format(time.RFC3339) + " (epoch marker missing); placements soon after it are checked before any create (docs/exactly-once.md)")
 	}
 	if !opts.SkipConfigCheck {
 		for _, w := range redisstore.CheckConfig(pctx, c) {

@@ -2,8 +2,11 @@ package timeline
 
 import (
 	"context"
+	"hash/fnv"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
@@ -15,18 +18,51 @@ import (
 // handler plus an orders.Observer adapter for the claim events that only
 // the service sees (docs/console.md, "Wiring").
 //
-// Recording is best effort: a failed write is logged and never fails or
-// changes the answer to Flow. Each event is one pipelined store write.
+// Recording is best effort and never holds the answer to Flow: a failed
+// write is logged and counted and never fails or changes the answer. Each
+// event is one pipelined store write, bounded by WriteTimeout. After
+// Async, events are written by background workers from a bounded queue
+// (one worker per order shard, so one order's events keep their order);
+// a full queue drops the event (counted) rather than wait.
 // A nil *Recorder records nothing, so callers need no checks.
 type Recorder struct {
 	store Store
 	shop  string
 	log   *slog.Logger
+
+	// WriteTimeout bounds each write (default 1 s).
+	WriteTimeout time.Duration
+	// Now stamps events queued by Async writers when they were recorded
+	// (default: time.Now). Synchronous writes leave it to the store.
+	Now func() time.Time
+	// Dropped, when set, is told of every event not recorded ("failed":
+	// the write failed; "queue_full": the queue was full), for a metric.
+	Dropped func(ctx context.Context, reason string)
+
+	shards []chan job
+	wg     sync.WaitGroup
+	// mu guards closed against sends racing Close.
+	mu     sync.RWMutex
+	closed bool
 }
+
+type job struct {
+	ctx         context.Context
+	shop, order string
+	// number, when order is empty: the supplier order number whose
+	// Shopify order the event belongs to (looked up before writing).
+	number  string
+	ev      Event
+	barrier chan struct{}
+}
+
+// DefaultWriteTimeout is Recorder.WriteTimeout's default.
+const DefaultWriteTimeout = time.Second
 
 // NewRecorder returns a Recorder writing to st. defaultShop names the
 // shop of inputs that carry none (single-shop deployments; the orders
-// service uses "default"). A nil logger discards.
+// service uses "default"). A nil logger discards. It writes synchronously
+// until Async is called.
 func NewRecorder(st Store, defaultShop string, log *slog.Logger) *Recorder {
 	if defaultShop == "" {
 		defaultShop = "default"
@@ -34,18 +70,149 @@ func NewRecorder(st Store, defaultShop string, log *slog.Logger) *Recorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{store: st, shop: defaultShop, log: log}
+	return &Recorder{store: st, shop: defaultShop, log: log, WriteTimeout: DefaultWriteTimeout}
 }
 
-// Record appends ev to an order's timeline; failures are logged only.
+// Async starts workers (shards of them, each with a queue of queue
+// events) that write events in the background; Close stops them after
+// draining. Call it once, before the first Record.
+func (r *Recorder) Async(shards, queue int) {
+	if r == nil || shards <= 0 {
+		return
+	}
+	r.shards = make([]chan job, shards)
+	for i := range r.shards {
+		ch := make(chan job, queue)
+		r.shards[i] = ch
+		r.wg.Go(func() {
+			for j := range ch {
+				if j.barrier != nil {
+					close(j.barrier)
+					continue
+				}
+				r.write(j)
+			}
+		})
+	}
+}
+
+// Flush waits until every event queued before the call is written (or
+// dropped), or ctx ends. Readers in the same process call it so they see
+// their own writes.
+func (r *Recorder) Flush(ctx context.Context) {
+	if r == nil || len(r.shards) == 0 {
+		return
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return
+	}
+	var wait []chan struct{}
+	for _, ch := range r.shards {
+		b := make(chan struct{})
+		select {
+		case ch <- job{barrier: b}:
+			wait = append(wait, b)
+		case <-ctx.Done():
+			return
+		}
+	}
+	for _, b := range wait {
+		select {
+		case <-b:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Close drains the queue and stops the workers.
+func (r *Recorder) Close() {
+	if r == nil || len(r.shards) == 0 {
+		return
+	}
+	r.mu.Lock()
+	was := r.closed
+	r.closed = true
+	r.mu.Unlock()
+	if was {
+		return
+	}
+	for _, ch := range r.shards {
+		close(ch)
+	}
+	r.wg.Wait()
+}
+
+// Record appends ev to an order's timeline; failures are logged and
+// counted only.
 func (r *Recorder) Record(ctx context.Context, shop, orderID string, ev Event) {
 	if r == nil || orderID == "" {
 		return
 	}
 	shop = r.shopOr(shop)
-	if err := r.store.Append(context.WithoutCancel(ctx), shop, orderID, ev); err != nil {
-		// Codes only: events carry no customer data, but keep the log lean.
-		r.log.WarnContext(ctx, "timeline: event not recorded", slog.String("kind", ev.Kind), slog.String("error", problem.From(err).Code))
+	r.enqueue(ctx, job{shop: shop, order: orderID, ev: ev})
+}
+
+func (r *Recorder) enqueue(ctx context.Context, j job) {
+	// Detached: the event describes what happened even when the caller
+	// has gone; the trace context stays for the logs.
+	j.ctx = context.WithoutCancel(ctx)
+	if len(r.shards) == 0 {
+		r.write(j)
+		return
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		r.write(j)
+		return
+	}
+	if j.ev.At.IsZero() {
+		// Stamped now: the writer may run a little later.
+		if r.Now != nil {
+			j.ev.At = r.Now()
+		} else {
+			j.ev.At = time.Now()
+		}
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(j.shop + "\n" + j.order + j.number))
+	select {
+	case r.shards[h.Sum32()%uint32(len(r.shards))] <- j:
+	default:
+		r.drop(j.ctx, j.ev, "queue_full", nil)
+	}
+}
+
+func (r *Recorder) write(j job) {
+	ctx, cancel := context.WithTimeout(j.ctx, r.WriteTimeout)
+	defer cancel()
+	if j.order == "" {
+		found, ok, err := r.store.OrderFor(ctx, j.shop, j.number)
+		if err != nil {
+			r.drop(j.ctx, j.ev, "failed", err)
+		}
+		if err != nil || !ok {
+			return // a number flowbridge never placed has no timeline
+		}
+		j.order = found
+	}
+	if err := r.store.Append(ctx, j.shop, j.order, j.ev); err != nil {
+		r.drop(j.ctx, j.ev, "failed", err)
+	}
+}
+
+func (r *Recorder) drop(ctx context.Context, ev Event, reason string, err error) {
+	// Codes only: events carry no customer data, but keep the log lean.
+	attrs := []any{slog.String("kind", ev.Kind), slog.String("reason", reason)}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", problem.From(err).Code))
+	}
+	r.log.WarnContext(ctx, "timeline: event not recorded", attrs...)
+	if r.Dropped != nil {
+		r.Dropped(ctx, reason)
 	}
 }
 
@@ -149,27 +316,27 @@ func (r *Recorder) Tracked(ctx context.Context, in orders.TrackInput, res orders
 	if number == "" {
 		number = res.SupplierOrderID
 	}
-	if id == "" && number != "" {
-		found, ok, lerr := r.store.OrderFor(ctx, shop, number)
-		if lerr != nil || !ok {
-			return
-		}
-		id = found
-	}
+	var ev Event
 	if err != nil {
-		ev := errorEvent("tracking", err)
+		ev = errorEvent("tracking", err)
 		ev.SupplierOrderID = number
-		r.Record(ctx, shop, id, ev)
+	} else {
+		n := 0
+		for _, p := range res.Parcels {
+			if p.Number != "" {
+				n++
+			}
+		}
+		ev = Event{Kind: KindTrackingChecked, Op: "tracking", SupplierOrderID: number,
+			Status: string(res.Status), RawStatus: res.RawStatus, TrackingNumbers: n, Cached: res.Cached, TestMode: res.TestMode}
+	}
+	if id == "" && number != "" {
+		// The order is found from the number by the writer (one more
+		// store read, off the answer's path).
+		r.enqueue(ctx, job{shop: shop, number: number, ev: ev})
 		return
 	}
-	n := 0
-	for _, p := range res.Parcels {
-		if p.Number != "" {
-			n++
-		}
-	}
-	r.Record(ctx, shop, id, Event{Kind: KindTrackingChecked, Op: "tracking", SupplierOrderID: number,
-		Status: string(res.Status), RawStatus: res.RawStatus, TrackingNumbers: n, Cached: res.Cached, TestMode: res.TestMode})
+	r.Record(ctx, shop, id, ev)
 }
 
 // Observe records the orders service's own events that no answer shows:

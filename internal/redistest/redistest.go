@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,14 @@ type Server struct {
 	Socket string
 	cmd    *exec.Cmd
 	mu     sync.Mutex
+	opts   Options
+}
+
+// Options configure StartWith.
+type Options struct {
+	// AOF turns on the append-only file (appendfsync always), so a
+	// restart (Restart, or Kill then Start again) keeps the data.
+	AOF bool
 }
 
 // URL returns the redis URL of this server.
@@ -35,6 +44,12 @@ func (s *Server) URL() string { return "unix://" + s.Socket }
 // stopped when the test ends. Use it for tests that stop or restart Redis.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options (persistence).
+func StartWith(t testing.TB, opts Options) *Server {
+	t.Helper()
 	// A short directory: unix socket paths are limited to ~100 bytes and
 	// t.TempDir() paths can exceed that.
 	dir, err := os.MkdirTemp("", "rt")
@@ -42,7 +57,7 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("redistest: %v", err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	s := &Server{dir: dir, Socket: filepath.Join(dir, "r.sock")}
+	s := &Server{dir: dir, Socket: filepath.Join(dir, "r.sock"), opts: opts}
 	if err := s.start(); err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
@@ -57,10 +72,15 @@ func (s *Server) start() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cmd := exec.Command(bin,
+	aof := []string{"--appendonly", "no"}
+	if s.opts.AOF {
+		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	args := append([]string{
 		"--port", "0", "--unixsocket", s.Socket, "--unixsocketperm", "700",
-		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--maxmemory-policy", "noeviction")
+		"--save", "", "--dir", s.dir,
+		"--maxmemory-policy", "noeviction"}, aof...)
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -117,7 +137,53 @@ func (s *Server) Stop() {
 	_ = os.Remove(s.Socket)
 }
 
-// Restart starts the server again on the same socket, empty.
+// Pause stops the server process with SIGSTOP: connections stay open and
+// the kernel still accepts new ones, but nothing is answered — a hung
+// Redis. Resume undoes it; the test's cleanup resumes it too.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+	t.Cleanup(func() { s.signalQuiet(syscall.SIGCONT) })
+}
+
+// Resume continues a paused server (SIGCONT); it then runs whatever its
+// clients queued while it was stopped.
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGCONT)
+}
+
+func (s *Server) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		t.Fatalf("redistest: signal %v: server not running", sig)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("redistest: signal %v: %v", sig, err)
+	}
+}
+
+func (s *Server) signalQuiet(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		_ = s.cmd.Process.Signal(sig)
+	}
+}
+
+// Start starts a stopped server again on the same socket and directory:
+// with AOF it comes back with its data, without it empty.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	if err := s.start(); err != nil {
+		t.Fatalf("redistest: start: %v", err)
+	}
+}
+
+// Restart starts the server again on the same socket: empty, or with its
+// data when it was started with AOF.
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()

@@ -131,22 +131,32 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	if !req.Deadline.IsZero() && !now.Before(req.Deadline) {
+		return store.ClaimResult{}, store.ErrDeadline
+	}
 	s.wrote(now)
 	e := s.get(k, now)
 	if e == nil {
 		e = &entry{rec: store.Record{State: store.StateInFlight, Owner: req.Owner, LeaseUntil: now.Add(req.Lease),
-			Fingerprint: req.Fingerprint, Attempts: 1, CreatedAt: now, ClaimedAt: now, UpdatedAt: now},
+			Fingerprint: req.Fingerprint, Attempts: 1, CreatedAt: now, ClaimedAt: now, UpdatedAt: now, Deadline: req.Deadline},
 			expires: now.Add(req.TTL), kind: store.ClaimFresh}
 		s.records[k] = e
-		return store.ClaimResult{Status: store.ClaimFresh, Record: s.view(e, now)}, nil
+		return store.ClaimResult{Status: store.ClaimFresh, Record: s.view(e, now), Now: now}, nil
 	}
 	switch e.rec.State {
 	case store.StateInFlight:
 		if e.rec.Owner == req.Owner {
-			return store.ClaimResult{Status: e.kind, Previous: e.prev, Record: s.view(e, now)}, nil
+			return store.ClaimResult{Status: e.kind, Previous: e.prev, Record: s.view(e, now), Now: now}, nil
 		}
-		if now.Before(e.rec.LeaseUntil) {
-			return store.ClaimResult{Status: store.ClaimBusy, Record: s.view(e, now), RetryAfter: e.rec.LeaseUntil.Sub(now)}, nil
+		unsent := e.rec.SentAt.IsZero()
+		switch {
+		case unsent && !e.rec.Deadline.IsZero() && !now.Before(e.rec.Deadline):
+			// The holder's deadline passed before it sent anything.
+			return s.takeover(e, store.StateUnsent, req, now), nil
+		case now.Before(e.rec.LeaseUntil):
+			return store.ClaimResult{Status: store.ClaimBusy, Record: s.view(e, now), RetryAfter: e.rec.LeaseUntil.Sub(now), Now: now}, nil
+		case unsent:
+			return s.takeover(e, store.StateUnsent, req, now), nil
 		}
 		return s.takeover(e, store.StateExpired, req, now), nil
 	case store.StateUnknown:
@@ -156,9 +166,9 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 			e.rec.Fingerprint = req.Fingerprint
 			return s.takeover(e, store.StateRejected, req, now), nil
 		}
-		return store.ClaimResult{Status: store.ClaimDone, Record: s.view(e, now)}, nil
+		return store.ClaimResult{Status: store.ClaimDone, Record: s.view(e, now), Now: now}, nil
 	default:
-		return store.ClaimResult{Status: store.ClaimDone, Record: s.view(e, now)}, nil
+		return store.ClaimResult{Status: store.ClaimDone, Record: s.view(e, now), Now: now}, nil
 	}
 }
 
@@ -170,10 +180,38 @@ func (s *Store) takeover(e *entry, prev store.State, req store.ClaimRequest, now
 	e.rec.PreviousClaimAt = e.rec.ClaimedAt
 	e.rec.ClaimedAt = now
 	e.rec.UpdatedAt = now
+	e.rec.Deadline = req.Deadline
+	e.rec.SentAt = time.Time{}
 	e.expires = now.Add(req.TTL)
 	e.kind = store.ClaimTakeover
 	e.prev = prev
-	return store.ClaimResult{Status: store.ClaimTakeover, Previous: prev, Record: s.view(e, now)}
+	return store.ClaimResult{Status: store.ClaimTakeover, Previous: prev, Record: s.view(e, now), Now: now}
+}
+
+// MarkSent implements store.Idempotency.
+func (s *Store) MarkSent(ctx context.Context, k store.Key, owner string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	e := s.get(k, now)
+	if e == nil || e.rec.State != store.StateInFlight || e.rec.Owner != owner {
+		return store.ErrNotOwner
+	}
+	if !e.rec.SentAt.IsZero() {
+		return nil
+	}
+	if !now.Before(e.rec.LeaseUntil) {
+		return store.ErrNotOwner
+	}
+	if !e.rec.Deadline.IsZero() && !now.Before(e.rec.Deadline) {
+		return store.ErrDeadline
+	}
+	e.rec.SentAt = now
+	e.rec.UpdatedAt = now
+	return nil
 }
 
 // Renew implements store.Idempotency.

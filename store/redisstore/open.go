@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -22,7 +23,34 @@ import (
 //
 // Query options are go-redis's (dial_timeout, read_timeout, max_retries,
 // pool_size, ...). The client always honours context deadlines
-// (ContextTimeoutEnabled), so a request's deadline bounds its Redis calls.
+// (ContextTimeoutEnabled), so a request's deadline bounds its Redis calls,
+// and socket timeouts not given in the URL are set short (timeouts below):
+// a hung server costs a call seconds, not the request.
+//
+// Redis's own defaults (go-redis: 5 s dial, 3 s read and write, a pool
+// wait of read + 1 s) are made shorter because every flowbridge operation
+// is a single small command or script.
+const (
+	dialTimeout = 2 * time.Second
+	rwTimeout   = 2 * time.Second
+	poolTimeout = 2 * time.Second
+)
+
+// shortTimeouts sets the socket timeouts the URL did not set.
+func shortTimeouts(q url.Values, dial, read, write, pool *time.Duration) {
+	if q.Get("dial_timeout") == "" {
+		*dial = dialTimeout
+	}
+	if q.Get("read_timeout") == "" {
+		*read = rwTimeout
+	}
+	if q.Get("write_timeout") == "" {
+		*write = rwTimeout
+	}
+	if q.Get("pool_timeout") == "" {
+		*pool = poolTimeout
+	}
+}
 func NewClient(rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -43,6 +71,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("redis url: %w", redact(err))
 		}
 		o.ContextTimeoutEnabled = true
+		shortTimeouts(u.Query(), &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 		return redis.NewClient(o), nil
 	case "sentinel":
 		if base == "unix" {
@@ -59,6 +88,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 			o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 		o.ContextTimeoutEnabled = true
+		shortTimeouts(u.Query(), &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 		return redis.NewFailoverClient(o), nil
 	case "cluster":
 		if base == "unix" {
@@ -69,6 +99,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 			return nil, fmt.Errorf("redis url: %w", redact(err))
 		}
 		o.ContextTimeoutEnabled = true
+		shortTimeouts(u.Query(), &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
 		return redis.NewClusterClient(o), nil
 	default:
 		return nil, fmt.Errorf("redis url: unsupported scheme %q", u.Scheme)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,13 +38,28 @@ type Options struct {
 	MinReplicas int
 	// ReplicaWait bounds that WAIT (default 500 ms).
 	ReplicaWait time.Duration
+	// OpTimeout bounds every operation, whatever deadline the caller's
+	// context has or lacks (default 5 s): a hung Redis (SIGSTOP, a stuck
+	// disk) costs a call at most this long per operation, never the whole
+	// request timeout.
+	OpTimeout time.Duration
 }
+
+// DefaultOpTimeout is Options.OpTimeout's default.
+const DefaultOpTimeout = 5 * time.Second
 
 // Store is a store.Store on Redis.
 type Store struct {
 	c      redis.UniversalClient
 	prefix string
 	opts   Options
+	// skew is the Redis clock minus ours (ms), from the latest script
+	// reply; skewOK says it has been measured. Caller deadlines are sent
+	// on the Redis clock.
+	skew   atomic.Int64
+	skewOK atomic.Bool
+	// epoch: InitEpoch ran, so claims check the epoch marker.
+	epoch atomic.Bool
 }
 
 // ErrNotReplicated means a claim was won but no replica acknowledged it in
@@ -61,7 +77,72 @@ func New(c redis.UniversalClient, opts Options) *Store {
 	if opts.ReplicaWait <= 0 {
 		opts.ReplicaWait = 500 * time.Millisecond
 	}
+	if opts.OpTimeout <= 0 {
+		opts.OpTimeout = DefaultOpTimeout
+	}
 	return &Store{c: c, prefix: opts.Prefix, opts: opts}
+}
+
+// op bounds one operation by OpTimeout (and the caller's deadline, when
+// earlier). go-redis honours it (ContextTimeoutEnabled, see NewClient),
+// retries included.
+func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opts.OpTimeout)
+}
+
+// observeClock records the Redis clock read by a script at about the time
+// its reply arrived. The reply comes after the read, so the skew is
+// underestimated by at most one round trip: deadlines sent on the Redis
+// clock err early, on the side of refusing.
+func (s *Store) observeClock(redisNow time.Time) {
+	s.skew.Store(redisNow.UnixMilli() - time.Now().UnixMilli())
+	s.skewOK.Store(true)
+}
+
+// redisDeadline converts a local deadline to the Redis clock (ms; 0: none).
+func (s *Store) redisDeadline(ctx context.Context, dl time.Time) int64 {
+	if dl.IsZero() {
+		return 0
+	}
+	if !s.skewOK.Load() {
+		if t, err := s.c.Time(ctx).Result(); err == nil {
+			s.observeClock(t)
+		}
+	}
+	return dl.UnixMilli() + s.skew.Load()
+}
+
+// EpochKey is the key of the epoch marker: written when flowbridge first
+// opens the store, checked by every claim. Its absence means the data was
+// lost.
+func (s *Store) EpochKey() string { return s.prefix + "epoch" }
+
+// InitEpoch writes the epoch marker unless it exists, turns on the marker
+// check in every later claim of this Store, and returns when
+// the store last lost its data (zero: never seen). A missing marker over
+// a database that already holds flowbridge keys (other instances have
+// written since a wipe) counts as a loss; over an empty one it is a new
+// installation — or data lost while no instance ran, which no marker in
+// that same database can tell apart (docs/exactly-once.md).
+func (s *Store) InitEpoch(ctx context.Context) (time.Time, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	had := "0"
+	if keys, _, err := s.c.Scan(ctx, 0, s.prefix+"{*", 100).Result(); err == nil && len(keys) > 0 {
+		had = "1"
+	}
+	v, err := epochScript.Run(ctx, s.c, []string{s.EpochKey()}, had).Slice()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("redis epoch: %w", err)
+	}
+	if len(v) != 2 {
+		return time.Time{}, fmt.Errorf("redis epoch: unexpected reply of %d items", len(v))
+	}
+	s.epoch.Store(true)
+	if str(v[1]) != "1" {
+		return time.Time{}, nil
+	}
+	return msTime(str(v[0])), nil
 }
 
 // Client returns the underlying client (for health checks and sharing).
@@ -71,7 +152,11 @@ func (s *Store) Client() redis.UniversalClient { return s.c }
 func (s *Store) Name() string { return "redis" }
 
 // Ping implements store.Store.
-func (s *Store) Ping(ctx context.Context) error { return s.c.Ping(ctx).Err() }
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	return s.c.Ping(ctx).Err()
+}
 
 // Close implements store.Store.
 func (s *Store) Close() error { return s.c.Close() }
@@ -94,16 +179,33 @@ func ms(d time.Duration) int64 {
 
 // Claim implements store.Idempotency.
 func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) (store.ClaimResult, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	v, err := s.claim(ctx, s.RecordKey(k), req)
 	if err != nil {
 		return store.ClaimResult{}, err
 	}
-	status, now, rec, err := parseReply(v)
+	if len(v) != 4 {
+		return store.ClaimResult{}, fmt.Errorf("redis claim: unexpected reply of %d items", len(v))
+	}
+	status, now, rec, err := parseReply(v[:3])
 	if err != nil {
 		return store.ClaimResult{}, err
 	}
-	var res store.ClaimResult
+	s.observeClock(now)
+	res := store.ClaimResult{Now: now, StoreLostAt: msTime(str(v[3]))}
+	if _, cluster := s.c.(*redis.ClusterClient); cluster && s.epoch.Load() && (status == "fresh" || status == "takeover") {
+		// In a Cluster the marker lives in another slot than the record,
+		// so it is checked right after the claim rather than inside it.
+		lost, err := epochCheckScript.Run(ctx, s.c, []string{s.EpochKey()}).Text()
+		if err != nil {
+			return store.ClaimResult{}, fmt.Errorf("redis claim: epoch: %w", err)
+		}
+		res.StoreLostAt = msTime(lost)
+	}
 	switch status {
+	case "late":
+		return store.ClaimResult{}, store.ErrDeadline
 	case "fresh":
 		res.Status = store.ClaimFresh
 	case "takeover":
@@ -125,9 +227,13 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 // connection to the key's master and, when the claim was won, WAITs on
 // that same connection (WAIT counts the writes of its own connection).
 func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) ([]any, error) {
-	args := []any{req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL)}
+	args := []any{req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL), s.redisDeadline(ctx, req.Deadline)}
+	keys := []string{key, s.EpochKey()}
+	if _, cluster := s.c.(*redis.ClusterClient); cluster || !s.epoch.Load() {
+		keys = keys[:1]
+	}
 	if s.opts.MinReplicas <= 0 {
-		v, err := claimScript.Run(ctx, s.c, []string{key}, args...).Slice()
+		v, err := claimScript.Run(ctx, s.c, keys, args...).Slice()
 		if err != nil {
 			return nil, fmt.Errorf("redis claim: %w", err)
 		}
@@ -148,7 +254,7 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 	}
 	conn := node.Conn()
 	defer conn.Close()
-	v, err := claimScript.Run(ctx, conn, []string{key}, args...).Slice()
+	v, err := claimScript.Run(ctx, conn, keys, args...).Slice()
 	if err != nil {
 		if c, ok := s.c.(*redis.ClusterClient); ok {
 			// A node connection follows no redirects: refresh the slot map
@@ -171,7 +277,9 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 		// cannot be asked, means needs_review). A takeover is left alone:
 		// its record holds the evidence of an earlier attempt.
 		if st, _ := v[0].(string); st == "fresh" {
-			_ = releaseScript.Run(context.WithoutCancel(ctx), conn, []string{key}, req.Owner).Err()
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.OpTimeout)
+			_ = releaseScript.Run(rctx, conn, []string{key}, req.Owner).Err()
+			cancel()
 		}
 		return nil, ErrNotReplicated
 	}
@@ -180,6 +288,8 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 
 // Renew implements store.Idempotency.
 func (s *Store) Renew(ctx context.Context, k store.Key, owner string, lease time.Duration) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	n, err := renewScript.Run(ctx, s.c, []string{s.RecordKey(k)}, owner, ms(lease)).Int()
 	if err != nil {
 		return fmt.Errorf("redis renew: %w", err)
@@ -190,8 +300,27 @@ func (s *Store) Renew(ctx context.Context, k store.Key, owner string, lease time
 	return nil
 }
 
+// MarkSent implements store.Idempotency.
+func (s *Store) MarkSent(ctx context.Context, k store.Key, owner string) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	n, err := sentScript.Run(ctx, s.c, []string{s.RecordKey(k)}, owner).Int()
+	if err != nil {
+		return fmt.Errorf("redis mark sent: %w", err)
+	}
+	switch n {
+	case 1:
+		return nil
+	case -1:
+		return store.ErrDeadline
+	}
+	return store.ErrNotOwner
+}
+
 // Complete implements store.Idempotency.
 func (s *Store) Complete(ctx context.Context, k store.Key, c store.Change) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	n, err := completeScript.Run(ctx, s.c, []string{s.RecordKey(k)}, c.Owner, string(c.To), c.Result, c.Reason, ms(c.TTL)).Int()
 	if err != nil {
 		return fmt.Errorf("redis complete: %w", err)
@@ -204,6 +333,8 @@ func (s *Store) Complete(ctx context.Context, k store.Key, c store.Change) error
 
 // Release implements store.Idempotency.
 func (s *Store) Release(ctx context.Context, k store.Key, owner string) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	n, err := releaseScript.Run(ctx, s.c, []string{s.RecordKey(k)}, owner).Int()
 	if err != nil {
 		return fmt.Errorf("redis release: %w", err)
@@ -216,6 +347,8 @@ func (s *Store) Release(ctx context.Context, k store.Key, owner string) error {
 
 // Transition implements store.Idempotency.
 func (s *Store) Transition(ctx context.Context, k store.Key, t store.Transition) (store.Record, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	args := []any{t.Token, string(t.To), t.Result, t.Reason, ms(t.TTL)}
 	for _, f := range t.From {
 		args = append(args, string(f))
@@ -224,10 +357,11 @@ func (s *Store) Transition(ctx context.Context, k store.Key, t store.Transition)
 	if err != nil {
 		return store.Record{}, fmt.Errorf("redis transition: %w", err)
 	}
-	status, _, rec, err := parseReply(v)
+	status, now, rec, err := parseReply(v)
 	if err != nil {
 		return store.Record{}, err
 	}
+	s.observeClock(now)
 	if rec.State == "" {
 		rec.State = store.StateAbsent
 	}
@@ -239,6 +373,8 @@ func (s *Store) Transition(ctx context.Context, k store.Key, t store.Transition)
 
 // Get implements store.Idempotency.
 func (s *Store) Get(ctx context.Context, k store.Key) (store.Record, bool, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	v, err := getScript.Run(ctx, s.c, []string{s.RecordKey(k)}).Slice()
 	if err != nil {
 		return store.Record{}, false, fmt.Errorf("redis get: %w", err)
@@ -255,6 +391,8 @@ func (s *Store) Get(ctx context.Context, k store.Key) (store.Record, bool, error
 
 // CacheGet implements store.Cache.
 func (s *Store) CacheGet(ctx context.Context, key string) ([]byte, bool, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	b, err := s.c.Get(ctx, s.cacheKey(key)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
@@ -267,6 +405,8 @@ func (s *Store) CacheGet(ctx context.Context, key string) ([]byte, bool, error) 
 
 // CacheSet implements store.Cache.
 func (s *Store) CacheSet(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	if err := s.c.Set(ctx, s.cacheKey(key), value, ttl).Err(); err != nil {
 		return fmt.Errorf("redis cache set: %w", err)
 	}
@@ -275,6 +415,8 @@ func (s *Store) CacheSet(ctx context.Context, key string, value []byte, ttl time
 
 // TrackingGet implements store.Cache.
 func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, bool, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	v, err := trackGetScript.Run(ctx, s.c, []string{s.trackKey(key)}).Slice()
 	if errors.Is(err, redis.Nil) {
 		return store.Tracked{}, false, nil
@@ -291,6 +433,8 @@ func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, boo
 
 // TrackingPut implements store.Cache.
 func (s *Store) TrackingDelete(ctx context.Context, key string) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	if err := s.c.Del(ctx, s.trackKey(key)).Err(); err != nil {
 		return fmt.Errorf("redis tracking delete: %w", err)
 	}
@@ -299,6 +443,8 @@ func (s *Store) TrackingDelete(ctx context.Context, key string) error {
 
 // TrackingPut implements store.Cache.
 func (s *Store) TrackingPut(ctx context.Context, key string, rank int, value []byte, fresh, keep time.Duration) (store.Tracked, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	v, err := trackPutScript.Run(ctx, s.c, []string{s.trackKey(key)}, rank, value, ms(fresh), ms(keep)).Slice()
 	if err != nil {
 		return store.Tracked{}, fmt.Errorf("redis tracking put: %w", err)
@@ -354,6 +500,10 @@ func parseReply(v []any) (string, time.Time, parsed, error) {
 			p.UpdatedAt = msTime(val)
 		case "prev":
 			p.prev = val
+		case "dl":
+			p.Deadline = msTime(val)
+		case "sent":
+			p.SentAt = msTime(val)
 		}
 	}
 	if len(p.Result) == 0 {

@@ -19,30 +19,65 @@ local function ms(x) return string.format('%.0f', x) end
 // claimed, previous claim, updated (ms), kind and prev (a won claim's answer, repeated to
 // the same owner).
 
-// claim: KEYS[1] record; ARGV owner, fingerprint, lease ms, ttl ms.
-// Returns {status, now, fields}.
+// claim: KEYS[1] record, KEYS[2] (optional) the epoch marker; ARGV owner,
+// fingerprint, lease ms, ttl ms, deadline ms on the server clock (0: none).
+// Returns {status, now, fields, lost}: lost is when the epoch marker was
+// found missing ("0": never).
+//
+// Extra record fields: dl the holder's deadline, sm "1" when the holder
+// marks its create sent (records written before that protocol have no sm
+// and an expired lease of theirs is treated as possibly sent), sent when
+// the create left.
 var claimScript = redis.NewScript(clock + `
 local key = KEYS[1]
 local owner = ARGV[1]
 local lease = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
+local dl = tonumber(ARGV[5])
+local lost = '0'
+if KEYS[2] then
+  -- The epoch marker is written when flowbridge first opens the store.
+  -- Gone means the data was lost (FLUSHALL, a restart without
+  -- persistence); remember when that was noticed.
+  local since = redis.call('HGET', KEYS[2], 'since')
+  if not since then
+    redis.call('HSET', KEYS[2], 'since', ms(now), 'lost', '1')
+    lost = ms(now)
+  elseif redis.call('HGET', KEYS[2], 'lost') == '1' then
+    lost = since
+  end
+end
+-- A claim that runs after its caller gave up (it sat in a hung server's
+-- queue) must not hold the order.
+if dl > 0 and now >= dl then
+  return {'late', ms(now), {}, lost}
+end
 local st = redis.call('HGET', key, 'st')
 if not st then
   redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), 'fp', ARGV[2],
-    'att', 1, 'ca', ms(now), 'cl', ms(now), 'up', ms(now), 'kind', 'fresh', 'prev', '')
+    'att', 1, 'ca', ms(now), 'cl', ms(now), 'up', ms(now), 'kind', 'fresh', 'prev', '', 'dl', ms(dl), 'sm', '1')
   redis.call('PEXPIRE', key, ttl)
-  return {'fresh', ms(now), redis.call('HGETALL', key)}
+  return {'fresh', ms(now), redis.call('HGETALL', key), lost}
 end
 local prev
 if st == 'in_flight' then
   if redis.call('HGET', key, 'ow') == owner then
     -- A re-sent claim (go-redis retried after a lost reply): same answer.
-    return {redis.call('HGET', key, 'kind'), ms(now), redis.call('HGETALL', key)}
+    return {redis.call('HGET', key, 'kind'), ms(now), redis.call('HGETALL', key), lost}
   end
-  if now < tonumber(redis.call('HGET', key, 'lu') or '0') then
-    return {'busy', ms(now), redis.call('HGETALL', key)}
+  local unsent = (not redis.call('HGET', key, 'sent')) and redis.call('HGET', key, 'sm') == '1'
+  local odl = tonumber(redis.call('HGET', key, 'dl') or '0')
+  if unsent and odl > 0 and now >= odl then
+    -- The holder's deadline passed before it sent anything, and it can
+    -- no longer mark a send: nothing reached the supplier.
+    prev = 'in_flight_unsent'
+  elseif now < tonumber(redis.call('HGET', key, 'lu') or '0') then
+    return {'busy', ms(now), redis.call('HGETALL', key), lost}
+  elseif unsent then
+    prev = 'in_flight_unsent'
+  else
+    prev = 'in_flight_expired'
   end
-  prev = 'in_flight_expired'
 elseif st == 'unknown' then
   prev = 'unknown'
 elseif st == 'rejected' and redis.call('HGET', key, 'fp') ~= ARGV[2] then
@@ -51,13 +86,54 @@ elseif st == 'rejected' and redis.call('HGET', key, 'fp') ~= ARGV[2] then
   prev = 'rejected'
   redis.call('HSET', key, 'fp', ARGV[2])
 else
-  return {'done', ms(now), redis.call('HGETALL', key)}
+  return {'done', ms(now), redis.call('HGETALL', key), lost}
 end
 redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), 'pcl', redis.call('HGET', key, 'cl') or '0',
-  'cl', ms(now), 'up', ms(now), 'kind', 'takeover', 'prev', prev)
+  'cl', ms(now), 'up', ms(now), 'kind', 'takeover', 'prev', prev, 'dl', ms(dl), 'sm', '1')
+redis.call('HDEL', key, 'sent')
 redis.call('HINCRBY', key, 'att', 1)
 redis.call('PEXPIRE', key, ttl)
-return {'takeover', ms(now), redis.call('HGETALL', key)}
+return {'takeover', ms(now), redis.call('HGETALL', key), lost}
+`)
+
+// epoch: KEYS[1] the epoch marker; ARGV "1" when the database already
+// holds flowbridge data. Written once when flowbridge opens the store:
+// a missing marker over existing data means data was lost while no
+// instance was running. Returns {since, lost}.
+var epochScript = redis.NewScript(clock + `
+local since = redis.call('HGET', KEYS[1], 'since')
+if not since then
+  since = ms(now)
+  redis.call('HSET', KEYS[1], 'since', since, 'lost', ARGV[1])
+end
+return {since, redis.call('HGET', KEYS[1], 'lost') or '0'}
+`)
+
+// epochCheck: KEYS[1] the epoch marker (Cluster: it cannot share a script
+// with a record in another slot). Returns lost ms or "0".
+var epochCheckScript = redis.NewScript(clock + `
+local since = redis.call('HGET', KEYS[1], 'since')
+if not since then
+  redis.call('HSET', KEYS[1], 'since', ms(now), 'lost', '1')
+  return ms(now)
+end
+if redis.call('HGET', KEYS[1], 'lost') == '1' then return since end
+return '0'
+`)
+
+// sent: KEYS[1] record; ARGV owner. Returns 1 (marked, or already), 0 (not
+// the holder, or its lease expired) or -1 (its deadline has passed).
+var sentScript = redis.NewScript(clock + `
+local key = KEYS[1]
+if redis.call('HGET', key, 'st') ~= 'in_flight' or redis.call('HGET', key, 'ow') ~= ARGV[1] then
+  return 0
+end
+if redis.call('HGET', key, 'sent') then return 1 end
+if now >= tonumber(redis.call('HGET', key, 'lu') or '0') then return 0 end
+local dl = tonumber(redis.call('HGET', key, 'dl') or '0')
+if dl > 0 and now >= dl then return -1 end
+redis.call('HSET', key, 'sent', ms(now), 'up', ms(now))
+return 1
 `)
 
 // renew: KEYS[1] record; ARGV owner, lease ms. Returns 1 or 0.

@@ -51,6 +51,12 @@ const (
 	// StateExpired is not stored: in a transition's From list it names an
 	// in_flight record whose lease has expired.
 	StateExpired State = "in_flight_expired"
+	// StateUnsent is not stored: as ClaimResult.Previous it names an
+	// in_flight record whose holder never sent the create (no MarkSent)
+	// and can no longer send it: its lease expired, or the deadline it
+	// claimed with has passed. Nothing reached the supplier, so the new
+	// holder places the order as if the claim were fresh.
+	StateUnsent State = "in_flight_unsent"
 )
 
 // Key names one idempotency record: one purpose (e.g. "place") of one
@@ -96,6 +102,12 @@ type Record struct {
 	// PreviousClaimAt is the claim before the latest takeover: when the
 	// attempt whose outcome is unknown started.
 	PreviousClaimAt time.Time
+	// Deadline is the deadline the current lease holder claimed with
+	// (zero: none). After it the holder can no longer mark the create sent.
+	Deadline time.Time
+	// SentAt is when the current lease holder's create left for the
+	// supplier (MarkSent); zero while it has not.
+	SentAt time.Time
 }
 
 // ClaimStatus is what a claim attempt found.
@@ -143,6 +155,13 @@ type ClaimRequest struct {
 	Lease       time.Duration
 	// TTL is how long the record lives after its latest change.
 	TTL time.Duration
+	// Deadline is when the caller gives up (zero: never). The store
+	// refuses the claim with ErrDeadline when it runs at or after it, by
+	// the store's clock: a claim queued in a hung Redis and run after its
+	// caller answered 503 must not hold the order. The holder cannot
+	// MarkSent after it either, so a lease whose deadline has passed
+	// without a sent mark is taken over at once (Previous StateUnsent).
+	Deadline time.Time
 }
 
 // ClaimResult is the outcome of a claim.
@@ -155,6 +174,13 @@ type ClaimResult struct {
 	Record Record
 	// RetryAfter is the remaining lease when Busy.
 	RetryAfter time.Duration
+	// Now is the store's clock when the claim ran.
+	Now time.Time
+	// StoreLostAt is when the store last found that it had lost its data
+	// (its epoch marker was gone: FLUSHALL, a restart without
+	// persistence); zero when it never has. A fresh claim soon after it
+	// may be for an order whose record was lost.
+	StoreLostAt time.Time
 }
 
 // Change moves a record the caller holds (in_flight with Owner) to a new
@@ -199,15 +225,28 @@ var (
 	ErrNotOwner = errors.New("store: lease not held by this owner")
 	// ErrConflict: a transition's From does not include the current state.
 	ErrConflict = errors.New("store: record is not in an allowed state")
+	// ErrDeadline: the operation ran at or after the caller's deadline
+	// (by the store's clock) and did nothing.
+	ErrDeadline = errors.New("store: the caller's deadline had passed; nothing was changed")
 )
 
 // Idempotency holds the exactly-once records.
 type Idempotency interface {
 	// Claim takes the lease of a record that is absent, unknown, whose
-	// lease expired, or rejected for a different payload fingerprint. Claiming again with the same Owner while the caller
-	// still holds the lease returns the original result (so a re-sent
-	// claim is not mistaken for someone else's).
+	// lease expired, whose holder's deadline passed before it sent
+	// anything, or rejected for a different payload fingerprint. Claiming
+	// again with the same Owner while the caller still holds the lease
+	// returns the original result (so a re-sent claim is not mistaken for
+	// someone else's). ErrDeadline when it runs after req.Deadline.
 	Claim(ctx context.Context, k Key, req ClaimRequest) (ClaimResult, error)
+	// MarkSent records that the caller's create is leaving for the
+	// supplier now. It is called at the last moment before the request is
+	// written (after any rate-limit wait), so a takeover of a claim without
+	// the mark knows that nothing was sent. ErrNotOwner when the caller no
+	// longer holds the lease, ErrDeadline when the claim's deadline has
+	// passed: in both cases the create must not be sent. Re-sending it is
+	// safe.
+	MarkSent(ctx context.Context, k Key, owner string) error
 	// Renew extends the caller's lease (Change.To is ignored).
 	Renew(ctx context.Context, k Key, owner string, lease time.Duration) error
 	// Complete moves the caller's in_flight record to Change.To (placed,

@@ -225,6 +225,9 @@ func Run(t *testing.T, newStore Factory) {
 		if _, err := s.Claim(ctx, k, req); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.MarkSent(ctx, k, "a"); err != nil {
+			t.Fatalf("mark sent = %v", err)
+		}
 		Eventually(t, 5*time.Second, "the lease to expire", func() bool {
 			r, ok, err := s.Get(ctx, k)
 			return err == nil && ok && r.LeaseExpired
@@ -232,6 +235,9 @@ func Run(t *testing.T, newStore Factory) {
 		r, err := s.Claim(ctx, k, claim("b"))
 		if err != nil || r.Status != store.ClaimTakeover || r.Previous != store.StateExpired {
 			t.Fatalf("claim over expired lease = %v prev=%v, %v", r.Status, r.Previous, err)
+		}
+		if !r.Record.SentAt.IsZero() {
+			t.Fatalf("the new holder inherited the sent mark: %+v", r.Record)
 		}
 		if err := s.Renew(ctx, k, "a", long); !errors.Is(err, store.ErrNotOwner) {
 			t.Fatalf("old owner renewing = %v", err)
@@ -241,6 +247,105 @@ func Run(t *testing.T, newStore Factory) {
 		}
 		if a, err := s.Claim(ctx, k, claim("a")); err != nil || a.Status != store.ClaimBusy {
 			t.Fatalf("old owner claiming again = %v, %v; want busy", a.Status, err)
+		}
+	})
+
+	t.Run("an expired lease that never sent is taken over as unsent", func(t *testing.T) {
+		s := newStore(t)
+		req := claim("a")
+		req.Lease = 40 * time.Millisecond
+		if _, err := s.Claim(ctx, k, req); err != nil {
+			t.Fatal(err)
+		}
+		Eventually(t, 5*time.Second, "the lease to expire", func() bool {
+			r, ok, err := s.Get(ctx, k)
+			return err == nil && ok && r.LeaseExpired
+		})
+		if err := s.MarkSent(ctx, k, "a"); !errors.Is(err, store.ErrNotOwner) {
+			t.Fatalf("mark sent after the lease expired = %v, want ErrNotOwner", err)
+		}
+		r, err := s.Claim(ctx, k, claim("b"))
+		if err != nil || r.Status != store.ClaimTakeover || r.Previous != store.StateUnsent {
+			t.Fatalf("claim over an unsent expired lease = %v prev=%v, %v", r.Status, r.Previous, err)
+		}
+	})
+
+	t.Run("mark sent: only the holder, once, safe to re-send", func(t *testing.T) {
+		s := newStore(t)
+		req := claim("a")
+		req.Deadline = time.Now().Add(long)
+		if _, err := s.Claim(ctx, k, req); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkSent(ctx, k, "b"); !errors.Is(err, store.ErrNotOwner) {
+			t.Fatalf("mark sent by a stranger = %v, want ErrNotOwner", err)
+		}
+		for i := range 2 {
+			if err := s.MarkSent(ctx, k, "a"); err != nil {
+				t.Fatalf("mark sent #%d = %v", i+1, err)
+			}
+		}
+		r, _, err := s.Get(ctx, k)
+		if err != nil || r.SentAt.IsZero() || r.Deadline.IsZero() {
+			t.Fatalf("record after mark sent = %+v, %v", r, err)
+		}
+		// Sent, lease live: busy for everyone else, deadline or not.
+		if b, err := s.Claim(ctx, k, claim("b")); err != nil || b.Status != store.ClaimBusy {
+			t.Fatalf("claim over a sent lease = %v, %v; want busy", b.Status, err)
+		}
+	})
+
+	t.Run("a claim that runs after its caller's deadline holds nothing", func(t *testing.T) {
+		s := newStore(t)
+		req := claim("a")
+		req.Deadline = time.Now().Add(-time.Second)
+		if _, err := s.Claim(ctx, k, req); !errors.Is(err, store.ErrDeadline) {
+			t.Fatalf("late claim = %v, want ErrDeadline", err)
+		}
+		if _, ok, err := s.Get(ctx, k); err != nil || ok {
+			t.Fatalf("a late claim left a record (found=%v, %v)", ok, err)
+		}
+		if r, err := s.Claim(ctx, k, claim("b")); err != nil || r.Status != store.ClaimFresh {
+			t.Fatalf("next claim = %v, %v; want fresh", r.Status, err)
+		}
+	})
+
+	t.Run("an unsent claim is free once its holder's deadline passed", func(t *testing.T) {
+		s := newStore(t)
+		req := claim("a")
+		dl := time.Now().Add(50 * time.Millisecond)
+		req.Deadline = dl
+		if _, err := s.Claim(ctx, k, req); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := s.Claim(ctx, k, claim("b")); err != nil || b.Status != store.ClaimBusy {
+			t.Fatalf("claim before the holder's deadline = %v, %v; want busy", b.Status, err)
+		}
+		var r store.ClaimResult
+		Eventually(t, 5*time.Second, "the holder's deadline to pass", func() bool {
+			var err error
+			r, err = s.Claim(ctx, k, claim("b"))
+			return err == nil && r.Status != store.ClaimBusy
+		})
+		if r.Status != store.ClaimTakeover || r.Previous != store.StateUnsent {
+			t.Fatalf("claim after the holder's deadline = %v prev=%v; want takeover of unsent", r.Status, r.Previous)
+		}
+		if err := s.MarkSent(ctx, k, "a"); !errors.Is(err, store.ErrNotOwner) {
+			t.Fatalf("old holder marking sent = %v, want ErrNotOwner", err)
+		}
+	})
+
+	t.Run("the holder cannot mark sent after its deadline", func(t *testing.T) {
+		s := newStore(t)
+		req := claim("a")
+		dl := time.Now().Add(30 * time.Millisecond)
+		req.Deadline = dl
+		if _, err := s.Claim(ctx, k, req); err != nil {
+			t.Fatal(err)
+		}
+		Eventually(t, 5*time.Second, "the deadline to pass", func() bool { return time.Now().After(dl.Add(20 * time.Millisecond)) })
+		if err := s.MarkSent(ctx, k, "a"); !errors.Is(err, store.ErrDeadline) {
+			t.Fatalf("mark sent after the deadline = %v, want ErrDeadline", err)
 		}
 	})
 

@@ -476,6 +476,13 @@ func (s *call) send() (*http.Response, error) {
 		return nil, s.c.limiterError(err)
 	}
 
+	// Last moment before the request leaves: the caller may record that
+	// it is being sent (the orders service marks its claim), or stop it.
+	if err := supplier.Sending(ctx); err != nil {
+		pe := problem.From(err)
+		return nil, refused(problem.Unavailable, pe.Code, pe.Detail, max(pe.RetryAfter, time.Second), err)
+	}
+
 	body := s.req.Body
 	if s.n > 1 && s.req.GetBody != nil {
 		if body, err = s.req.GetBody(); err != nil {
