@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -14,19 +15,31 @@ import (
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
+// Stores are the storage a deployment runs on: the placement store and,
+// when there is one, the Redis client it was opened on (nil: in-process),
+// which the timeline uses too.
+type Stores struct {
+	Store store.Store
+	Redis redis.UniversalClient
+}
+
 // Assemble builds everything that sits on the store: the orders service,
 // the per-order timeline (in Redis when the store is Redis), the operator
 // API and the console page. Run and the in-process test harness share it,
 // so tests exercise the production wiring. Extra observers (metrics) see
 // every orders event alongside the timeline.
-func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger, now func() time.Time, observers ...orders.Observer) (Deps, error) {
+func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger, now func() time.Time, observers ...orders.Observer) (Deps, error) {
+	st := stores.Store
+	if st == nil {
+		return Deps{}, errors.New("server: no store")
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	topt := timeline.Options{Retention: cfg.TimelineTTL, Now: now}
 	var tl timeline.Store = timeline.NewMemoryStore(topt)
-	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
-		tl = timeline.NewRedisStore(rs.Client(), topt)
+	if stores.Redis != nil {
+		tl = timeline.NewRedisStore(stores.Redis, topt)
 	}
 	rec := timeline.NewRecorder(tl, cfg.Shop, log)
 	// Timeline writes never hold an answer: background writers, a bounded

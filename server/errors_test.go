@@ -22,7 +22,7 @@ import (
 // testDeps is the production wiring on the in-process store and the sandbox.
 func testDeps(t *testing.T, cfg Config, log *slog.Logger) Deps {
 	t.Helper()
-	d, err := Assemble(cfg, sandbox.New(sandbox.Config{}), memstore.New(nil), log, nil)
+	d, err := Assemble(cfg, sandbox.New(sandbox.Config{}), Stores{Store: memstore.New(nil)}, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,12 +105,19 @@ func Start(t testing.TB, o Options) *App {
 	if prefix == "" {
 		prefix = "fb:" + server.GenerateKey()[:8] + ":"
 	}
-	st, err := store.Open(context.Background(), o.RedisURL, store.Options{Logger: log, Now: o.Now, Prefix: prefix})
+	// As in production: one Redis client, handed to the store and timeline.
+	rdb, err := server.OpenRedis(o.RedisURL)
+	if err != nil {
+		t.Fatalf("apptest: redis: %v", err)
+	}
+	if rdb != nil {
+		t.Cleanup(func() { _ = rdb.Close() })
+	}
+	st, err := store.Open(context.Background(), rdb, store.Options{Logger: log, Now: o.Now, Prefix: prefix})
 	if err != nil {
 		t.Fatalf("apptest: store: %v", err)
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	deps, err := server.Assemble(cfg, sup, st, log, o.Now, o.Observer)
+	deps, err := server.Assemble(cfg, sup, server.Stores{Store: st, Redis: rdb}, log, o.Now, o.Observer)
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
