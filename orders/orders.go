@@ -417,6 +417,12 @@ func (s *Service) storeDown(ctx context.Context, op string, k store.Key, err err
 // Place places the order exactly once per Shopify order (see the package
 // documentation).
 func (s *Service) Place(ctx context.Context, in PlaceInput) (PlaceResult, error) {
+	res, err := s.place(ctx, in)
+	s.observe(ctx, Observation{Event: EventPlaceAnswered, Err: err, Place: &PlaceCall{In: in, Out: res}})
+	return res, err
+}
+
+func (s *Service) place(ctx context.Context, in PlaceInput) (PlaceResult, error) {
 	k, err := s.orderKey(in.Shop, in.OrderID)
 	if err != nil {
 		return PlaceResult{}, err

@@ -47,9 +47,8 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 	rec.Now = now
 	rec.Async(timelineShards, timelineQueue)
 
-	all := append([]orders.Observer{orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
-		rec.Observe(ctx, o.Key.Shop, o.Key.OrderID, string(o.Event), o.Err)
-	})}, observers...)
+	// The timeline is one observer of the orders service, beside metrics.
+	all := append([]orders.Observer{rec}, observers...)
 	ocfg := OrdersConfig(cfg, sup, st, log, fanOut(all))
 	ocfg.Now = now
 	svc, err := orders.New(ocfg)

@@ -294,8 +294,8 @@ func MetricsObserver(m *telemetry.Metrics) orders.Observer {
 		case orders.EventStoreError:
 			m.StoreError(ctx, o.Op)
 			return
-		case orders.EventCacheHit, orders.EventCacheMiss:
-			return // cache lookups are not placement outcomes
+		case orders.EventCacheHit, orders.EventCacheMiss, orders.EventRatesAnswered, orders.EventPlaceAnswered, orders.EventTrackAnswered:
+			return // cache lookups and answers are not placement outcomes
 		}
 		m.Idempotency(ctx, string(o.Event))
 	})

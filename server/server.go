@@ -93,7 +93,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Now = time.Now
 	}
 	h, err := handlers.New(handlers.Config{Orders: deps.Orders, SupplierName: deps.Supplier.Name(),
-		TestMode: cfg.TestMode, Checks: deps.Checks, Spec: flowbridge.OpenAPI(), Now: deps.Now, Timeline: deps.Timeline})
+		TestMode: cfg.TestMode, Checks: deps.Checks, Spec: flowbridge.OpenAPI(), Now: deps.Now})
 	if err != nil {
 		return nil, err
 	}
