@@ -75,15 +75,17 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 		Shop:   cfg.Shop,
 		Logger: log,
 	}
+	stk := NewStock(cfg, sup, stores.Redis, log)
 	return Deps{
-		Supplier:  sup,
-		Orders:    svc,
-		Checks:    []handlers.Check{{Name: "store", Fn: st.Ping}},
-		Operator:  op,
-		Timeline:  rec,
-		Timelines: tl,
-		Logger:    log,
-		Now:       now,
+		Supplier:   sup,
+		Orders:     svc,
+		Checks:     []handlers.Check{{Name: "store", Fn: st.Ping}},
+		Operator:   op,
+		StockParts: stk,
+		Timeline:   rec,
+		Timelines:  tl,
+		Logger:     log,
+		Now:        now,
 	}, nil
 }
 

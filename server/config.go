@@ -83,6 +83,16 @@ type Config struct {
 	SupplierRateLimit      float64
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
+
+	// Stock sync (stock package; it uses ShopifyShop, ShopifyToken and
+	// ShopifyBaseURL above for the Admin API) and the
+	// merchant's safety rules.
+	StockInterval   time.Duration
+	StockBuffer     int
+	StockMaxChanges int
+	StockMinMargin  float64
+	StockLocation   string
+	StockHistory    int
 }
 
 // MaxRequestTimeout keeps a request well inside Flow's 30 s wait, so a slow
@@ -110,7 +120,7 @@ type Setting struct {
 
 // Settings returns the settings table.
 func Settings() []Setting {
-	return []Setting{
+	return append([]Setting{
 		{Env: "FLOWBRIDGE_ADDR", Flag: "addr", Default: ":8080",
 			Help: "Listen address (`host:port` or `:port`).",
 			Set: func(c *Config, v string) error {
@@ -180,15 +190,6 @@ func Settings() []Setting {
 		{Env: "FLOWBRIDGE_LOST_DATA_WINDOW", Flag: "lost-data-window", Default: "24h",
 			Help: "After Redis lost its data (FLUSHALL, restart without persistence), how long new placements are checked before any create: by supplier lookup, else the order's Shopify metafield (`SHOPIFY_ADMIN_TOKEN`), else held for review (docs/exactly-once.md).",
 			Set:  setDuration(func(c *Config) *time.Duration { return &c.LostDataWindow })},
-		{Env: "SHOPIFY_SHOP", Flag: "shopify-shop",
-			Help: "The shop's `*.myshopify.com` domain, for the Admin API check below.",
-			Set:  func(c *Config, v string) error { c.ShopifyShop = strings.TrimSpace(v); return nil }},
-		{Env: "SHOPIFY_ADMIN_TOKEN", Flag: "shopify-admin-token", Secret: true,
-			Help: "Admin API token (scope `read_orders`). When set with `SHOPIFY_SHOP`, a placement after Redis lost its data reads the order's `flowbridge.supplier_order_id` metafield before creating anything at a supplier that cannot be searched (BTS); without it such a placement is held for review.",
-			Set:  func(c *Config, v string) error { c.ShopifyToken = strings.TrimSpace(v); return nil }},
-		{Env: "FLOWBRIDGE_SHOPIFY_BASE_URL", Flag: "shopify-base-url",
-			Help: "Replaces `https://<SHOPIFY_SHOP>` for the Admin API (a proxy, or a stand-in in tests).",
-			Set:  func(c *Config, v string) error { c.ShopifyBaseURL = strings.TrimSpace(v); return nil }},
 		{Env: "FLOWBRIDGE_CARRIERS", Flag: "carriers", Default: "GLS",
 			Help: "Carrier preference list for `/rates`, comma-separated, first wins; case-insensitive. A request's `preferred_carriers` overrides it.",
 			Set: func(c *Config, v string) error {
@@ -355,7 +356,7 @@ func Settings() []Setting {
 		{Env: "FLOWBRIDGE_SUPPLIER_ATTEMPT_TIMEOUT", Flag: "supplier-attempt-timeout", Default: "8s",
 			Help: "Deadline of one supplier request attempt (the whole request stays inside FLOWBRIDGE_REQUEST_TIMEOUT).",
 			Set:  setDuration(func(c *Config) *time.Duration { return &c.SupplierAttemptTimeout })},
-	}
+	}, stockSettings()...)
 }
 
 func setURL(field func(*Config) *string) func(*Config, string) error {
@@ -453,6 +454,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, []string, er
 			}
 		}
 	}
+	problems = append(problems, checkStock(cfg)...)
+	warnings = append(warnings, stockWarnings(cfg)...)
 	switch cfg.Supplier {
 	case "bts":
 		if cfg.BTSToken == "" {

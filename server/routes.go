@@ -36,7 +36,7 @@ type route struct {
 
 // routeTable is every route flowbridge serves, in one place. openapi.yaml
 // documents each one (a test compares the two).
-func routeTable(h *handlers.Handlers, op *handlers.Operator, metrics http.Handler) []route {
+func routeTable(h *handlers.Handlers, op *handlers.Operator, stk *handlers.Stock, metrics http.Handler) []route {
 	page := echo.WrapHandler(console.Handler())
 	rt := []route{
 		{http.MethodGet, "/healthz", public, false, h.Healthz},
@@ -49,11 +49,13 @@ func routeTable(h *handlers.Handlers, op *handlers.Operator, metrics http.Handle
 		{http.MethodPost, "/rates", flowKey, true, h.Rates},
 		{http.MethodPost, "/orders", flowKey, true, h.Orders},
 		{http.MethodGet, "/tracking/:id", flowKey, false, h.Tracking},
+		{http.MethodPost, "/stock/sync", flowKey, false, stk.Sync},
 
 		{http.MethodGet, "/admin/orders", operatorKey, false, op.ListOrders},
 		{http.MethodGet, "/admin/orders/:order_id", operatorKey, false, op.ShowOrder},
 		{http.MethodPost, "/admin/orders/:order_id/resolve", operatorKey, true, op.ResolveOrder},
 		{http.MethodPost, "/admin/orders/:order_id/release-cache", operatorKey, true, op.ReleaseOrderCache},
+		{http.MethodGet, "/admin/stock", operatorKey, false, stk.Status},
 		// Anything else under /admin is 404 only for an operator: without
 		// a key the answer is 401, whatever the path.
 		{echo.RouteNotFound, "/admin/*", operatorKey, false, notFound},

@@ -162,6 +162,9 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 	}
 	deps.Timeline.Dropped = func(ctx context.Context, reason string) { tel.Metrics.StoreError(ctx, "timeline_"+reason) }
 	closers = append(closers, deps.Timeline.Close) // before the store closes (closers run last first)
+	if err := startStock(ctx, deps.StockParts, tel); err != nil {
+		return nil, nil, err
+	}
 	deps.Metrics = tel.MetricsHandler()
 	deps.Wrap = tel.HTTPMiddleware
 	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))

@@ -43,6 +43,9 @@ type Deps struct {
 	Operator *handlers.Operator
 	// Checks are run by /readyz.
 	Checks []handlers.Check
+	// StockParts is the stock sync: its routes are in the route table,
+	// Build starts it.
+	StockParts StockParts
 	// Metrics, when set, is served at GET /metrics behind MetricsKeys (or
 	// the operator keys when none are configured).
 	Metrics http.Handler
@@ -99,7 +102,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
 	s.e = s.newEcho()
-	s.register(s.e, routeTable(h, deps.Operator, deps.Metrics))
+	s.register(s.e, routeTable(h, deps.Operator, deps.StockParts.Handler, deps.Metrics))
 	return s, nil
 }
 

@@ -55,6 +55,9 @@ type Options struct {
 	// builds (tests of the operator routes with stand-in decisions), still
 	// mounted by the server's route table behind the operator keys.
 	Operator *handlers.Operator
+	// Stock, when set, replaces the stock sync's handlers (tests of the
+	// stock view with a seeded history).
+	Stock *handlers.Stock
 	// Metrics, when set, is served at GET /metrics (behind the metrics or
 	// operator keys), as Run serves the telemetry's Prometheus handler.
 	Metrics http.Handler
@@ -123,6 +126,9 @@ func Start(t testing.TB, o Options) *App {
 	}
 	if o.Operator != nil {
 		deps.Operator = o.Operator
+	}
+	if o.Stock != nil {
+		deps.StockParts.Handler = o.Stock
 	}
 	deps.Checks = append(deps.Checks, o.Checks...)
 	if o.Metrics != nil {
