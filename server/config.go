@@ -84,9 +84,9 @@ type Config struct {
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
 
-	// Stock sync (stock package; it uses ShopifyShop, ShopifyToken and
-	// ShopifyBaseURL above for the Admin API) and the
-	// merchant's safety rules.
+	// Stock sync and the fulfil call of the lean workflow use ShopifyShop,
+	// ShopifyToken and ShopifyBaseURL above for the Admin API; the stock
+	// sync's safety rules:
 	StockInterval   time.Duration
 	StockBuffer     int
 	StockMaxChanges int

@@ -13,14 +13,14 @@ import (
 func stockSettings() []Setting {
 	return []Setting{
 		{Env: shopify.EnvShop, Flag: "shopify-shop",
-			Help: "Shop domain (`example.myshopify.com`) for the Admin API: the stock sync keeps its inventory in step with the supplier, and a placement after Redis lost its data reads the order's metafield there.",
+			Help: "Shop domain (`example.myshopify.com`) for the Admin API: the stock sync keeps its inventory in step with the supplier, `POST /tracking/{id}/fulfil` fulfils its orders (the default, lean workflow), and a placement after Redis lost its data reads the order's metafield there.",
 			Set: func(c *Config, v string) error {
 				d, err := shopify.NormalizeShop(v)
 				c.ShopifyShop = d
 				return err
 			}},
 		{Env: shopify.EnvToken, Flag: "shopify-admin-token", Secret: true,
-			Help: "Admin API access token of the shop's custom app, with the scopes `read_products`, `read_inventory`, `write_inventory` and `read_locations` for the stock sync (`flowbridge doctor` checks them), and `read_orders` so that, with `SHOPIFY_SHOP`, a placement after Redis lost its data reads the order's `flowbridge.supplier_order_id` metafield before creating anything at a supplier that cannot be searched (BTS); without it such a placement is held for review.",
+			Help: "Admin API access token of the shop's custom app, with the scopes `read_products`, `read_inventory`, `write_inventory` and `read_locations` for stock sync, and `read_orders` and `write_merchant_managed_fulfillment_orders` for `POST /tracking/{id}/fulfil` (`flowbridge doctor` checks them; without it that call answers 503 `fulfilment_not_configured` once an order ships). With `read_orders`, a placement after Redis lost its data reads the order's `flowbridge.supplier_order_id` metafield before creating anything at a supplier that cannot be searched (BTS); without it such a placement is held for review.",
 			Set:  func(c *Config, v string) error { c.ShopifyToken = strings.TrimSpace(v); return nil }},
 		{Env: shopify.EnvBaseURL, Flag: "shopify-admin-base-url",
 			Help: "Replaces `https://<shop>` in Admin API calls (a proxy or a test server).",

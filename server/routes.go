@@ -36,7 +36,10 @@ type route struct {
 
 // routeTable is every route flowbridge serves, in one place. openapi.yaml
 // documents each one (a test compares the two).
-func routeTable(h *handlers.Handlers, op *handlers.Operator, stk *handlers.Stock, metrics http.Handler) []route {
+func routeTable(h *handlers.Handlers, op *handlers.Operator, stk *handlers.Stock, fulfil echo.HandlerFunc, metrics http.Handler) []route {
+	if fulfil == nil {
+		fulfil = notFound
+	}
 	page := echo.WrapHandler(console.Handler())
 	rt := []route{
 		{http.MethodGet, "/healthz", public, false, h.Healthz},
@@ -49,6 +52,7 @@ func routeTable(h *handlers.Handlers, op *handlers.Operator, stk *handlers.Stock
 		{http.MethodPost, "/rates", flowKey, true, h.Rates},
 		{http.MethodPost, "/orders", flowKey, true, h.Orders},
 		{http.MethodGet, "/tracking/:id", flowKey, false, h.Tracking},
+		{http.MethodPost, "/tracking/:id/fulfil", flowKey, true, fulfil},
 		{http.MethodPost, "/stock/sync", flowKey, false, stk.Sync},
 
 		{http.MethodGet, "/admin/orders", operatorKey, false, op.ListOrders},

@@ -52,6 +52,9 @@ type Deps struct {
 	// Wrap, when set, wraps the whole handler (tracing middleware), so the
 	// server span encloses routing, auth and the error handler.
 	Wrap func(http.Handler) http.Handler
+	// Fulfil serves POST /tracking/:id/fulfil (the lean workflow; behind
+	// the Flow key). Nil leaves the route out.
+	Fulfil echo.HandlerFunc
 	// Timeline records each call's effect on its order (nil: none).
 	Timeline *timeline.Recorder
 	// Timelines is the timeline store behind Timeline (for gauges).
@@ -102,7 +105,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
 	s.e = s.newEcho()
-	s.register(s.e, routeTable(h, deps.Operator, deps.StockParts.Handler, deps.Metrics))
+	s.register(s.e, routeTable(h, deps.Operator, deps.StockParts.Handler, deps.Fulfil, deps.Metrics))
 	return s, nil
 }
 
