@@ -56,6 +56,8 @@ type manifests struct {
 	hpa    autoscalingv2.HorizontalPodAutoscaler
 	np     networkingv1.NetworkPolicy
 	secret corev1.Secret
+	redis  appsv1.StatefulSet
+	rsvc   corev1.Service
 }
 
 func load(t *testing.T) *manifests {
@@ -68,6 +70,8 @@ func load(t *testing.T) *manifests {
 	strictDecode(t, filepath.Join(dir, "hpa.yaml"), &m.hpa, "autoscaling/v2", "HorizontalPodAutoscaler")
 	strictDecode(t, filepath.Join(dir, "networkpolicy.yaml"), &m.np, "networking.k8s.io/v1", "NetworkPolicy")
 	strictDecode(t, filepath.Join(dir, "secret.example.yaml"), &m.secret, "v1", "Secret")
+	strictDecode(t, filepath.Join(dir, "redis.yaml"), &m.redis, "apps/v1", "StatefulSet")
+	strictDecode(t, filepath.Join(dir, "redis-service.yaml"), &m.rsvc, "v1", "Service")
 	return m
 }
 
@@ -77,7 +81,7 @@ func TestK8sEveryFileChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := []string{"deployment.yaml", "service.yaml", "pdb.yaml", "hpa.yaml", "networkpolicy.yaml", "secret.example.yaml"}
+	known := []string{"deployment.yaml", "service.yaml", "pdb.yaml", "hpa.yaml", "networkpolicy.yaml", "secret.example.yaml", "redis.yaml", "redis-service.yaml"}
 	for _, f := range files {
 		if !slices.Contains(known, filepath.Base(f)) {
 			t.Errorf("%s is not validated by this test; add it to load()", f)

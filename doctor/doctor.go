@@ -97,6 +97,9 @@ type Options struct {
 	HTTP *http.Client
 	// Timeout bounds each check (15 s when zero).
 	Timeout time.Duration
+	// StoreCheck reads the Redis settings the idempotency records need
+	// (store.go). Nil skips the store check.
+	StoreCheck func(ctx context.Context) (StoreReport, error)
 	// Stock: the stock sync is configured, so its scopes are required.
 	Stock bool
 }
@@ -183,6 +186,7 @@ func (o Options) Run(ctx context.Context, cfg Config) Report {
 	o.checkStockScopes(ctx, cfg, &r)
 	o.checkService(ctx, cfg, &r)
 	o.checkSupplier(ctx, cfg, &r)
+	o.checkStore(ctx, &r)
 	checkTestMode(cfg, &r)
 	return r
 }

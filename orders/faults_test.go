@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +229,39 @@ func TestPlaceCompletionRetriedWhenRedisHangs(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
+// While Redis hangs, /tracking asks the supplier directly: the cache costs
+// one bounded read, then is skipped for a few seconds; by Shopify order
+// (which needs the record) it is a quick 503 (issue 16, defect 1).
+func TestTrackWhileRedisHangs(t *testing.T) {
+	srv := redistest.Start(t)
+	c, err := redisstore.NewClient(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := redisstore.New(c, redisstore.Options{OpTimeout: 2 * time.Second})
+	t.Cleanup(func() { _ = st.Close() })
+	f := newFixture(t, false, nil)
+	svc := newService(st, f.sup, nil)
+	ctx := context.Background()
+	res, err := svc.Place(ctx, f.input("70", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause(t)
+	for i := range 3 {
+		start := time.Now()
+		tr, err := svc.Track(ctx, TrackInput{Shop: shop, SupplierOrderID: res.SupplierOrderID})
+		if err != nil || tr.SupplierOrderID != res.SupplierOrderID || tr.Cached {
+			t.Fatalf("track #%d with Redis stopped = %+v, %v; want the supplier's answer", i+1, tr, err)
+		}
+		// The first call pays the cache read bound (500 ms); the next ones skip the cache.
+		if took := time.Since(start); took > 1500*time.Millisecond || (i > 0 && took > 300*time.Millisecond) {
+			t.Fatalf("track #%d with Redis stopped took %v", i+1, took)
+		}
+	}
+	start := time.Now()
+	_, err = svc.Track(ctx, TrackInput{Shop: shop, ShopifyOrderID: "70"})
+	if pe := problem.From(err); pe == nil || pe.Kind != problem.Unavailable || time.Since(start) > 3*time.Second {
+		t.Fatalf("track by Shopify order with Redis stopped = %v after %v; want a quick 503", err, time.Since(start))
+	}
+}

@@ -468,13 +468,15 @@ func (s *Service) place(ctx context.Context, in PlaceInput) (PlaceResult, error)
 }
 
 // claimDeadline is the deadline a claim is made with: the caller's minus
-// claimMargin (zero without one).
+// claimMargin, or a quarter of the time left when that is less (zero
+// without a deadline).
 func claimDeadline(ctx context.Context) time.Time {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return time.Time{}
 	}
-	return dl.Add(-claimMargin)
+	// A short request timeout keeps three quarters of itself.
+	return dl.Add(-min(claimMargin, time.Until(dl)/4))
 }
 
 // placeNew places an order no earlier attempt is known to have sent.

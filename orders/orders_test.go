@@ -36,7 +36,11 @@ func backends(t *testing.T) []func(t *testing.T) backend {
 			url := redistest.URL(t)
 			prefix := redistest.Prefix(t)
 			return backend{name: "redis", instance: func() store.Store {
-				return redisstore.New(redistest.ClientFor(t, url), redisstore.Options{Prefix: prefix})
+				// A generous operation bound: these tests burst thousands of
+				// concurrent calls through a race-detector build on shared
+				// cores, and are about exactly-once, not latency (the bound
+				// has tests of its own in store/redisstore and faults_test.go).
+				return redisstore.New(redistest.ClientFor(t, url), redisstore.Options{Prefix: prefix, OpTimeout: time.Minute})
 			}, kill: func(s store.Store) { _ = s.Close() }}
 		},
 		func(t *testing.T) backend {

@@ -40,12 +40,6 @@ type Config struct {
 	// LostDataWindow: how long after Redis lost its data new claims are
 	// checked before any create (orders.Config.LostDataWindow).
 	LostDataWindow time.Duration
-	// ShopifyShop and ShopifyToken let flowbridge read an order's
-	// supplier-number metafield after Redis lost its data.
-	ShopifyShop  string
-	ShopifyToken string
-	// ShopifyBaseURL replaces https://{shop} (tests, proxies).
-	ShopifyBaseURL string
 	// TimelineTTL is how long per-order timelines are kept.
 	TimelineTTL time.Duration
 	// DevTraces prints spans to stdout when no OTEL_TRACES_EXPORTER is set.
@@ -84,9 +78,12 @@ type Config struct {
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
 
-	// Stock sync and the fulfil call of the lean workflow use ShopifyShop,
-	// ShopifyToken and ShopifyBaseURL above for the Admin API; the stock
-	// sync's safety rules:
+	// The shop's Admin API credentials (stock sync, the fulfil call of the
+	// lean workflow, and the order-metafield check after Redis lost its
+	// data) and the stock sync's safety rules.
+	ShopifyShop     string
+	ShopifyToken    string
+	ShopifyBaseURL  string
 	StockInterval   time.Duration
 	StockBuffer     int
 	StockMaxChanges int

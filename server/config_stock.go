@@ -13,14 +13,14 @@ import (
 func stockSettings() []Setting {
 	return []Setting{
 		{Env: shopify.EnvShop, Flag: "shopify-shop",
-			Help: "Shop domain (`example.myshopify.com`) for the Admin API: the stock sync keeps its inventory in step with the supplier, `POST /tracking/{id}/fulfil` fulfils its orders (the default, lean workflow), and a placement after Redis lost its data reads the order's metafield there.",
+			Help: "Shop domain (`example.myshopify.com`) whose inventory the stock sync keeps in step with the supplier, whose orders `POST /tracking/{id}/fulfil` fulfils (the default, lean workflow), and whose orders are checked after Redis lost its data (docs/exactly-once.md).",
 			Set: func(c *Config, v string) error {
 				d, err := shopify.NormalizeShop(v)
 				c.ShopifyShop = d
 				return err
 			}},
 		{Env: shopify.EnvToken, Flag: "shopify-admin-token", Secret: true,
-			Help: "Admin API access token of the shop's custom app, with the scopes `read_products`, `read_inventory`, `write_inventory` and `read_locations` for stock sync, and `read_orders` and `write_merchant_managed_fulfillment_orders` for `POST /tracking/{id}/fulfil` (`flowbridge doctor` checks them; without it that call answers 503 `fulfilment_not_configured` once an order ships). With `read_orders`, a placement after Redis lost its data reads the order's `flowbridge.supplier_order_id` metafield before creating anything at a supplier that cannot be searched (BTS); without it such a placement is held for review.",
+			Help: "Admin API access token of the shop's custom app, with the scopes `read_products`, `read_inventory`, `write_inventory` and `read_locations` for stock sync, and `read_orders` and `write_merchant_managed_fulfillment_orders` for `POST /tracking/{id}/fulfil` (`flowbridge doctor` checks them). Without it that call answers 503 `fulfilment_not_configured` once an order ships. `read_orders` also serves the lost-data check: after Redis lost its data, a BTS placement reads the order's `flowbridge.supplier_order_id` metafield before creating anything (without a token it is held for review).",
 			Set:  func(c *Config, v string) error { c.ShopifyToken = strings.TrimSpace(v); return nil }},
 		{Env: shopify.EnvBaseURL, Flag: "shopify-admin-base-url",
 			Help: "Replaces `https://<shop>` in Admin API calls (a proxy or a test server).",

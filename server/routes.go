@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,8 +36,9 @@ type route struct {
 }
 
 // routeTable is every route flowbridge serves, in one place. openapi.yaml
-// documents each one (a test compares the two).
-func routeTable(h *handlers.Handlers, op *handlers.Operator, stk *handlers.Stock, fulfil echo.HandlerFunc, metrics http.Handler) []route {
+// documents each one (a test compares the two) except the operator's
+// runtime profiles (pprofRoutes), which are diagnostics, not API.
+func routeTable(h *handlers.Handlers, op *handlers.Operator, stk *handlers.Stock, fulfil echo.HandlerFunc, metrics http.Handler, requestTimeout time.Duration) []route {
 	if fulfil == nil {
 		fulfil = notFound
 	}
@@ -69,6 +71,7 @@ func routeTable(h *handlers.Handlers, op *handlers.Operator, stk *handlers.Stock
 		{http.MethodGet, console.Path + "/*", public, false, page},
 		{http.MethodHead, console.Path + "/*", public, false, page},
 	}
+	rt = append(rt, pprofRoutes(requestTimeout)...)
 	if metrics != nil {
 		rt = append(rt, route{http.MethodGet, "/metrics", metricsKey, false, echo.WrapHandler(metrics)})
 	}

@@ -105,7 +105,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
 	s.e = s.newEcho()
-	s.register(s.e, routeTable(h, deps.Operator, deps.StockParts.Handler, deps.Fulfil, deps.Metrics))
+	s.register(s.e, routeTable(h, deps.Operator, deps.StockParts.Handler, deps.Fulfil, deps.Metrics, cfg.RequestTimeout))
 	return s, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/flowbridge/flowbridge/server"
 	"github.com/flowbridge/flowbridge/shopify"
 	"github.com/flowbridge/flowbridge/stock/stockcli"
+	"github.com/flowbridge/flowbridge/store/redisstore"
 )
 
 func main() {
@@ -62,6 +63,33 @@ func run(ctx context.Context, args []string) error {
 	}
 }
 
+// storeCheck reads the Redis persistence and eviction settings for
+// `flowbridge doctor`.
+func storeCheck(redisURL string) func(context.Context) (doctor.StoreReport, error) {
+	return func(ctx context.Context) (doctor.StoreReport, error) {
+		if redisURL == "" {
+			return doctor.StoreReport{}, nil
+		}
+		c, err := redisstore.NewClient(redisURL)
+		if err != nil {
+			return doctor.StoreReport{}, err
+		}
+		defer c.Close()
+		if err := c.Ping(ctx).Err(); err != nil {
+			return doctor.StoreReport{}, err
+		}
+		rep := doctor.StoreReport{Redis: true}
+		for _, w := range redisstore.CheckConfig(ctx, c) {
+			if strings.HasPrefix(w, "could not read") {
+				rep.Unchecked = w
+				continue
+			}
+			rep.Problems = append(rep.Problems, w)
+		}
+		return rep, nil
+	}
+}
+
 // doctorOptions wires the configured supplier's credential check into
 // `flowbridge doctor`. A configuration that does not load is reported by
 // that check rather than stopping the other checks.
@@ -70,7 +98,7 @@ func doctorOptions(getenv func(string) string) doctor.Options {
 	if err != nil {
 		return doctor.Options{SupplierCheck: func(context.Context) error { return err }}
 	}
-	opts := doctor.Options{Supplier: cfg.Supplier, TestMode: &cfg.TestMode, Stock: cfg.StockConfigured()}
+	opts := doctor.Options{Supplier: cfg.Supplier, TestMode: &cfg.TestMode, Stock: cfg.StockConfigured(), StoreCheck: storeCheck(cfg.RedisURL)}
 	sup, err := server.NewSupplier(cfg, server.SupplierDeps{})
 	if err != nil {
 		opts.SupplierCheck = func(context.Context) error { return err }

@@ -76,6 +76,18 @@ type Config struct {
 	Sleep func(time.Duration)
 	// Seed seeds the latency generator.
 	Seed uint64
+	// DropEvery, when above zero, makes every DropEvery-th create drop
+	// the connection after the order was created, without answering (the
+	// "accepted, then the connection died" fault). POST /_faults changes
+	// it and Latency.Median at run time.
+	DropEvery int
+}
+
+// Faults is the body of POST /_faults (the fault suite turns a running
+// stand-in slow or unreliable).
+type Faults struct {
+	LatencyMS int `json:"latency_ms"`
+	DropEvery int `json:"drop_every"`
 }
 
 // Stats is what GET /_stats answers.
@@ -122,6 +134,7 @@ type Server struct {
 	window   []time.Time // accepted request times within the last second
 	orders   map[string]order
 	seen     map[[32]byte]int
+	byName   map[string][]string // client_name → order numbers created
 	next     int64
 	stats    Stats
 	seedFrom int64
@@ -143,6 +156,7 @@ func New(cfg Config) *Server {
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		orders:   map[string]order{},
 		seen:     map[[32]byte]int{},
+		byName:   map[string][]string{},
 		next:     700000000000,
 		seedFrom: cfg.SeedBase,
 	}
@@ -205,6 +219,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Snapshot())
 		return
 	}
+	if r.URL.Path == "/_creates" {
+		// Every create by recipient name (the fault suite makes names
+		// unique per Shopify order): duplicates and lost orders per order.
+		s.mu.Lock()
+		out := make(map[string][]string, len(s.byName))
+		for k, v := range s.byName {
+			out[k] = append([]string(nil), v...)
+		}
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	if r.URL.Path == "/_faults" && r.Method == http.MethodPost {
+		var f Faults
+		if err := json.NewDecoder(r.Body).Decode(&f); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.cfg.Latency.Median = time.Duration(f.LatencyMS) * time.Millisecond
+		s.cfg.DropEvery = f.DropEvery
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if r.URL.Path == "/_health" {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -254,7 +293,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_request"})
 			return
 		}
-		s.createOrder(w, r.PostForm)
+		if s.createOrder(w, r.PostForm) {
+			// Created, but the answer never arrives.
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+		}
 	case "getOrder":
 		s.getOrder(w, r.URL.Query().Get("order_number"))
 	case "getTrackings":
@@ -313,36 +360,38 @@ func fingerprint(form url.Values) [32]byte {
 	return out
 }
 
-func (s *Server) createOrder(w http.ResponseWriter, form url.Values) {
+// createOrder answers setCreateOrder; drop says the order was created and
+// the connection must be dropped instead of answered.
+func (s *Server) createOrder(w http.ResponseWriter, form url.Values) (drop bool) {
 	fail := func(code string) { writeJSON(w, http.StatusOK, map[string]string{"error": code}) }
 	switch form.Get("payment_method") {
 	case "wallet", "banktransfer", "btscredit":
 	default:
 		fail("payment_method_error")
-		return
+		return false
 	}
 	cc := form.Get("country_code")
 	if cc == "" {
 		fail("country_code_is_required")
-		return
+		return false
 	}
 	if (cc == "US" || cc == "CA") && form.Get("state_code") == "" {
 		fail("state_code_error")
-		return
+		return false
 	}
 	for _, k := range []string{"client_name", "address", "postal_code", "city", "telephone"} {
 		if form.Get(k) == "" {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad_request"})
-			return
+			return false
 		}
 	}
 	if form.Get("products[0][sku]") == "" || form.Get("products[0][quantity]") == "" {
 		fail("product_error")
-		return
+		return false
 	}
 	if !rateIDs[form.Get("shipping_cost_id")] {
 		fail("shipping_cost_code_error")
-		return
+		return false
 	}
 	fp := fingerprint(form)
 	status := "Paid"
@@ -366,12 +415,19 @@ func (s *Server) createOrder(w http.ResponseWriter, form url.Values) {
 		s.stats.Distinct++
 	}
 	s.seen[fp]++
+	name := form.Get("client_name")
+	s.byName[name] = append(s.byName[name], number)
+	drop = s.cfg.DropEvery > 0 && s.stats.Created%int64(s.cfg.DropEvery) == 0
 	s.mu.Unlock()
+	if drop {
+		return true
+	}
 
 	writeJSON(w, http.StatusOK, map[string]any{
 		"order_number": number, "order_total": "89.50", "order_status": status,
 		"expected_dispatch_date": now.Add(24 * time.Hour).Format(time.DateTime),
 	})
+	return false
 }
 
 // lookup finds a created or seeded order.

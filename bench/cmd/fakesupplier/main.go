@@ -35,6 +35,7 @@ func run(args []string) error {
 	dist := fs.String("dist", "uniform", "latency distribution: uniform or lognormal")
 	sigma := fs.Float64("sigma", 0.5, "lognormal shape")
 	seed := fs.Int("seed-orders", 0, "pre-created shipped orders numbered from 500000000000")
+	dropEvery := fs.Int("drop-every", 0, "drop the connection after every n-th create, without answering (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func run(args []string) error {
 		return fmt.Errorf("-token is required")
 	}
 	srv := btsfake.New(btsfake.Config{
-		Token: *token, RatePerSecond: *rate, RetryAfter: *retryAfter, SeedOrders: *seed, Seed: 1,
+		Token: *token, RatePerSecond: *rate, RetryAfter: *retryAfter, SeedOrders: *seed, Seed: 1, DropEvery: *dropEvery,
 		Latency: btsfake.Latency{Median: *latency, Jitter: *jitter, Dist: *dist, Sigma: *sigma},
 	})
 	ln, err := net.Listen("tcp", *addr)
