@@ -85,7 +85,10 @@ func BenchmarkPlace(b *testing.B) {
 		for _, mode := range []string{"first-trusted", "first-lookup", "replay"} {
 			b.Run(name+"/"+mode, func(b *testing.B) {
 				sb, rate := sandboxWithRate(b)
-				svc := orders.New(orders.Config{Supplier: sb, Store: open(), Shop: "bench.example", TrustFreshClaims: mode == "first-trusted"})
+				svc, err := orders.New(orders.Config{Supplier: sb, Store: open(), Shop: "bench.example", TrustFreshClaims: mode == "first-trusted"})
+				if err != nil {
+					b.Fatal(err)
+				}
 				ctx := context.Background()
 				in := orders.PlaceInput{Order: order(rate), OrderID: "1"}
 				if mode == "replay" {

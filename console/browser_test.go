@@ -2,8 +2,7 @@ package console_test
 
 import (
 	"context"
-	"crypto/subtle"
-	"errors"
+	"github.com/flowbridge/flowbridge/internal/apptest"
 	"github.com/flowbridge/flowbridge/internal/browsertest"
 	"net/http/httptest"
 	"os"
@@ -15,9 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/labstack/echo/v4"
 
-	"github.com/flowbridge/flowbridge/console"
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/stock"
@@ -27,7 +24,7 @@ import (
 const operatorKey = "op-key-for-the-browser-test-7f3a9c"
 
 // consoleApp serves the console and the operator API over an in-process
-// timeline, behind a stand-in for the server's operator-key check.
+// timeline, through the server's route table and operator-key check.
 func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() []string) {
 	t.Helper()
 	tl := timeline.NewMemoryStore(timeline.Options{})
@@ -42,7 +39,7 @@ func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() [
 				return err
 			}
 			if o.State != timeline.StateNeedsReview {
-				return &problem.Error{Kind: problem.Invalid, Status: 409, Code: "resolve_conflict", Detail: "the order is " + o.State}
+				return problem.New(problem.Conflict, "resolve_conflict", "the order is "+o.State)
 			}
 			mu.Lock()
 			calls = append(calls, strings.Join([]string{shop, orderID, action, number}, "|"))
@@ -50,36 +47,9 @@ func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() [
 			return nil
 		},
 	}
-	e := echo.New()
-	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			_ = c.JSON(he.Code, map[string]any{"ok": false})
-			return
-		}
-		pe := problem.From(err)
-		status := map[problem.Kind]int{problem.Invalid: 400, problem.Unauthorized: 401, problem.NotFound: 404}[pe.Kind]
-		if pe.Status != 0 {
-			status = pe.Status
-		}
-		if status == 0 {
-			status = 500
-		}
-		_ = c.JSON(status, map[string]any{"ok": false, "code": pe.Code, "detail": pe.Detail})
-	}
-	console.Register(e)
-	admin := e.Group("/admin", func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			scheme, token, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
-			if scheme != "Bearer" || subtle.ConstantTimeCompare([]byte(token), []byte(operatorKey)) != 1 {
-				return problem.New(problem.Unauthorized, problem.CodeUnauthorized, "operator key required")
-			}
-			return next(c)
-		}
-	})
-	op.Register(admin)
-	(&handlers.Stock{History: seedStock(t), Interval: "1h0m0s"}).Register(admin)
-	srv := httptest.NewServer(e)
+	app := apptest.Start(t, apptest.Options{Operator: op, NoContract: true, Stock: &handlers.Stock{History: seedStock(t), Interval: "1h0m0s"},
+		Env: map[string]string{"FLOWBRIDGE_OPERATOR_KEYS": operatorKey}})
+	srv := httptest.NewServer(app.Server.Handler())
 	t.Cleanup(srv.Close)
 	return srv, tl, func() []string {
 		mu.Lock()

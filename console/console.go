@@ -12,8 +12,6 @@ import (
 	"io/fs"
 	"net/http"
 	"time"
-
-	"github.com/labstack/echo/v4"
 )
 
 // The assets are compiled in; embed needs a package-level variable.
@@ -92,15 +90,4 @@ func SecurityHeaders(h http.Header) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-}
-
-// Register adds the console routes to an Echo instance (outside the
-// /admin group: the page itself is public and holds nothing; its data
-// calls carry the operator key).
-func Register(e *echo.Echo) {
-	h := echo.WrapHandler(Handler())
-	e.GET(Path, h)
-	e.HEAD(Path, h)
-	e.GET(Path+"/*", h)
-	e.HEAD(Path+"/*", h)
 }

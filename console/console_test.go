@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/flowbridge/flowbridge/console"
+	"github.com/flowbridge/flowbridge/internal/apptest"
 )
 
 func get(t *testing.T, srv *httptest.Server, method, path string) (*http.Response, string) {
@@ -36,11 +35,10 @@ func get(t *testing.T, srv *httptest.Server, method, path string) (*http.Respons
 func servers(t *testing.T) map[string]*httptest.Server {
 	plain := httptest.NewServer(console.Handler())
 	t.Cleanup(plain.Close)
-	e := echo.New()
-	console.Register(e)
-	viaEcho := httptest.NewServer(e)
-	t.Cleanup(viaEcho.Close)
-	return map[string]*httptest.Server{"http.Handler": plain, "echo": viaEcho}
+	// and as the server's route table mounts it
+	viaServer := httptest.NewServer(apptest.Start(t, apptest.Options{NoContract: true}).Server.Handler())
+	t.Cleanup(viaServer.Close)
+	return map[string]*httptest.Server{"http.Handler": plain, "server": viaServer}
 }
 
 func checkHeaders(t *testing.T, what string, h http.Header) {

@@ -18,7 +18,6 @@ import (
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/supplier/gtin"
-	"github.com/flowbridge/flowbridge/timeline"
 )
 
 // Check is one readiness dependency (Redis, the supplier's reachability…).
@@ -39,8 +38,6 @@ type Config struct {
 	// Spec is the OpenAPI document served at /openapi.yaml and rendered at /docs.
 	Spec []byte
 	Now  func() time.Time
-	// Timeline records what each call did to its order; nil records nothing.
-	Timeline *timeline.Recorder
 }
 
 // Handlers serves the HTTP endpoints.
@@ -99,7 +96,6 @@ func (h *Handlers) Rates(c echo.Context) error {
 		Request: supplier.RateRequest{CountryCode: country, PostalCode: zip, Lines: lines},
 	}
 	res, err := h.cfg.Orders.Rates(c.Request().Context(), rin)
-	h.cfg.Timeline.Quoted(c.Request().Context(), rin, res, err)
 	if err != nil {
 		return err
 	}
@@ -128,7 +124,6 @@ func (h *Handlers) Orders(c echo.Context) error {
 		return err
 	}
 	res, err := h.cfg.Orders.Place(c.Request().Context(), in)
-	h.cfg.Timeline.Placed(c.Request().Context(), in, res, err)
 	if err != nil {
 		return err
 	}
@@ -235,7 +230,6 @@ func (h *Handlers) Tracking(c echo.Context) error {
 			problem.Field{Pointer: "/query/by", Message: "must be supplier_order or shopify_order"})
 	}
 	res, err := h.cfg.Orders.Track(c.Request().Context(), in)
-	h.cfg.Timeline.Tracked(c.Request().Context(), in, res, err)
 	if err != nil {
 		return err
 	}

@@ -20,14 +20,13 @@ import (
 
 // Operator serves the operator API under /admin: list orders, show one
 // order's timeline, resolve a held order and release cached answers.
-// The routes must sit behind the operator-key middleware (the server's
-// /admin group); these handlers do not check keys themselves.
+// The server's route table puts the routes behind the operator keys;
+// these handlers do not check keys themselves.
 type Operator struct {
 	Timeline timeline.Store
 	// Resolve applies an operator's decision: action "adopt" with the
 	// supplier order number found, or "release". Wire it to
-	// orders.Service.Resolve. Nil leaves the resolve route to another
-	// handler (Register does not add it).
+	// orders.Service.Resolve. Nil: the route answers 404.
 	Resolve func(ctx context.Context, shop, orderID, action, supplierOrderID, actor string) error
 	// ReleaseCache drops an order's cached rates/tracking answers so the
 	// next call asks the supplier. Nil: the route answers 404.
@@ -44,16 +43,6 @@ type Operator struct {
 	// MinChecks is N in "no tracking after N checks" (default 5).
 	MinChecks int
 	Logger    *slog.Logger
-}
-
-// Register adds the operator routes to g, the /admin group.
-func (o *Operator) Register(g *echo.Group) {
-	g.GET("/orders", o.ListOrders)
-	g.GET("/orders/:order_id", o.ShowOrder)
-	if o.Resolve != nil {
-		g.POST("/orders/:order_id/resolve", o.ResolveOrder)
-	}
-	g.POST("/orders/:order_id/release-cache", o.ReleaseOrderCache)
 }
 
 // operatorOrder is an order summary with why it needs a person.
@@ -189,6 +178,9 @@ type resolveBody struct {
 // injected Resolve, records who did it and through what on the timeline,
 // and answers with the order's timeline.
 func (o *Operator) ResolveOrder(c echo.Context) error {
+	if o.Resolve == nil {
+		return problem.New(problem.NotFound, problem.CodeNotFound, "resolving orders is not available in this deployment")
+	}
 	var b resolveBody
 	if err := decodeOperatorBody(c, &b); err != nil {
 		return err

@@ -17,16 +17,11 @@ import (
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
-// TestOperatorThroughRealServer mounts the operator API the way the
-// integrator does (server.Deps.Admin) so the real auth, content-type check
-// and error mapping apply.
+// TestOperatorThroughRealServer mounts the operator API through the
+// server's route table so the real auth, content-type check and error
+// mapping apply.
 func TestOperatorThroughRealServer(t *testing.T) {
 	env := map[string]string{"FLOWBRIDGE_API_KEYS": "flow-" + server.GenerateKey(), "FLOWBRIDGE_OPERATOR_KEYS": "op-" + server.GenerateKey()}
-	cfg, _, err := server.LoadConfig(nil, func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	sup := sandbox.New(sandbox.Config{})
 	tl := timeline.NewMemoryStore(timeline.Options{})
 	ctx := context.Background()
 	if err := tl.Append(ctx, "default", "1002", timeline.Event{Kind: timeline.KindHeldForReview, Reason: "check the portal"}); err != nil {
@@ -38,17 +33,15 @@ func TestOperatorThroughRealServer(t *testing.T) {
 			return err
 		}
 		if o.State != timeline.StateNeedsReview {
-			return &problem.Error{Kind: problem.Invalid, Status: 409, Code: "resolve_conflict", Detail: "the order is " + o.State}
+			return problem.New(problem.Conflict, "resolve_conflict", "the order is "+o.State)
 		}
 		return nil
 	}}
 	var logs apptest.LogBuffer
 	op.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := server.New(cfg, server.Deps{Supplier: sup, Admin: op.Register, Logger: op.Logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(s.Handler())
+	app := apptest.Start(t, apptest.Options{Supplier: sandbox.New(sandbox.Config{}), Env: env, Operator: op, Logs: &logs, NoContract: true})
+	cfg := app.Config
+	srv := httptest.NewServer(app.Server.Handler())
 	t.Cleanup(srv.Close)
 
 	do := func(method, path, key, ctype, body string) (int, string) {

@@ -2,9 +2,7 @@ package handlers_test
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/internal/apptest"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/timeline"
 )
@@ -26,9 +23,8 @@ const (
 	shop    = "default"
 )
 
-// operatorHarness is the operator API as the server mounts it, with a
-// stand-in for the server's auth (operator keys only on /admin) and error
-// mapping. The integrator re-runs these cases through the real server.
+// operatorHarness is the operator API mounted by the real server (its
+// route table, auth and error mapping), with stand-in decisions.
 type operatorHarness struct {
 	srv      *httptest.Server
 	tl       *timeline.MemoryStore
@@ -37,36 +33,14 @@ type operatorHarness struct {
 	released []string
 }
 
-func testAuth(keys ...string) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			scheme, token, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
-			for _, k := range keys {
-				if strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(token), []byte(k)) == 1 {
-					return next(c)
-				}
-			}
-			return problem.New(problem.Unauthorized, problem.CodeUnauthorized, "operator key required")
-		}
-	}
-}
-
-func testErrors(err error, c echo.Context) {
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		_ = c.JSON(he.Code, map[string]any{"ok": false, "code": "http"})
-		return
-	}
-	pe := problem.From(err)
-	status := map[problem.Kind]int{problem.Invalid: 400, problem.Unauthorized: 401, problem.NotFound: 404, problem.Rejected: 422,
-		problem.Busy: 429, problem.Unavailable: 503, problem.Upstream: 502}[pe.Kind]
-	if pe.Status != 0 {
-		status = pe.Status
-	}
-	if status == 0 {
-		status = 500
-	}
-	_ = c.JSON(status, map[string]any{"ok": false, "code": pe.Code, "detail": pe.Detail})
+// operatorServer serves op through the real server with the test keys.
+func operatorServer(t *testing.T, op *handlers.Operator) *httptest.Server {
+	t.Helper()
+	app := apptest.Start(t, apptest.Options{Operator: op, NoContract: true,
+		Env: map[string]string{"FLOWBRIDGE_API_KEYS": flowKey, "FLOWBRIDGE_OPERATOR_KEYS": opKey}})
+	srv := httptest.NewServer(app.Server.Handler())
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func newOperatorHarness(t *testing.T, withRelease bool) *operatorHarness {
@@ -80,7 +54,7 @@ func newOperatorHarness(t *testing.T, withRelease bool) *operatorHarness {
 				return err
 			}
 			if o.State != timeline.StateNeedsReview {
-				return &problem.Error{Kind: problem.Invalid, Status: 409, Code: "resolve_conflict", Detail: "the order is " + o.State}
+				return problem.New(problem.Conflict, "resolve_conflict", "the order is "+o.State)
 			}
 			h.mu.Lock()
 			h.resolved = append(h.resolved, strings.Join([]string{shop, orderID, action, number, actor}, "|"))
@@ -96,12 +70,7 @@ func newOperatorHarness(t *testing.T, withRelease bool) *operatorHarness {
 			return nil
 		}
 	}
-	e := echo.New()
-	e.HTTPErrorHandler = testErrors
-	e.POST("/orders", func(c echo.Context) error { return c.JSON(200, map[string]bool{"ok": true}) }, testAuth(flowKey))
-	op.Register(e.Group("/admin", testAuth(opKey)))
-	h.srv = httptest.NewServer(e)
-	t.Cleanup(h.srv.Close)
+	h.srv = operatorServer(t, op)
 	return h
 }
 
@@ -180,8 +149,9 @@ func TestOperatorRefusesWithoutOperatorKey(t *testing.T) {
 		}
 	}
 	// The Flow key still works where it belongs: the two keys are separate.
-	if r := h.do(t, "POST", "/orders", flowKey, `{}`); r.status != 200 {
-		t.Fatalf("flow key on /orders: %d", r.status)
+	// (an empty body gets past the key to validation: 400, not 401)
+	if r := h.do(t, "POST", "/orders", flowKey, `{}`); r.status != 400 {
+		t.Fatalf("flow key on /orders: %d %s, want 400 (past auth, refused by validation)", r.status, r.body)
 	}
 	if r := h.do(t, "POST", "/orders", opKey, `{}`); r.status != 401 {
 		t.Fatalf("operator key on /orders: %d, want 401 (keys are not interchangeable)", r.status)
@@ -378,15 +348,16 @@ func TestOperatorReleaseCache(t *testing.T) {
 	}
 }
 
-// Without a Resolve func the resolve route is left to another handler.
+// Without a Resolve func the resolve route answers 404 and decides nothing.
 func TestOperatorWithoutResolve(t *testing.T) {
-	e := echo.New()
-	e.HTTPErrorHandler = testErrors
-	(&handlers.Operator{Timeline: timeline.NewMemoryStore(timeline.Options{})}).Register(e.Group("/admin"))
-	for _, r := range e.Routes() {
-		if strings.HasSuffix(r.Path, "/resolve") {
-			t.Fatalf("resolve route registered without a Resolve func: %s %s", r.Method, r.Path)
-		}
+	tl := timeline.NewMemoryStore(timeline.Options{})
+	h := &operatorHarness{srv: operatorServer(t, &handlers.Operator{Timeline: tl})}
+	r := h.do(t, "POST", "/admin/orders/1002/resolve", opKey, `{"action":"release"}`)
+	if r.status != 404 || r.json["code"] != "not_found" {
+		t.Fatalf("resolve without a Resolve func: %d %s", r.status, r.body)
+	}
+	if _, err := tl.Get(context.Background(), shop, "1002"); problem.From(err).Kind != problem.NotFound {
+		t.Fatalf("a refused resolve left a timeline entry: %v", err)
 	}
 }
 
@@ -406,12 +377,7 @@ func TestOperatorShowWithPlacement(t *testing.T) {
 		}
 		return nil, problem.New(problem.NotFound, problem.CodeOrderNotFound, "no record")
 	}}
-	e := echo.New()
-	e.HTTPErrorHandler = testErrors
-	op.Register(e.Group("/admin"))
-	srv := httptest.NewServer(e)
-	defer srv.Close()
-	h := &operatorHarness{srv: srv}
+	h := &operatorHarness{srv: operatorServer(t, op)}
 	for _, c := range []struct {
 		id     string
 		status int
@@ -422,7 +388,7 @@ func TestOperatorShowWithPlacement(t *testing.T) {
 		{"9999", 404, nil},
 		{"3000", 404, nil}, // no timeline, and the record could not be read
 	} {
-		r := h.do(t, "GET", "/admin/orders/"+c.id, "", "")
+		r := h.do(t, "GET", "/admin/orders/"+c.id, opKey, "")
 		if r.status != c.status {
 			t.Errorf("%s: %d %s, want %d", c.id, r.status, r.body, c.status)
 		}
@@ -435,7 +401,7 @@ func TestOperatorShowWithPlacement(t *testing.T) {
 	if err := tl.Append(context.Background(), shop, "3000", timeline.Event{Kind: timeline.KindError}); err != nil {
 		t.Fatal(err)
 	}
-	if r := h.do(t, "GET", "/admin/orders/3000", "", ""); r.status != 200 || !strings.Contains(r.body, `"placement_error":"store_unavailable"`) {
+	if r := h.do(t, "GET", "/admin/orders/3000", opKey, ""); r.status != 200 || !strings.Contains(r.body, `"placement_error":"store_unavailable"`) {
 		t.Errorf("record unreadable: %d %s", r.status, r.body)
 	}
 }

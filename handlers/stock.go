@@ -100,6 +100,3 @@ func (s *Stock) Status(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
-
-// Register adds the operator route to the /admin group.
-func (s *Stock) Register(g *echo.Group) { g.GET("/stock", s.Status) }

@@ -3,77 +3,47 @@ package opscli_test
 import (
 	"bytes"
 	"context"
-	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/labstack/echo/v4"
-
-	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/internal/apptest"
 	"github.com/flowbridge/flowbridge/opscli"
-	"github.com/flowbridge/flowbridge/orders"
-	"github.com/flowbridge/flowbridge/problem"
-	"github.com/flowbridge/flowbridge/store/memstore"
-	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
-const operatorKey = "op-secret"
-
-// server runs the real Admin handler behind a bearer check and a minimal
-// problem renderer (the server package's job in production).
-func server(t *testing.T) (*httptest.Server, *orders.Service) {
+// server runs a whole flowbridge (the real operator API behind the real
+// operator-key check and error mapping) and leaves orders 123 and 124
+// held for review: the sandbox drops the answer of a create it cannot be
+// asked about afterwards.
+func server(t *testing.T) *apptest.App {
 	t.Helper()
-	sb := sandbox.New(sandbox.Config{DisableLookup: true})
-	ctx := context.Background()
-	rates, err := sb.Rates(ctx, supplier.RateRequest{CountryCode: "ES", PostalCode: "46005", Lines: []supplier.Line{{EAN: "8400000000017", Quantity: 1}}})
-	if err != nil {
-		t.Fatal(err)
+	app := apptest.Start(t, apptest.Options{Supplier: sandbox.New(sandbox.Config{DisableLookup: true})})
+	r := app.Do("POST", "/rates", `{"shipping_address":{"country_code":"ES","zip":"46005"},
+		"line_items":[{"barcode":"8400000000017","quantity":1}]}`)
+	if r.Status != 200 {
+		t.Fatalf("rates: %d %s", r.Status, r.Body)
 	}
-	svc := orders.New(orders.Config{Supplier: sb, Store: memstore.New(nil), Shop: "shop.example"})
+	cost, _ := r.JSON()["shipping_cost_id"].(string)
 	for _, id := range []string{"123", "124"} {
-		res, err := svc.Place(ctx, orders.PlaceInput{OrderID: id, Order: supplier.Order{Name: "#" + id,
-			ShipTo: supplier.Address{FirstName: "A", LastName: "B", Address1: "C 1", Address2: sandbox.TriggerDropAfterCreate, City: "Valencia", PostalCode: "46005", CountryCode: "ES"},
-			Lines:  []supplier.Line{{EAN: "8400000000017", Quantity: 1}}, ShippingRateID: rates[0].ID}})
-		if err != nil || !res.NeedsReview {
-			t.Fatalf("setup: %+v %v", res, err)
+		r := app.Do("POST", "/orders", placeBody(id, cost))
+		if r.Status != 202 || r.JSON()["outcome"] != "needs_review" {
+			t.Fatalf("setup %s: %d %s", id, r.Status, r.Body)
 		}
 	}
-	e := echo.New()
-	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			_ = c.JSON(he.Code, map[string]any{"ok": false, "code": "http"})
-			return
-		}
-		pe := problem.From(err)
-		st := map[problem.Kind]int{problem.Invalid: 400, problem.Unauthorized: 401, problem.NotFound: 404}[pe.Kind]
-		if pe.Status != 0 {
-			st = pe.Status
-		}
-		if st == 0 {
-			st = 500
-		}
-		_ = c.JSON(st, map[string]any{"ok": false, "code": pe.Code, "detail": pe.Detail, "errors": pe.Fields})
-	}
-	g := e.Group("/admin", func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if c.Request().Header.Get("Authorization") != "Bearer "+operatorKey {
-				return problem.New(problem.Unauthorized, problem.CodeUnauthorized, "operator key required")
-			}
-			return next(c)
-		}
-	})
-	(&handlers.Admin{Orders: svc}).Register(g)
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return srv, svc
+	return app
+}
+
+func placeBody(id, cost string) string {
+	return `{"order_id":"` + id + `","order_name":"#` + id + `","email":"a@example.com",
+		"shipping_address":{"first_name":"A","last_name":"B","address1":"C 1","address2":"` + sandbox.TriggerDropAfterCreate + `",
+		"city":"Valencia","zip":"46005","country_code":"ES","phone":"+34600000000"},
+		"line_items":[{"barcode":"8400000000017","quantity":1,"price":"4.99"}],"currency":"EUR","shipping_cost_id":"` + cost + `"}`
 }
 
 func TestRun(t *testing.T) {
-	srv, svc := server(t)
-	env := map[string]string{"FLOWBRIDGE_URL": srv.URL, "FLOWBRIDGE_OPERATOR_KEY": operatorKey}
+	app := server(t)
+	operatorKey := app.OperatorKey
+	env := map[string]string{"FLOWBRIDGE_URL": app.URL, "FLOWBRIDGE_OPERATOR_KEY": operatorKey}
 	getenv := func(k string) string { return env[k] }
 	tests := []struct {
 		name    string
@@ -89,7 +59,7 @@ func TestRun(t *testing.T) {
 		{"wrong key", []string{"orders", "show", "123", "--key", "nope"}, getenv, true, "unauthorized (401)"},
 		{"no key", []string{"orders", "show", "123"}, func(k string) string {
 			if k == "FLOWBRIDGE_URL" {
-				return srv.URL
+				return app.URL
 			}
 			return ""
 		}, true, "no operator key"},
@@ -97,7 +67,7 @@ func TestRun(t *testing.T) {
 		{"no action", []string{"orders", "resolve", "123"}, getenv, true, "needs --adopt"},
 		{"bad id", []string{"orders", "resolve", "abc", "--release"}, getenv, true, "not a Shopify order id"},
 		{"unknown command", []string{"orders", "cancel", "123"}, getenv, true, "unknown command"},
-		{"unknown order", []string{"orders", "show", "999"}, getenv, true, "order_not_found (404)"},
+		{"unknown order", []string{"orders", "show", "999"}, getenv, true, "not_found (404)"},
 		{"unreachable", []string{"orders", "show", "123", "--url", "http://127.0.0.1:1"}, getenv, true, "cannot reach flowbridge"},
 	}
 	for _, tt := range tests {
@@ -119,11 +89,12 @@ func TestRun(t *testing.T) {
 			}
 		})
 	}
-	res, err := svc.Place(context.Background(), orders.PlaceInput{OrderID: "123"})
-	if err != nil || res.SupplierOrderID != "700000000001" {
-		t.Fatalf("after adopt: %+v %v", res, err)
+	// Flow's next call for 123 gets the adopted number; 124 has no record
+	// left, so its next call places it afresh.
+	if r := app.Do("POST", "/orders", placeBody("123", "")); r.Status != 200 || r.JSON()["supplier_order_id"] != "700000000001" || r.JSON()["replay"] != true {
+		t.Fatalf("after adopt: %d %s", r.Status, r.Body)
 	}
-	if _, err := svc.Order(context.Background(), "", "124"); problem.From(err).Code != problem.CodeOrderNotFound {
-		t.Fatalf("after release: %v", err)
+	if r := app.DoWith("GET", "/admin/orders/124", nil, map[string]string{"Authorization": "Bearer " + operatorKey}); r.Status != 200 || r.JSON()["placement"] != nil {
+		t.Fatalf("after release: %d %s", r.Status, r.Body)
 	}
 }

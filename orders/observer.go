@@ -32,7 +32,31 @@ const (
 	EventStoreLost        Event = "store_lost"        // a claim came soon after the store lost its data
 	EventCacheHit         Event = "cache_hit"         // rates or tracking answered from the cache
 	EventCacheMiss        Event = "cache_miss"        // the supplier was asked
+
+	// One event per Flow-facing call, after it: the call's input and its
+	// answer (Observation.Rates, .Place, .Track), for the timeline.
+	EventRatesAnswered Event = "rates_answered"
+	EventPlaceAnswered Event = "place_answered"
+	EventTrackAnswered Event = "track_answered"
 )
+
+// RatesCall is a /rates call and its answer (Err on the Observation).
+type RatesCall struct {
+	In  RatesInput
+	Out RatesResult
+}
+
+// PlaceCall is a /orders call and its answer.
+type PlaceCall struct {
+	In  PlaceInput
+	Out PlaceResult
+}
+
+// TrackCall is a /tracking call and its answer.
+type TrackCall struct {
+	In  TrackInput
+	Out TrackResult
+}
 
 // Observation is one event with its context. It never carries customer
 // data: the key names the shop and the Shopify order id only.
@@ -46,6 +70,10 @@ type Observation struct {
 	// ("rates", "tracking").
 	Op  string
 	Err error
+	// The call answered, on the *Answered events (nil on the others).
+	Rates *RatesCall
+	Place *PlaceCall
+	Track *TrackCall
 }
 
 // Observer receives the service's events, e.g. to count them as metrics.

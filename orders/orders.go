@@ -64,7 +64,6 @@ import (
 
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/store"
-	"github.com/flowbridge/flowbridge/store/memstore"
 	"github.com/flowbridge/flowbridge/supplier"
 )
 
@@ -173,8 +172,16 @@ type Service struct {
 	cacheDownUntil atomic.Int64
 }
 
-// New returns a Service.
-func New(cfg Config) *Service {
+// New returns a Service. Supplier and Store are required.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Supplier == nil:
+		return nil, errors.New("orders: no supplier")
+	case cfg.Store == nil:
+		// No quiet fallback to an in-process store: with several
+		// instances that would place an order once per instance.
+		return nil, errors.New("orders: no store (use store.Open: Redis, or the in-process store for a single instance)")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -183,12 +190,6 @@ func New(cfg Config) *Service {
 	}
 	if len(cfg.Carriers) == 0 {
 		cfg.Carriers = []string{"GLS"}
-	}
-	if cfg.Store == nil {
-		cfg.Logger.Warn("orders: no store configured; using the in-process store (single instance only)")
-		// One clock for the whole single instance: a virtual clock in
-		// tests moves leases and cache freshness too.
-		cfg.Store = memstore.New(cfg.Now)
 	}
 	if cfg.Shop == "" {
 		cfg.Shop = DefaultShop
@@ -215,7 +216,7 @@ func New(cfg Config) *Service {
 	if obs == nil {
 		obs = NopObserver{}
 	}
-	return &Service{cfg: cfg, st: cfg.Store, obs: obs, log: cfg.Logger}
+	return &Service{cfg: cfg, st: cfg.Store, obs: obs, log: cfg.Logger}, nil
 }
 
 // Store returns the service's store (for readiness checks).
@@ -428,6 +429,12 @@ func (s *Service) storeDown(ctx context.Context, op string, k store.Key, err err
 // Place places the order exactly once per Shopify order (see the package
 // documentation).
 func (s *Service) Place(ctx context.Context, in PlaceInput) (PlaceResult, error) {
+	res, err := s.place(ctx, in)
+	s.observe(ctx, Observation{Event: EventPlaceAnswered, Err: err, Place: &PlaceCall{In: in, Out: res}})
+	return res, err
+}
+
+func (s *Service) place(ctx context.Context, in PlaceInput) (PlaceResult, error) {
 	k, err := s.orderKey(in.Shop, in.OrderID)
 	if err != nil {
 		return PlaceResult{}, err

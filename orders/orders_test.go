@@ -63,7 +63,11 @@ func newService(st store.Store, sup supplier.Supplier, mod func(*Config)) *Servi
 	if mod != nil {
 		mod(&cfg)
 	}
-	return New(cfg)
+	svc, err := New(cfg)
+	if err != nil {
+		panic(err) // a test set-up mistake
+	}
+	return svc
 }
 
 // fixture is a sandbox supplier and a rate id it quoted for the test
@@ -581,8 +585,9 @@ func TestResolveRules(t *testing.T) {
 				if code(err) != tt.wantCode {
 					t.Fatalf("err = %v, want code %q", err, tt.wantCode)
 				}
-				if tt.wantCode == CodeResolveConflict && problem.From(err).Status != 409 {
-					t.Fatalf("status = %d", problem.From(err).Status)
+				// The kind says what happened; the status is the edge's business.
+				if tt.wantCode == CodeResolveConflict && (problem.From(err).Kind != problem.Conflict || problem.From(err).Status != 0) {
+					t.Fatalf("kind = %v, status = %d; want conflict and no status", problem.From(err).Kind, problem.From(err).Status)
 				}
 			})
 		}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/flowbridge/flowbridge/store/memstore"
 	"github.com/flowbridge/flowbridge/supplier"
 )
 
@@ -41,7 +42,10 @@ func TestTrackSplitOrderCombinesParts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := New(Config{Supplier: partsSupplier{byID: map[string]supplier.Tracking{"A": tt.a, "B": tt.b}}})
+			s, err := New(Config{Supplier: partsSupplier{byID: map[string]supplier.Tracking{"A": tt.a, "B": tt.b}}, Store: memstore.New(nil)})
+			if err != nil {
+				t.Fatal(err)
+			}
 			res, err := s.Track(context.Background(), TrackInput{SupplierOrderID: "A,B"})
 			if err != nil {
 				t.Fatal(err)

@@ -19,6 +19,12 @@ import (
 // choice is made on every call because preferences may differ per call.
 // A store failure only costs the cache: rates are a read.
 func (s *Service) Rates(ctx context.Context, in RatesInput) (RatesResult, error) {
+	res, err := s.rates(ctx, in)
+	s.observe(ctx, Observation{Event: EventRatesAnswered, Err: err, Rates: &RatesCall{In: in, Out: res}})
+	return res, err
+}
+
+func (s *Service) rates(ctx context.Context, in RatesInput) (RatesResult, error) {
 	shop, err := s.shop(in.Shop)
 	if err != nil {
 		return RatesResult{}, err
@@ -84,6 +90,12 @@ func (s *Service) ratesKey(shop string, r supplier.RateRequest) string {
 // after shipped), the earlier answer is served. A store failure only costs
 // the cache.
 func (s *Service) Track(ctx context.Context, in TrackInput) (TrackResult, error) {
+	res, err := s.track(ctx, in)
+	s.observe(ctx, Observation{Event: EventTrackAnswered, Err: err, Track: &TrackCall{In: in, Out: res}})
+	return res, err
+}
+
+func (s *Service) track(ctx context.Context, in TrackInput) (TrackResult, error) {
 	shop, err := s.shop(in.Shop)
 	if err != nil {
 		return TrackResult{}, err
@@ -310,7 +322,7 @@ func (s *Service) Resolve(ctx context.Context, shop, orderID string, r Resolutio
 		case prev.State == store.StateInFlight:
 			why += "; a request is placing it right now, try again when it has finished"
 		}
-		return OrderRecord{}, &problem.Error{Kind: problem.Invalid, Status: 409, Code: CodeResolveConflict, Detail: why}
+		return OrderRecord{}, problem.New(problem.Conflict, CodeResolveConflict, why)
 	}
 	if err != nil {
 		return OrderRecord{}, s.storeDown(ctx, "resolve", k, err)

@@ -36,6 +36,11 @@ const (
 	Unavailable
 	// Upstream means the supplier answered with something we cannot use (502).
 	Upstream
+	// Conflict means the resource's current state forbids the request (an
+	// operator resolving an order that is no longer held, 409). Never for a
+	// Flow-facing call: an in-flight duplicate is Busy, since Flow treats a
+	// 409 as final.
+	Conflict
 )
 
 func (k Kind) String() string {
@@ -54,6 +59,8 @@ func (k Kind) String() string {
 		return "unavailable"
 	case Upstream:
 		return "upstream"
+	case Conflict:
+		return "conflict"
 	default:
 		return "internal"
 	}

@@ -2,14 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/flowbridge/flowbridge/console"
 	"github.com/flowbridge/flowbridge/fulfilment"
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/orders"
@@ -19,19 +18,31 @@ import (
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
+// Stores are the storage a deployment runs on: the placement store and,
+// when there is one, the Redis client it was opened on (nil: in-process),
+// which the timeline uses too.
+type Stores struct {
+	Store store.Store
+	Redis redis.UniversalClient
+}
+
 // Assemble builds everything that sits on the store: the orders service,
 // the per-order timeline (in Redis when the store is Redis), the operator
 // API and the console page. Run and the in-process test harness share it,
 // so tests exercise the production wiring. Extra observers (metrics) see
 // every orders event alongside the timeline.
-func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger, now func() time.Time, observers ...orders.Observer) Deps {
+func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger, now func() time.Time, observers ...orders.Observer) (Deps, error) {
+	st := stores.Store
+	if st == nil {
+		return Deps{}, errors.New("server: no store")
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	topt := timeline.Options{Retention: cfg.TimelineTTL, Now: now}
 	var tl timeline.Store = timeline.NewMemoryStore(topt)
-	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
-		tl = timeline.NewRedisStore(rs.Client(), topt)
+	if stores.Redis != nil {
+		tl = timeline.NewRedisStore(stores.Redis, topt)
 	}
 	rec := timeline.NewRecorder(tl, cfg.Shop, log)
 	// Timeline writes never hold an answer: background writers, a bounded
@@ -39,14 +50,15 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 	rec.Now = now
 	rec.Async(timelineShards, timelineQueue)
 
-	all := append([]orders.Observer{orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
-		rec.Observe(ctx, o.Key.Shop, o.Key.OrderID, string(o.Event), o.Err)
-	})}, observers...)
+	// The timeline is one observer of the orders service, beside metrics.
+	all := append([]orders.Observer{rec}, observers...)
 	ocfg := OrdersConfig(cfg, sup, st, log, fanOut(all))
 	ocfg.Now = now
-	svc := orders.New(ocfg)
+	svc, err := orders.New(ocfg)
+	if err != nil {
+		return Deps{}, err
+	}
 
-	admin := &handlers.Admin{Orders: svc}
 	op := &handlers.Operator{
 		Timeline: flushing{Store: tl, rec: rec},
 		Resolve: func(ctx context.Context, shop, orderID, action, number, _ string) error {
@@ -56,9 +68,15 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		ReleaseCache: func(ctx context.Context, shop, orderID, _ string) error {
 			return svc.ReleaseTracking(ctx, shop, orderID)
 		},
-		Placement: admin.Placement,
-		Shop:      cfg.Shop,
-		Logger:    log,
+		Placement: func(ctx context.Context, shop, orderID string) (any, error) {
+			rec, err := svc.Order(ctx, shop, orderID)
+			if err != nil {
+				return nil, err
+			}
+			return handlers.Placement(rec), nil
+		},
+		Shop:   cfg.Shop,
+		Logger: log,
 	}
 	if shopifyClient(cfg) == nil {
 		log.Info("fulfilment: SHOPIFY_SHOP/SHOPIFY_ADMIN_TOKEN not set; POST /tracking/{id}/fulfil answers 503 fulfilment_not_configured once an order ships (needed by the lean workflow, templates --fulfil-by flowbridge)")
@@ -66,21 +84,19 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 	fulfil := &handlers.Fulfil{SupplierName: sup.Name(), TestMode: cfg.TestMode, Now: now,
 		Service: fulfilment.New(fulfilment.Config{Shopify: shopifyClient(cfg), Store: st, Tracker: svc,
 			Shop: cfg.Shop, Lease: cfg.Lease, TTL: cfg.RecordTTL, Logger: log, Now: now})}
-	stk := NewStock(cfg, sup, st, log)
+	stk := NewStock(cfg, sup, stores.Redis, log)
 	return Deps{
 		Fulfil:     fulfil.Handle,
 		Supplier:   sup,
 		Orders:     svc,
 		Checks:     []handlers.Check{{Name: "store", Fn: st.Ping}},
-		Admin:      func(g *echo.Group) { op.Register(g); stk.Handler.Register(g) },
-		Stock:      stk.Routes,
+		Operator:   op,
 		StockParts: stk,
-		Open:       func(e *echo.Echo) { console.Register(e) },
 		Timeline:   rec,
 		Timelines:  tl,
 		Logger:     log,
 		Now:        now,
-	}
+	}, nil
 }
 
 // Timeline writer pool: a few shards (one order's events stay in order)

@@ -46,6 +46,8 @@ func statusOf(e *problem.Error) int {
 		return http.StatusServiceUnavailable
 	case problem.Upstream:
 		return http.StatusBadGateway
+	case problem.Conflict:
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}

@@ -15,8 +15,19 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/store/memstore"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
+
+// testDeps is the production wiring on the in-process store and the sandbox.
+func testDeps(t *testing.T, cfg Config, log *slog.Logger) Deps {
+	t.Helper()
+	d, err := Assemble(cfg, sandbox.New(sandbox.Config{}), Stores{Store: memstore.New(nil)}, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 func testServer(t *testing.T, logs *bytes.Buffer) *Server {
 	t.Helper()
@@ -26,7 +37,7 @@ func testServer(t *testing.T, logs *bytes.Buffer) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(cfg, Deps{Supplier: sandbox.New(sandbox.Config{}), Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	s, err := New(cfg, testDeps(t, cfg, slog.New(slog.NewJSONHandler(logs, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +66,7 @@ func TestErrorMapping(t *testing.T) {
 		},
 		"/t/unavail":  func(echo.Context) error { return problem.New(problem.Unavailable, "store_unavailable", "down") },
 		"/t/upstream": func(echo.Context) error { return problem.New(problem.Upstream, "supplier_bad_response", "junk") },
+		"/t/conflict": func(echo.Context) error { return problem.New(problem.Conflict, "resolve_conflict", "placed") },
 	}
 	for p, h := range routes {
 		s.e.GET(p, h)
@@ -75,6 +87,7 @@ func TestErrorMapping(t *testing.T) {
 		{"/t/busy", "in_flight", 429, "2"},
 		{"/t/unavail", "store_unavailable", 503, "30"},
 		{"/t/upstream", "supplier_bad_response", 502, ""},
+		{"/t/conflict", "resolve_conflict", 409, ""},
 		{"/no/such/route", "not_found", 404, ""},
 	}
 	for _, tt := range tests {

@@ -12,7 +12,7 @@ import (
 
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/flowbridge/flowbridge/bench/btsfake"
+	"github.com/flowbridge/flowbridge/internal/btsfake"
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/server"
 )

@@ -11,8 +11,8 @@ import (
 	"github.com/flowbridge/flowbridge/problem"
 )
 
-// registerPprof serves Go's runtime profiles under /admin/debug/pprof/ on
-// the operator routes (operator key): heap, goroutine, allocs, block,
+// pprofRoutes are Go's runtime profiles under /admin/debug/pprof/, rows of
+// the route table behind the operator keys: heap, goroutine, allocs, block,
 // mutex, threadcreate, cmdline, symbol, and CPU profile and execution
 // trace for a few seconds. The memory and goroutine questions of a fault
 // run (docs/faults.md) are answered with e.g.
@@ -22,7 +22,7 @@ import (
 //
 // A timed profile must end inside the request timeout, so ?seconds= is
 // limited to it (minus a second).
-func registerPprof(g *echo.Group, requestTimeout time.Duration) {
+func pprofRoutes(requestTimeout time.Duration) []route {
 	limit := max(int(requestTimeout/time.Second)-1, 1)
 	timed := func(h http.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -41,10 +41,13 @@ func registerPprof(g *echo.Group, requestTimeout time.Duration) {
 			return nil
 		}
 	}
-	g.GET("/debug/pprof/profile", timed(pprof.Profile))
-	g.GET("/debug/pprof/trace", timed(pprof.Trace))
-	g.GET("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
-	g.GET("/debug/pprof/symbol", echo.WrapHandler(http.HandlerFunc(pprof.Symbol)))
+	const base = "/admin/debug/pprof/"
+	rt := []route{
+		{http.MethodGet, base + "profile", operatorKey, false, timed(pprof.Profile)},
+		{http.MethodGet, base + "trace", operatorKey, false, timed(pprof.Trace)},
+		{http.MethodGet, base + "cmdline", operatorKey, false, echo.WrapHandler(http.HandlerFunc(pprof.Cmdline))},
+		{http.MethodGet, base + "symbol", operatorKey, false, echo.WrapHandler(http.HandlerFunc(pprof.Symbol))},
+	}
 	// pprof.Index finds the profile name after "/debug/pprof/" in the
 	// path, so the operator prefix is taken off first.
 	index := func(c echo.Context) error {
@@ -53,6 +56,7 @@ func registerPprof(g *echo.Group, requestTimeout time.Duration) {
 		pprof.Index(c.Response(), r)
 		return nil
 	}
-	g.GET("/debug/pprof/", index)
-	g.GET("/debug/pprof/:name", index)
+	return append(rt,
+		route{http.MethodGet, base, operatorKey, false, index},
+		route{http.MethodGet, base + ":name", operatorKey, false, index})
 }

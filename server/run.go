@@ -18,6 +18,7 @@ import (
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/store/redisstore"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/telemetry"
 )
@@ -123,19 +124,23 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 	})
 	log = slog.New(telemetry.LogHandler(log.Handler()))
 
-	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas, OpTimeout: cfg.StoreTimeout})
+	// Redis is opened here, once; the same client goes by name to the
+	// store, the timeline and the supplier rate limiter.
+	rdb, err := OpenRedis(cfg.RedisURL)
 	if err != nil {
 		return nil, nil, redisStartError(err)
 	}
-	closers = append(closers, func() { _ = st.Close() })
-	var rdb redis.UniversalClient
-	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
-		rdb = rs.Client()
+	if rdb != nil {
+		closers = append(closers, func() { _ = rdb.Close() })
 		// Spans for every Redis command (statements never captured) and a
 		// count of Redis errors.
 		if err := tel.InstrumentRedis(rdb); err != nil {
 			return nil, nil, fmt.Errorf("telemetry: redis instrumentation: %w", err)
 		}
+	}
+	st, err := store.Open(ctx, rdb, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas, OpTimeout: cfg.StoreTimeout})
+	if err != nil {
+		return nil, nil, redisStartError(err)
 	}
 
 	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
@@ -151,7 +156,10 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 	if c, ok := sup.(interface{ RunCatalog(context.Context) }); ok {
 		go c.RunCatalog(ctx)
 	}
-	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
+	deps, err := Assemble(cfg, sup, Stores{Store: st, Redis: rdb}, log, nil, MetricsObserver(tel.Metrics))
+	if err != nil {
+		return nil, nil, err
+	}
 	deps.Timeline.Dropped = func(ctx context.Context, reason string) { tel.Metrics.StoreError(ctx, "timeline_"+reason) }
 	closers = append(closers, deps.Timeline.Close) // before the store closes (closers run last first)
 	if err := startStock(ctx, deps.StockParts, tel); err != nil {
@@ -289,8 +297,8 @@ func MetricsObserver(m *telemetry.Metrics) orders.Observer {
 		case orders.EventStoreError:
 			m.StoreError(ctx, o.Op)
 			return
-		case orders.EventCacheHit, orders.EventCacheMiss:
-			return // cache lookups are not placement outcomes
+		case orders.EventCacheHit, orders.EventCacheMiss, orders.EventRatesAnswered, orders.EventPlaceAnswered, orders.EventTrackAnswered:
+			return // cache lookups and answers are not placement outcomes
 		}
 		m.Idempotency(ctx, string(o.Event))
 	})
@@ -318,4 +326,14 @@ func checkCredentials(ctx context.Context, sup supplier.Supplier, log *slog.Logg
 	}
 	log.Warn("supplier credentials could not be checked", slog.String("supplier", sup.Name()), slog.String("code", pe.Code))
 	return nil
+}
+
+// OpenRedis opens the one Redis client of a process for REDIS_URL (nil when
+// it is empty: the in-process store, a local rate limit). See
+// redisstore.NewClient for the URL forms.
+func OpenRedis(url string) (redis.UniversalClient, error) {
+	if url == "" {
+		return nil, nil
+	}
+	return redisstore.NewClient(url)
 }

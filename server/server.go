@@ -32,24 +32,19 @@ import (
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
-// Deps are the collaborators a Server uses. Only Supplier is required.
+// Deps are the collaborators a Server uses; Assemble builds them.
+// Supplier, Orders and Operator are required.
 type Deps struct {
 	Supplier supplier.Supplier
-	// Orders is the use-case service; nil builds one on Supplier with the
-	// config's carriers and test mode.
+	// Orders is the use-case service.
 	Orders *orders.Service
+	// Operator serves the operator API under /admin (behind the operator
+	// keys).
+	Operator *handlers.Operator
 	// Checks are run by /readyz.
 	Checks []handlers.Check
-	// Admin, when set, registers the operator routes on the /admin group
-	// (already behind the operator-key middleware).
-	Admin func(g *echo.Group)
-	// Open, when set, registers routes that carry their own protection
-	// (the operator console page, which asks for the key in the browser).
-	Open func(e *echo.Echo)
-	// Stock, when set, registers the stock sync's Flow-facing route
-	// (flow is the Flow-key middleware).
-	Stock func(e *echo.Echo, flow echo.MiddlewareFunc)
-	// StockParts is the stock sync behind Stock (Build starts it).
+	// StockParts is the stock sync: its routes are in the route table,
+	// Build starts it.
 	StockParts StockParts
 	// Metrics, when set, is served at GET /metrics behind MetricsKeys (or
 	// the operator keys when none are configured).
@@ -80,8 +75,13 @@ type Server struct {
 // same way); APIKeys and OperatorKeys must not be empty — Run generates
 // them for development, New never does.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Supplier == nil {
+	switch {
+	case deps.Supplier == nil:
 		return nil, errors.New("server: no supplier")
+	case deps.Orders == nil:
+		return nil, errors.New("server: no orders service")
+	case deps.Operator == nil:
+		return nil, errors.New("server: no operator API")
 	}
 	if len(cfg.APIKeys) == 0 || len(cfg.OperatorKeys) == 0 {
 		return nil, errors.New("server: API and operator keys must be set")
@@ -98,17 +98,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	if deps.Orders == nil {
-		deps.Orders = orders.New(orders.Config{Supplier: deps.Supplier, Carriers: cfg.Carriers,
-			TestMode: cfg.TestMode, Logger: deps.Logger, Now: deps.Now})
-	}
 	h, err := handlers.New(handlers.Config{Orders: deps.Orders, SupplierName: deps.Supplier.Name(),
-		TestMode: cfg.TestMode, Checks: deps.Checks, Spec: flowbridge.OpenAPI(), Now: deps.Now, Timeline: deps.Timeline})
+		TestMode: cfg.TestMode, Checks: deps.Checks, Spec: flowbridge.OpenAPI(), Now: deps.Now})
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger}
-	s.e = s.routes(h)
+	s.e = s.newEcho()
+	s.register(s.e, routeTable(h, deps.Operator, deps.StockParts.Handler, deps.Fulfil, deps.Metrics, cfg.RequestTimeout))
 	return s, nil
 }
 
@@ -123,7 +120,9 @@ func (s *Server) Handler() http.Handler {
 // Config returns the configuration the server runs with.
 func (s *Server) Config() Config { return s.cfg }
 
-func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
+// newEcho is the Echo instance with the middleware every route shares; the
+// routes themselves are in routeTable.
+func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
@@ -164,42 +163,6 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: s.cfg.RequestTimeout}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: strconv.FormatInt(s.cfg.MaxBodyBytes, 10)}))
 
-	// Open routes: probes, the contract and its rendering.
-	e.GET("/healthz", h.Healthz)
-	e.HEAD("/healthz", h.Healthz)
-	e.GET("/readyz", h.Readyz)
-	e.GET("/openapi.yaml", h.OpenAPI)
-	e.GET("/docs", h.Docs)
-	e.GET("/docs/style.css", h.DocsAsset)
-
-	// Authentication runs before the content-type check, so a caller
-	// without a key learns nothing but 401.
-	flow := bearerAuth(s.cfg.APIKeys)
-	e.POST("/rates", h.Rates, flow, requireJSON)
-	e.POST("/orders", h.Orders, flow, requireJSON)
-	e.GET("/tracking/:id", h.Tracking, flow)
-	if s.deps.Fulfil != nil {
-		e.POST("/tracking/:id/fulfil", s.deps.Fulfil, flow, requireJSON)
-	}
-	if s.deps.Stock != nil {
-		s.deps.Stock(e, flow)
-	}
-
-	admin := e.Group("/admin", bearerAuth(s.cfg.OperatorKeys), requireJSON)
-	if s.deps.Admin != nil {
-		s.deps.Admin(admin)
-	}
-	registerPprof(admin, s.cfg.RequestTimeout)
-	if s.deps.Open != nil {
-		s.deps.Open(e)
-	}
-	if s.deps.Metrics != nil {
-		keys := s.cfg.MetricsKeys
-		if len(keys) == 0 {
-			keys = s.cfg.OperatorKeys
-		}
-		e.GET("/metrics", echo.WrapHandler(s.deps.Metrics), bearerAuth(keys))
-	}
 	return e
 }
 

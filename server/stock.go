@@ -5,13 +5,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/shopify"
 	"github.com/flowbridge/flowbridge/stock"
-	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/telemetry"
 )
@@ -30,7 +28,7 @@ type StockParts struct {
 
 // NewStock builds the stock sync on the store: history and leases in Redis
 // when the store is Redis (shared by every replica), in-process otherwise.
-func NewStock(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logger) StockParts {
+func NewStock(cfg Config, sup supplier.Supplier, rdb redis.UniversalClient, log *slog.Logger) StockParts {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -38,9 +36,9 @@ func NewStock(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		hist  stock.History = stock.NewMemoryHistory(cfg.StockHistory)
 		lease stock.Lease   = stock.NewMemoryLease(nil)
 	)
-	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
-		hist = stock.NewRedisHistory(rs.Client(), stockKeyPrefix, cfg.StockHistory)
-		lease = stock.NewRedisLease(rs.Client(), stockKeyPrefix)
+	if rdb != nil {
+		hist = stock.NewRedisHistory(rdb, stockKeyPrefix, cfg.StockHistory)
+		lease = stock.NewRedisLease(rdb, stockKeyPrefix)
 	}
 	p := StockParts{History: hist}
 	interval := "off"
@@ -68,11 +66,6 @@ func NewStock(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 	}
 	p.Handler = &handlers.Stock{Runner: p.Runner, History: hist, Interval: interval, Location: cfg.StockLocation}
 	return p
-}
-
-// Routes registers POST /stock/sync behind the Flow key.
-func (p StockParts) Routes(e *echo.Echo, flow echo.MiddlewareFunc) {
-	e.POST("/stock/sync", p.Handler.Sync, flow)
 }
 
 // Start binds runs started over HTTP to ctx (the service's lifetime) and,

@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/flowbridge/flowbridge/store/memstore"
 	"github.com/flowbridge/flowbridge/store/redisstore"
 	"github.com/flowbridge/flowbridge/store/storeapi"
@@ -80,22 +82,20 @@ type Options struct {
 	OpTimeout time.Duration
 }
 
-// Open returns the store for redisURL: the in-process store when it is
-// empty, else a Redis store (see redisstore.NewClient for the URL forms).
-// It pings Redis once and warns (it does not fail) when persistence is off
-// or maxmemory-policy is not noeviction.
-func Open(ctx context.Context, redisURL string, opts Options) (Store, error) {
+// Open returns the store on c: the in-process store when c is nil, else
+// the Redis store on that client. The caller opens the client (the server
+// opens Redis once and hands the same client to the store, the timeline
+// and the rate limiter) and closes it; Close on the Redis store closes it
+// too. Open pings Redis once, sets the epoch marker, and warns (it does not
+// fail) when persistence is off or maxmemory-policy is not noeviction.
+func Open(ctx context.Context, c redis.UniversalClient, opts Options) (Store, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if redisURL == "" {
+	if c == nil {
 		log.Warn("store: REDIS_URL is not set; using the in-process store: run a single instance only, and records are lost on restart (the order metafield and supplier lookup still prevent duplicates)")
 		return memstore.New(opts.Now), nil
-	}
-	c, err := redisstore.NewClient(redisURL)
-	if err != nil {
-		return nil, err
 	}
 	s := redisstore.New(c, redisstore.Options{Prefix: opts.Prefix, MinReplicas: opts.MinReplicas, OpTimeout: opts.OpTimeout})
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/store/redisstore"
 )
 
 func TestOpen(t *testing.T) {
@@ -16,7 +19,7 @@ func TestOpen(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 
-	mem, err := store.Open(ctx, "", store.Options{Logger: log})
+	mem, err := store.Open(ctx, nil, store.Options{Logger: log})
 	if err != nil || mem.Name() != "memory" {
 		t.Fatalf("empty url: %v %v", mem, err)
 	}
@@ -26,7 +29,7 @@ func TestOpen(t *testing.T) {
 
 	logs.Reset()
 	srv := redistest.Start(t)
-	rs, err := store.Open(ctx, srv.URL(), store.Options{Logger: log, Prefix: redistest.Prefix(t)})
+	rs, err := store.Open(ctx, client(t, srv.URL()), store.Options{Logger: log, Prefix: redistest.Prefix(t)})
 	if err != nil || rs.Name() != "redis" {
 		t.Fatalf("redis url: %v %v", rs, err)
 	}
@@ -39,7 +42,17 @@ func TestOpen(t *testing.T) {
 	}
 
 	srv.Stop()
-	if _, err := store.Open(ctx, srv.URL(), store.Options{}); err == nil {
+	if _, err := store.Open(ctx, client(t, srv.URL()), store.Options{}); err == nil {
 		t.Fatal("Open succeeded with Redis down")
 	}
+}
+
+func client(t *testing.T, url string) redis.UniversalClient {
+	t.Helper()
+	c, err := redisstore.NewClient(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
 }

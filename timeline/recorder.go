@@ -247,7 +247,7 @@ func errorEvent(op string, err error) Event {
 
 // Quoted records a /rates call made for an order (calls without an order
 // id have no timeline and are ignored).
-func (r *Recorder) Quoted(ctx context.Context, in orders.RatesInput, res orders.RatesResult, err error) {
+func (r *Recorder) quoted(ctx context.Context, in orders.RatesInput, res orders.RatesResult, err error) {
 	if r == nil {
 		return
 	}
@@ -268,7 +268,7 @@ func (r *Recorder) Quoted(ctx context.Context, in orders.RatesInput, res orders.
 }
 
 // Placed records the answer of a /orders call.
-func (r *Recorder) Placed(ctx context.Context, in orders.PlaceInput, res orders.PlaceResult, err error) {
+func (r *Recorder) placed(ctx context.Context, in orders.PlaceInput, res orders.PlaceResult, err error) {
 	if r == nil {
 		return
 	}
@@ -306,7 +306,7 @@ func (r *Recorder) Placed(ctx context.Context, in orders.PlaceInput, res orders.
 // Tracked records a /tracking call. A call by supplier number is attached
 // to the Shopify order that number was recorded for (one store read);
 // numbers flowbridge never placed are ignored.
-func (r *Recorder) Tracked(ctx context.Context, in orders.TrackInput, res orders.TrackResult, err error) {
+func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders.TrackResult, err error) {
 	if r == nil {
 		return
 	}
@@ -339,29 +339,38 @@ func (r *Recorder) Tracked(ctx context.Context, in orders.TrackInput, res orders
 	r.Record(ctx, shop, id, ev)
 }
 
-// Observe records the orders service's own events that no answer shows:
-// claims and unknown outcomes. event is the orders.Event value; every
-// other event is left to Placed, which sees the same outcome with more
-// detail. Adapt with:
-//
-//	orders.ObserverFunc(func(ctx context.Context, o orders.Observation) {
-//		rec.Observe(ctx, o.Key.Shop, o.Key.OrderID, string(o.Event), o.Err)
-//	})
-func (r *Recorder) Observe(ctx context.Context, shop, orderID, event string, err error) {
+// Observe makes the Recorder an orders.Observer, the timeline's one feed:
+// each Flow-facing call's answer (with more detail than any inner event),
+// plus the events no answer shows (claims, unknown outcomes). It switches
+// on the orders.Event constants, so renaming one fails to compile instead
+// of silently dropping entries.
+func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
 	if r == nil {
 		return
 	}
+	switch {
+	case o.Event == orders.EventRatesAnswered && o.Rates != nil:
+		r.quoted(ctx, o.Rates.In, o.Rates.Out, o.Err)
+		return
+	case o.Event == orders.EventPlaceAnswered && o.Place != nil:
+		r.placed(ctx, o.Place.In, o.Place.Out, o.Err)
+		return
+	case o.Event == orders.EventTrackAnswered && o.Track != nil:
+		r.tracked(ctx, o.Track.In, o.Track.Out, o.Err)
+		return
+	}
+	shop, orderID, err := o.Key.Shop, o.Key.OrderID, o.Err
 	var ev Event
-	switch event {
-	case "claim_won":
+	switch o.Event {
+	case orders.EventClaimWon:
 		ev = Event{Kind: KindPlacementClaimed, Op: "place"}
-	case "claim_takeover":
+	case orders.EventClaimTakeover:
 		ev = Event{Kind: KindPlacementClaimed, Op: "place", Note: "took over an unknown outcome or an expired lease; reconciling before any create"}
-	case "outcome_unknown":
+	case orders.EventOutcomeUnknown:
 		ev = Event{Kind: KindError, Op: "place", Code: "outcome_unknown", Note: "the supplier may or may not have created the order"}
-	case "lookup_failed":
+	case orders.EventLookupFailed:
 		ev = Event{Kind: KindError, Op: "place", Code: "lookup_failed", Note: "the supplier could not be asked for the order by reference"}
-	case "ownership_lost":
+	case orders.EventOwnershipLost:
 		ev = Event{Kind: KindError, Op: "place", Code: "ownership_lost", Note: "another call took the order over before this one finished"}
 	default:
 		return

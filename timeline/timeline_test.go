@@ -122,10 +122,10 @@ func TestNilRecorder(t *testing.T) {
 	var r *timeline.Recorder
 	ctx := context.Background()
 	r.Record(ctx, "s", "1", timeline.Event{Kind: timeline.KindError})
-	r.Quoted(ctx, orders.RatesInput{OrderID: "1"}, orders.RatesResult{}, nil)
-	r.Placed(ctx, orders.PlaceInput{OrderID: "1"}, orders.PlaceResult{}, nil)
-	r.Tracked(ctx, orders.TrackInput{ShopifyOrderID: "1"}, orders.TrackResult{}, nil)
-	r.Observe(ctx, "s", "1", "claim_won", nil)
+	r.Observe(ctx, orders.Observation{Event: orders.EventRatesAnswered, Rates: &orders.RatesCall{In: orders.RatesInput{OrderID: "1"}}})
+	r.Observe(ctx, orders.Observation{Event: orders.EventPlaceAnswered, Place: &orders.PlaceCall{In: orders.PlaceInput{OrderID: "1"}}})
+	r.Observe(ctx, orders.Observation{Event: orders.EventTrackAnswered, Track: &orders.TrackCall{In: orders.TrackInput{ShopifyOrderID: "1"}}})
+	r.Observe(ctx, orders.Observation{Event: orders.EventClaimWon})
 }
 
 // BenchmarkRedisAppend measures the cost an event adds to a request: one

@@ -20,7 +20,10 @@ import (
 // handlers live in package handlers).
 func flowbridgeLike(t *testing.T) (*httptest.Server, *sandbox.Supplier) {
 	sb := sandbox.New(sandbox.Config{})
-	svc := orders.New(orders.Config{Supplier: sb, Store: memstore.New(nil)})
+	svc, err := orders.New(orders.Config{Supplier: sb, Store: memstore.New(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /rates", func(w http.ResponseWriter, r *http.Request) {
 		res, err := svc.Rates(r.Context(), orders.RatesInput{Request: supplier.RateRequest{CountryCode: "ES", PostalCode: "46005",

@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"github.com/flowbridge/flowbridge/doctor"
-	"github.com/flowbridge/flowbridge/flowsim"
 	"github.com/flowbridge/flowbridge/flowtemplates"
 	"github.com/flowbridge/flowbridge/opscli"
 	"github.com/flowbridge/flowbridge/server"
@@ -56,9 +55,11 @@ func run(ctx context.Context, args []string) error {
 	case "templates":
 		return flowtemplates.Command(ctx, args, os.Stdout, os.Stderr)
 	case "simulate":
-		return flowsim.Command(ctx, args, os.Stdout, os.Stderr)
+		// The simulator is its own command, so its JavaScript and Liquid
+		// engines stay out of the server binary.
+		return errors.New("the Flow simulator is its own command: go run ./cmd/flowsim --workflow F --order O --url URL --key KEY")
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), healthcheck, orders, stock, setup, doctor, templates, simulate", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), healthcheck, orders, stock, setup, doctor, templates (simulator: cmd/flowsim)", cmd)
 	}
 }
 

@@ -82,3 +82,22 @@ func TestUnknownCommand(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestServerBinaryIsLean keeps the simulator's engines and the bench and
+// browser-test dependencies out of the server binary: they are big, and
+// the service never runs them.
+func TestServerBinaryIsLean(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	forbidden := []string{"github.com/dop251/goja", "github.com/osteele/liquid", "github.com/tsenart/vegeta",
+		"gonum.org/v1/plot", "github.com/chromedp/", "k8s.io/", "github.com/flowbridge/flowbridge/flowsim"}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if strings.HasPrefix(dep, f) {
+				t.Errorf("the server binary links %s", dep)
+			}
+		}
+	}
+}

@@ -29,8 +29,6 @@ type Options struct {
 	// Supplier to use; nil builds the one FLOWBRIDGE_SUPPLIER names
 	// (sandbox by default).
 	Supplier supplier.Supplier
-	// Orders replaces the orders service built from Supplier.
-	Orders *orders.Service
 	// Env overrides environment variables (FLOWBRIDGE_CARRIERS, …). Nothing
 	// is read from the real environment.
 	Env map[string]string
@@ -53,6 +51,13 @@ type Options struct {
 	// like several instances of one deployment; empty gives each App a
 	// random prefix of its own.
 	StorePrefix string
+	// Operator, when set, replaces the operator API the production wiring
+	// builds (tests of the operator routes with stand-in decisions), still
+	// mounted by the server's route table behind the operator keys.
+	Operator *handlers.Operator
+	// Stock, when set, replaces the stock sync's handlers (tests of the
+	// stock view with a seeded history).
+	Stock *handlers.Stock
 	// Metrics, when set, is served at GET /metrics (behind the metrics or
 	// operator keys), as Run serves the telemetry's Prometheus handler.
 	Metrics http.Handler
@@ -99,20 +104,31 @@ func Start(t testing.TB, o Options) *App {
 		logs = io.Discard
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var deps server.Deps
-	if o.Orders != nil {
-		deps = server.Deps{Supplier: sup, Orders: o.Orders, Logger: log, Now: o.Now}
-	} else {
-		prefix := o.StorePrefix
-		if prefix == "" {
-			prefix = "fb:" + server.GenerateKey()[:8] + ":"
-		}
-		st, err := store.Open(context.Background(), o.RedisURL, store.Options{Logger: log, Now: o.Now, Prefix: prefix})
-		if err != nil {
-			t.Fatalf("apptest: store: %v", err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		deps = server.Assemble(cfg, sup, st, log, o.Now, o.Observer)
+	prefix := o.StorePrefix
+	if prefix == "" {
+		prefix = "fb:" + server.GenerateKey()[:8] + ":"
+	}
+	// As in production: one Redis client, handed to the store and timeline.
+	rdb, err := server.OpenRedis(o.RedisURL)
+	if err != nil {
+		t.Fatalf("apptest: redis: %v", err)
+	}
+	if rdb != nil {
+		t.Cleanup(func() { _ = rdb.Close() })
+	}
+	st, err := store.Open(context.Background(), rdb, store.Options{Logger: log, Now: o.Now, Prefix: prefix})
+	if err != nil {
+		t.Fatalf("apptest: store: %v", err)
+	}
+	deps, err := server.Assemble(cfg, sup, server.Stores{Store: st, Redis: rdb}, log, o.Now, o.Observer)
+	if err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+	if o.Operator != nil {
+		deps.Operator = o.Operator
+	}
+	if o.Stock != nil {
+		deps.StockParts.Handler = o.Stock
 	}
 	deps.Checks = append(deps.Checks, o.Checks...)
 	if o.Metrics != nil {

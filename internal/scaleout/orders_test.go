@@ -48,7 +48,7 @@ func newOrdersPlacer(t *testing.T, url string, lookup bool) *ordersPlacer {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Close() })
-		p.svcs = append(p.svcs, orders.New(orders.Config{
+		svc, err := orders.New(orders.Config{
 			Supplier: sb,
 			Store:    redisstore.New(c, redisstore.Options{Prefix: "fbscale:", MinReplicas: minReplicas}),
 			Shop:     shop,
@@ -56,7 +56,11 @@ func newOrdersPlacer(t *testing.T, url string, lookup bool) *ordersPlacer {
 			// are taken over within the run.
 			Lease:           3 * time.Second,
 			SupplierTimeout: 2 * time.Second,
-		}))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.svcs = append(p.svcs, svc)
 	}
 	return p
 }

@@ -18,12 +18,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/server"
 	"github.com/flowbridge/flowbridge/stock"
-	"github.com/flowbridge/flowbridge/store"
 )
 
 const usage = `usage:
@@ -81,20 +78,23 @@ func syncCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if !cfg.StockConfigured() {
 		return errors.New("stock sync needs SHOPIFY_SHOP and SHOPIFY_ADMIN_TOKEN (the shop and its custom app's Admin API token)")
 	}
-	st, err := store.Open(ctx, cfg.RedisURL, store.Options{Logger: log, MinReplicas: cfg.RedisMinReplicas})
+	// One Redis client, by name, for the shared rate limit and the run
+	// history and lease (nil: in-process, one instance).
+	rdb, err := server.OpenRedis(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	defer st.Close()
-	var rdb redis.UniversalClient
-	if rs, ok := st.(interface{ Client() redis.UniversalClient }); ok {
-		rdb = rs.Client()
+	if rdb != nil {
+		defer rdb.Close()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("REDIS_URL: redis ping: %w", err)
+		}
 	}
 	sup, err := server.NewSupplier(cfg, server.SupplierDeps{Logger: log, Redis: rdb})
 	if err != nil {
 		return err
 	}
-	parts := server.NewStock(cfg, sup, st, log)
+	parts := server.NewStock(cfg, sup, rdb, log)
 	if parts.Runner == nil {
 		return fmt.Errorf("the %s adapter cannot read stock in bulk", sup.Name())
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/timeline"
 )
@@ -428,28 +429,23 @@ func testDrivenSequence(t *testing.T, newStore NewStore) {
 
 	// Order 1001: quoted, claimed, created, replayed (payload changed), shipped.
 	t1 := tick()
-	rec.Quoted(ctx, orders.RatesInput{Shop: shop, OrderID: "gid://shopify/Order/1001", Request: supplier.RateRequest{CountryCode: "es", PostalCode: "46005"}},
-		orders.RatesResult{Chosen: supplier.Rate{Carrier: "GLS"}, Choice: "preferred", Reason: "GLS is the first preferred carrier offered"}, nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventRatesAnswered, Rates: &orders.RatesCall{In: orders.RatesInput{Shop: shop, OrderID: "gid://shopify/Order/1001", Request: supplier.RateRequest{CountryCode: "es", PostalCode: "46005"}}, Out: orders.RatesResult{Chosen: supplier.Rate{Carrier: "GLS"}, Choice: "preferred", Reason: "GLS is the first preferred carrier offered"}}, Err: nil})
 	t2 := tick()
-	rec.Observe(ctx, shop, "1001", "claim_won", nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventClaimWon, Key: store.Key{Shop: shop, OrderID: "1001"}})
 	t3 := tick()
-	rec.Placed(ctx, orders.PlaceInput{Shop: shop, OrderID: "1001", Order: order},
-		orders.PlaceResult{Outcome: orders.OutcomePlaced, SupplierOrderID: "S-1001", Status: supplier.StatusPending, RawStatus: "Pending"}, nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventPlaceAnswered, Place: &orders.PlaceCall{In: orders.PlaceInput{Shop: shop, OrderID: "1001", Order: order}, Out: orders.PlaceResult{Outcome: orders.OutcomePlaced, SupplierOrderID: "S-1001", Status: supplier.StatusPending, RawStatus: "Pending"}}, Err: nil})
 	t4 := tick()
-	rec.Placed(ctx, orders.PlaceInput{Shop: shop, OrderID: "1001", Order: order},
-		orders.PlaceResult{Outcome: orders.OutcomeReplayed, Replay: true, PayloadChanged: true, SupplierOrderID: "S-1001", Status: supplier.StatusPending, RawStatus: "Pending"}, nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventPlaceAnswered, Place: &orders.PlaceCall{In: orders.PlaceInput{Shop: shop, OrderID: "1001", Order: order}, Out: orders.PlaceResult{Outcome: orders.OutcomeReplayed, Replay: true, PayloadChanged: true, SupplierOrderID: "S-1001", Status: supplier.StatusPending, RawStatus: "Pending"}}, Err: nil})
 
 	// Order 1002: claimed, a duplicate while in flight, held for review.
 	t5 := tick()
-	rec.Observe(ctx, shop, "1002", "claim_won", nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventClaimWon, Key: store.Key{Shop: shop, OrderID: "1002"}})
 	t6 := tick()
-	rec.Placed(ctx, orders.PlaceInput{Shop: shop, OrderID: "1002", Order: order}, orders.PlaceResult{},
-		problem.New(problem.Busy, problem.CodeInFlight, "placing"))
+	rec.Observe(ctx, orders.Observation{Event: orders.EventPlaceAnswered, Place: &orders.PlaceCall{In: orders.PlaceInput{Shop: shop, OrderID: "1002", Order: order}, Out: orders.PlaceResult{}}, Err: problem.New(problem.Busy, problem.CodeInFlight, "placing")})
 	t7 := tick()
-	rec.Observe(ctx, shop, "1002", "outcome_unknown", errors.New("connection reset"))
+	rec.Observe(ctx, orders.Observation{Event: orders.EventOutcomeUnknown, Key: store.Key{Shop: shop, OrderID: "1002"}, Err: errors.New("connection reset")})
 	t8 := tick()
-	rec.Placed(ctx, orders.PlaceInput{Shop: shop, OrderID: "1002", Order: order},
-		orders.PlaceResult{Outcome: orders.OutcomeNeedsReview, NeedsReview: true, ReviewReason: "look for order 1002 in the BTS portal"}, nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventPlaceAnswered, Place: &orders.PlaceCall{In: orders.PlaceInput{Shop: shop, OrderID: "1002", Order: order}, Out: orders.PlaceResult{Outcome: orders.OutcomeNeedsReview, NeedsReview: true, ReviewReason: "look for order 1002 in the BTS portal"}}, Err: nil})
 
 	mid, err := st.List(ctx, timeline.Filter{State: timeline.FilterNeedsReview})
 	must(t, err)
@@ -462,13 +458,11 @@ func testDrivenSequence(t *testing.T, newStore NewStore) {
 	t9 := tick()
 	must(t, st.Append(ctx, shop, "1002", timeline.Event{Kind: timeline.KindResolved, Op: "resolve", Action: "adopt", SupplierOrderID: "S-1002", Actor: "ops key 1a2b3c4d", Via: "console"}))
 	t10 := tick()
-	rec.Tracked(ctx, orders.TrackInput{Shop: shop, SupplierOrderID: "S-1001"},
-		orders.TrackResult{Tracking: supplier.Tracking{SupplierOrderID: "S-1001", Status: supplier.StatusShipped, RawStatus: "Shipped", Parcels: []supplier.Parcel{{Carrier: "GLS", Number: "GLS123"}}}}, nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventTrackAnswered, Track: &orders.TrackCall{In: orders.TrackInput{Shop: shop, SupplierOrderID: "S-1001"}, Out: orders.TrackResult{Tracking: supplier.Tracking{SupplierOrderID: "S-1001", Status: supplier.StatusShipped, RawStatus: "Shipped", Parcels: []supplier.Parcel{{Carrier: "GLS", Number: "GLS123"}}}}}, Err: nil})
 	t11 := tick()
-	rec.Tracked(ctx, orders.TrackInput{Shop: shop, ShopifyOrderID: "1002"},
-		orders.TrackResult{Tracking: supplier.Tracking{SupplierOrderID: "S-1002", Status: supplier.StatusShipped, RawStatus: "Sent", Parcels: []supplier.Parcel{{Carrier: "SEUR", Number: "SE9"}}}}, nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventTrackAnswered, Track: &orders.TrackCall{In: orders.TrackInput{Shop: shop, ShopifyOrderID: "1002"}, Out: orders.TrackResult{Tracking: supplier.Tracking{SupplierOrderID: "S-1002", Status: supplier.StatusShipped, RawStatus: "Sent", Parcels: []supplier.Parcel{{Carrier: "SEUR", Number: "SE9"}}}}}, Err: nil})
 	// A number flowbridge never placed has no timeline.
-	rec.Tracked(ctx, orders.TrackInput{Shop: shop, SupplierOrderID: "S-unknown"}, orders.TrackResult{}, nil)
+	rec.Observe(ctx, orders.Observation{Event: orders.EventTrackAnswered, Track: &orders.TrackCall{In: orders.TrackInput{Shop: shop, SupplierOrderID: "S-unknown"}, Out: orders.TrackResult{}}, Err: nil})
 
 	o1, err := st.Get(ctx, shop, "1001")
 	must(t, err)

@@ -120,7 +120,7 @@ func render(o options) error {
 	w("`bench/cmd/fakesupplier` is a separate process speaking the BTS Wholesaler wire format that `supplier/bts` uses ")
 	w("(Bearer JWT; `getCountries`, `getShippingPrices`, `getOrder`, `getTrackings`, `getProductStock` as GET with PHP bracket keys; `setCreateOrder` as a form POST). ")
 	w("It adds a latency (`-latency`, `-jitter`, or `-dist lognormal -sigma`), a rate limit that answers `429` in plain text above `-rate` accepted requests in any sliding 1-s window, ")
-	w("and counts every order created, every duplicate, every 429, at `GET /_stats`. Its tests (`bench/btsfake`) drive it with the real `supplier/bts` adapter. ")
+	w("and counts every order created, every duplicate, every 429, at `GET /_stats`. Its tests (`internal/btsfake`) drive it with the real `supplier/bts` adapter. ")
 	w("BTS takes no client reference, so a **duplicate** is a create whose whole form (name, address, products, rate, payment) was already created; every benchmark order has its own name and street, so any duplicate is a second order for the same Shopify order. ")
 	w("The flash-sale counts below come from this process, not from flowbridge.\n\n")
 
@@ -308,7 +308,8 @@ func render(o options) error {
 	w("## 4. Footprint\n\n")
 	if hasFoot && foot.NotRun == "" {
 		w("| | |\n|---|---|\n")
-		w("| binary size (`go build`, default flags) | %.1f MiB |\n", float64(foot.BinaryBytes)/(1<<20))
+		w("| binary size (the Dockerfile's flags: `CGO_ENABLED=0 go build -tags grpcnotrace -trimpath -ldflags=\"-s -w\"`) | %.1f MB (%.1f MiB); target ≤ 30 MB (%s) |\n",
+			float64(foot.BinaryBytes)/1e6, float64(foot.BinaryBytes)/(1<<20), yes(foot.BinaryBytes <= 30e6))
 		w("| start-up (process start → first `/healthz` 200, Redis and the fake supplier already running; the first start after a build also reads the binary from disk) | median %.0f ms of %d starts (%s) |\n", foot.StartupMedianMs, len(foot.StartupMs), msList(foot.StartupMs))
 		if foot.PeakRSSKiB > 0 {
 			w("| peak RSS of one replica (%s) | %.1f MiB |\n", foot.PeakRSSScenario, float64(foot.PeakRSSKiB)/1024)
@@ -375,7 +376,7 @@ func render(o options) error {
 	}
 	w("\n## Micro-benchmarks\n\n")
 	w("`go test -bench` benchmarks of hot pieces live in `bench/micro` (request decoding, rate choice; they call only exported APIs) and beside the code they measure (`store/redisstore`: the idempotency claim on a real Redis). Compare two versions with benchstat:\n\n")
-	w("```sh\ngo test -run '^$' -bench . -benchmem -count 10 ./bench/micro/ ./store/redisstore/ > old.txt   # on the old version\ngo test -run '^$' -bench . -benchmem -count 10 ./bench/micro/ ./store/redisstore/ > new.txt   # on the new version\ngo run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt\n```\n\n")
+	w("```sh\n(cd bench && go test -run '^$' -bench . -benchmem -count 10 ./micro/); go test -run '^$' -bench . -benchmem -count 10 ./store/redisstore/   # > old.txt on the old version, > new.txt on the new one\ngo run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt\n```\n\n")
 	w("`BenchmarkDecodeOrder`: `POST /orders` decode + validate + normalise (`handlers.DecodeOrder`); `BenchmarkClaim` (`store/redisstore`): the idempotency claim on a real Redis — a fresh claim, a claim then its completion, and the claim a replay makes; `BenchmarkChoose`: rate selection (`supplier.Choose`).\n\n")
 	if mb, err := os.ReadFile(filepath.Join(o.results, "micro.txt")); err == nil && len(mb) > 0 {
 		w("Last run (`bench/run` runs them with `-count 6` and summarises with benchstat; raw lines in `bench/results/micro-raw.txt`):\n\n```\n%s\n```\n", strings.TrimSpace(string(mb)))

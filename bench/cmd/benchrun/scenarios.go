@@ -17,7 +17,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/flowbridge/flowbridge/bench/btsfake"
+	"github.com/flowbridge/flowbridge/internal/btsfake"
 )
 
 const (

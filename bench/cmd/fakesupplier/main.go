@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/flowbridge/flowbridge/bench/btsfake"
+	"github.com/flowbridge/flowbridge/internal/btsfake"
 )
 
 func main() {

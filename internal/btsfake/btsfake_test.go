@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowbridge/flowbridge/bench/btsfake"
+	"github.com/flowbridge/flowbridge/internal/btsfake"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/supplier/bts"
 )
