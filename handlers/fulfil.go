@@ -52,7 +52,7 @@ func (f *Fulfil) Handle(c echo.Context) error {
 		id = u
 	}
 	id = strings.TrimSpace(id)
-	if !isSupplierOrderID(id) {
+	if !isSupplierOrderList(id) { // a split order's value lists its numbers
 		return problem.InvalidFields(CodeInvalidSupplierOrderID, "the supplier order number has characters or a length no supplier uses",
 			problem.Field{Pointer: "/path/id", Message: "must be a supplier order number (letters, digits, . _ : / -)"})
 	}

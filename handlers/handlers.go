@@ -139,10 +139,17 @@ func (h *Handlers) Orders(c echo.Context) error {
 	if status == "" {
 		status = string(supplier.StatusUnknown)
 	}
+	ids := []string{}
+	for _, p := range res.Parts {
+		if p.SupplierOrderID != "" {
+			ids = append(ids, p.SupplierOrderID)
+		}
+	}
 	return c.JSON(http.StatusOK, placedOut{
 		OK: true, Outcome: res.Outcome, OrderID: in.OrderID, SupplierOrderID: res.SupplierOrderID,
 		SupplierStatus: status, Replay: res.Replay, PayloadChanged: res.PayloadChanged, NeedsReview: false,
 		Supplier: h.cfg.SupplierName, TestMode: testMode,
+		SupplierOrderIDs: ids, PartsCount: max(len(res.Parts), 1), Partial: res.Partial,
 	})
 }
 
@@ -205,7 +212,8 @@ func (h *Handlers) Tracking(c echo.Context) error {
 	in := orders.TrackInput{}
 	switch by := c.QueryParam("by"); by {
 	case "", "supplier_order":
-		if !isSupplierOrderID(id) {
+		// A split order's value lists its numbers: "A,B".
+		if !isSupplierOrderList(id) {
 			return problem.InvalidFields(CodeInvalidSupplierOrderID, "the supplier order number has characters or a length no supplier uses",
 				problem.Field{Pointer: "/path/id", Message: "must be a supplier order number (letters, digits, . _ : / -)"})
 		}
@@ -258,6 +266,11 @@ func (h *Handlers) trackingOut(res orders.TrackResult) trackingOut {
 	}
 	out.TrackingCompany = out.Carrier
 	out.ParcelsCount = len(out.TrackingNumbers)
+	out.SupplierOrderIDs = orders.SplitNumbers(res.SupplierOrderID)
+	if out.SupplierOrderIDs == nil {
+		out.SupplierOrderIDs = []string{}
+	}
+	out.PartsCount, out.PartlyCancelled = max(len(res.Parts), 1), res.PartlyCancelled
 	out.Fulfillable = (out.Shipped || out.Delivered) && out.ParcelsCount > 0
 	return out
 }

@@ -119,6 +119,20 @@ func isSupplierOrderID(s string) bool {
 	return true
 }
 
+// isSupplierOrderList accepts one supplier order number or, for an order
+// the supplier split, several joined by commas (the metafield's value).
+func isSupplierOrderList(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, n := range strings.Split(s, ",") {
+		if !isSupplierOrderID(n) {
+			return false
+		}
+	}
+	return true
+}
+
 // NormalizeOrderID turns a Shopify order GID or plain number into the
 // number. ok is false for anything else.
 func NormalizeOrderID(s string) (string, bool) {
@@ -156,7 +170,7 @@ func newValidator() *validator.Validate {
 		return ok
 	}))
 	must(v.RegisterValidation("supplier_order_id", func(fl validator.FieldLevel) bool {
-		return isSupplierOrderID(fl.Field().String())
+		return isSupplierOrderList(fl.Field().String())
 	}))
 	return v
 }

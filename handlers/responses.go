@@ -42,6 +42,11 @@ type placedOut struct {
 	NeedsReview     bool   `json:"needs_review"`
 	Supplier        string `json:"supplier"`
 	TestMode        bool   `json:"test_mode"`
+	// A supplier may split the order (BigBuy: one order per warehouse):
+	// every number, how many parts, and whether one was not created.
+	SupplierOrderIDs []string `json:"supplier_order_ids"`
+	PartsCount       int      `json:"parts_count"`
+	Partial          bool     `json:"partial"`
 }
 
 type reviewOut struct {
@@ -77,6 +82,10 @@ type trackingOut struct {
 	CheckedAt       string   `json:"checked_at"`
 	Supplier        string   `json:"supplier"`
 	TestMode        bool     `json:"test_mode"`
+	// Parts of a split order, combined above.
+	SupplierOrderIDs []string `json:"supplier_order_ids"`
+	PartsCount       int      `json:"parts_count"`
+	PartlyCancelled  bool     `json:"partly_cancelled"`
 }
 
 type healthOut struct {

@@ -281,6 +281,11 @@ type PlaceResult struct {
 	// FirstOutcome is the outcome of the call that settled the order (on a
 	// replay: placed, reconciled, recorded or resolved).
 	FirstOutcome string
+	// Parts lists the supplier orders the Shopify order became (one for an
+	// order the supplier did not split); SupplierOrderID is then their
+	// numbers joined by commas. Partial: some part was not created.
+	Parts   []supplier.Part
+	Partial bool
 }
 
 // TrackInput names a supplier order directly or through its Shopify order.
@@ -297,6 +302,11 @@ type TrackResult struct {
 	TestMode bool
 	// CheckedAt is when the supplier was last asked.
 	CheckedAt time.Time
+	// Parts is each part's tracking when the order was split; the result
+	// then combines them (trackParts). PartlyCancelled: some, not all,
+	// parts were cancelled.
+	Parts           []supplier.Tracking
+	PartlyCancelled bool
 }
 
 // placement is the stored answer of a placed record.
@@ -307,6 +317,8 @@ type placement struct {
 	Outcome         string          `json:"outcome"`
 	PlacedAt        time.Time       `json:"placed_at"`
 	TestMode        bool            `json:"test_mode"`
+	// Parts of a split order (SupplierOrderID joins their numbers).
+	Parts []supplier.Part `json:"parts,omitempty"`
 }
 
 // storedProblem is the stored answer of a rejected record.
@@ -643,16 +655,17 @@ func (s *Service) release(ctx context.Context, a *attempt) {
 }
 
 func (s *Service) placed(ctx context.Context, a *attempt, p supplier.Placed, outcome string) PlaceResult {
-	pl := placement{SupplierOrderID: p.SupplierOrderID, Status: p.Status, RawStatus: p.RawStatus, Outcome: outcome,
-		PlacedAt: s.cfg.Now().UTC(), TestMode: s.cfg.TestMode}
+	pl := placement{SupplierOrderID: numberValue(p), Status: p.Status, RawStatus: p.RawStatus, Outcome: outcome,
+		PlacedAt: s.cfg.Now().UTC(), TestMode: s.cfg.TestMode, Parts: p.Parts}
 	b, _ := json.Marshal(pl)
 	// The order exists: Flow must hear the number (it writes it to the
 	// order metafield, which protects the order if the store forgot), so
 	// a failing write is retried but never fails the answer.
 	s.completePlaced(ctx, a, b)
-	return PlaceResult{Outcome: outcome, SupplierOrderID: p.SupplierOrderID, Status: p.Status, RawStatus: p.RawStatus,
+	parts := partsOf(pl.SupplierOrderID, p.Parts)
+	return PlaceResult{Outcome: outcome, SupplierOrderID: pl.SupplierOrderID, Status: p.Status, RawStatus: p.RawStatus,
 		TestMode: s.cfg.TestMode, PlacedAt: pl.PlacedAt, OrderID: a.k.OrderID, FirstOutcome: outcome,
-		PayloadChanged: a.rec.Fingerprint != "" && a.rec.Fingerprint != a.fp}
+		PayloadChanged: a.rec.Fingerprint != "" && a.rec.Fingerprint != a.fp, Parts: parts, Partial: partial(parts)}
 }
 
 // supplierTimeout bounds a supplier call by SupplierTimeout and ends it
@@ -838,8 +851,10 @@ func (s *Service) replay(ctx context.Context, k store.Key, r store.Record, fp st
 		if changed {
 			s.log.Warn("orders: replay with a changed payload; the stored order stands", "shop", k.Shop, "order_id", k.OrderID)
 		}
+		parts := partsOf(pl.SupplierOrderID, pl.Parts)
 		return PlaceResult{Outcome: OutcomeReplayed, SupplierOrderID: pl.SupplierOrderID, Status: pl.Status, RawStatus: pl.RawStatus,
-			Replay: true, PayloadChanged: changed, TestMode: pl.TestMode, PlacedAt: pl.PlacedAt, OrderID: k.OrderID, FirstOutcome: pl.Outcome}, nil
+			Replay: true, PayloadChanged: changed, TestMode: pl.TestMode, PlacedAt: pl.PlacedAt, OrderID: k.OrderID, FirstOutcome: pl.Outcome,
+			Parts: parts, Partial: partial(parts)}, nil
 	case store.StateRejected:
 		var sp storedProblem
 		if err := json.Unmarshal(r.Result, &sp); err != nil || sp.Code == "" {
@@ -874,6 +889,9 @@ func (s *Service) recordExisting(ctx context.Context, k store.Key, fp, number st
 			res = PlaceResult{Status: supplier.StatusUnknown, PlacedAt: now, FirstOutcome: OutcomeRecorded, OrderID: k.OrderID, TestMode: s.cfg.TestMode, Replay: true}
 		}
 		res.Outcome, res.SupplierOrderID = OutcomeRecorded, number
+		if len(res.Parts) == 0 {
+			res.Parts = partsOf(number, nil)
+		}
 		return res, nil
 	}
 	if err != nil {
@@ -884,5 +902,5 @@ func (s *Service) recordExisting(ctx context.Context, k store.Key, fp, number st
 		s.observe(ctx, Observation{Event: EventRecorded, Key: k, State: prev.State})
 	}
 	return PlaceResult{Outcome: OutcomeRecorded, SupplierOrderID: number, Status: supplier.StatusUnknown, Replay: true,
-		TestMode: s.cfg.TestMode, PlacedAt: now, OrderID: k.OrderID, FirstOutcome: OutcomeRecorded}, nil
+		TestMode: s.cfg.TestMode, PlacedAt: now, OrderID: k.OrderID, FirstOutcome: OutcomeRecorded, Parts: partsOf(number, nil)}, nil
 }

@@ -106,8 +106,17 @@ func (s *Service) track(ctx context.Context, in TrackInput) (TrackResult, error)
 			return TrackResult{}, err
 		}
 	}
+	if ids := SplitNumbers(id); len(ids) > 1 {
+		return s.trackParts(ctx, shop, ids)
+	}
+	return s.trackOne(ctx, shop, id)
+}
+
+// trackOne tracks one supplier order through the cache.
+func (s *Service) trackOne(ctx context.Context, shop, id string) (TrackResult, error) {
 	tk := store.CacheKey(shop, s.cfg.Supplier.Name(), id)
 	var cached store.Tracked
+	var err error
 	ok := false
 	if s.cacheUsable() {
 		cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
@@ -337,8 +346,10 @@ func (s *Service) ReleaseTracking(ctx context.Context, shop, shopifyOrderID stri
 	if err != nil {
 		return err
 	}
-	if err := s.st.TrackingDelete(ctx, store.CacheKey(shop, s.cfg.Supplier.Name(), id)); err != nil {
-		return s.storeDown(ctx, "tracking_delete", store.Key{Shop: shop, OrderID: shopifyOrderID}, err)
+	for _, n := range SplitNumbers(id) {
+		if err := s.st.TrackingDelete(ctx, store.CacheKey(shop, s.cfg.Supplier.Name(), n)); err != nil {
+			return s.storeDown(ctx, "tracking_delete", store.Key{Shop: shop, OrderID: shopifyOrderID}, err)
+		}
 	}
 	return nil
 }

@@ -331,7 +331,7 @@ func Settings() []Setting {
 				return nil
 			}},
 		{Env: "FLOWBRIDGE_SUPPLIER_RATE_LIMIT", Flag: "supplier-rate-limit", Default: "0",
-			Help: "Requests per second to the supplier, shared by every replica through Redis (every request counts, retries too). `0`: the supplier's default (BigBuy 0.8, BTS 5).",
+			Help: "Requests per second to the supplier, shared by every replica through Redis (every request counts, retries too); for BigBuy, per endpoint (BigBuy limits each endpoint on its own). `0`: the supplier's default (BigBuy 0.8, BTS 5).",
 			Set: func(c *Config, v string) error {
 				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 				if err != nil || f < 0 || f > 10000 {

@@ -116,6 +116,9 @@ func outboundClient(cfg Config, deps SupplierDeps, log *slog.Logger, rate float6
 		Propagators:    deps.Propagators,
 		Logger:         log,
 		Observer:       obs,
+
+		// BigBuy limits each endpoint on its own (about 1/s each).
+		PerOperation: cfg.Supplier == "bigbuy",
 	})
 	if err != nil {
 		return nil, err

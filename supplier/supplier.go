@@ -125,11 +125,64 @@ type Order struct {
 }
 
 // Placed is a supplier order that exists.
+//
+// A supplier may split one order into several (BigBuy ships each
+// warehouse's products as an order of its own). Then Parts lists every
+// part, SupplierOrderID is the first part that exists, and a part whose
+// creation failed carries ErrorCode instead of an id: the order was placed
+// in part, and what failed must not be re-sent as a new order (the parts
+// that exist would be ordered twice).
 type Placed struct {
 	SupplierOrderID string `json:"supplier_order_id"`
 	Status          Status `json:"status"`
 	RawStatus       string `json:"raw_status,omitempty"`
 	Total           *Money `json:"total,omitempty"`
+	// Parts is empty for an order the supplier did not split.
+	Parts []Part `json:"parts,omitempty"`
+}
+
+// Part is one supplier order of a split placement.
+type Part struct {
+	// SupplierOrderID is empty when this part was not created.
+	SupplierOrderID string `json:"supplier_order_id,omitempty"`
+	// Warehouse is the supplier's name for where the part ships from.
+	Warehouse string `json:"warehouse,omitempty"`
+	// Lines are the indexes of Order.Lines in this part.
+	Lines     []int  `json:"lines,omitempty"`
+	Status    Status `json:"status,omitempty"`
+	RawStatus string `json:"raw_status,omitempty"`
+	Total     *Money `json:"total,omitempty"`
+	// ErrorCode and ErrorDetail say why the part was not created (a
+	// flowbridge error code such as no_stock).
+	ErrorCode   string `json:"error_code,omitempty"`
+	ErrorDetail string `json:"error_detail,omitempty"`
+}
+
+// SupplierOrderIDs lists every supplier order that exists for p, in order.
+func (p Placed) SupplierOrderIDs() []string {
+	if len(p.Parts) == 0 {
+		if p.SupplierOrderID == "" {
+			return nil
+		}
+		return []string{p.SupplierOrderID}
+	}
+	var ids []string
+	for _, pt := range p.Parts {
+		if pt.SupplierOrderID != "" {
+			ids = append(ids, pt.SupplierOrderID)
+		}
+	}
+	return ids
+}
+
+// Partial reports whether some part of a split order was not created.
+func (p Placed) Partial() bool {
+	for _, pt := range p.Parts {
+		if pt.SupplierOrderID == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Status is the normalised order status.

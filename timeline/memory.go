@@ -67,8 +67,8 @@ func (s *MemoryStore) Append(ctx context.Context, shop, orderID string, ev Event
 	}
 	deltaFor(ev).apply(o.fields)
 	o.updated = ev.At
-	if ev.SupplierOrderID != "" {
-		s.suppliers[member(shop, ev.SupplierOrderID)] = memLink{orderID: orderID, until: now.Add(s.opt.Retention)}
+	for _, n := range supplierNumbers(ev.SupplierOrderID) {
+		s.suppliers[member(shop, n)] = memLink{orderID: orderID, until: now.Add(s.opt.Retention)}
 	}
 	return nil
 }

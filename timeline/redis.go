@@ -133,8 +133,8 @@ func (s *RedisStore) Append(ctx context.Context, shop, orderID string, ev Event)
 			p.EvalSha(ctx, appendLua.Hash(), []string{evKey, sumKey}, args...)
 			p.ZAdd(ctx, s.idx, redis.Z{Score: float64(ev.At.UnixMilli()), Member: member(shop, orderID)})
 			p.ZRemRangeByScore(ctx, s.idx, "-inf", "("+strconv.FormatInt(now.Add(-s.opt.Retention).UnixMilli(), 10))
-			if ev.SupplierOrderID != "" {
-				p.Set(ctx, s.supplierKey(shop, ev.SupplierOrderID), orderID, s.opt.Retention)
+			for _, n := range supplierNumbers(ev.SupplierOrderID) {
+				p.Set(ctx, s.supplierKey(shop, n), orderID, s.opt.Retention)
 			}
 			return nil
 		})

@@ -256,6 +256,24 @@ func checkID(what, s string) error {
 	return nil
 }
 
+// supplierNumbers is the value itself and, for a split order's
+// comma-joined value ("A,B"), each part's number, so tracking by any of
+// them finds the Shopify order.
+func supplierNumbers(value string) []string {
+	if value == "" {
+		return nil
+	}
+	out := []string{value}
+	if parts := strings.Split(value, ","); len(parts) > 1 {
+		for _, p := range parts {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 func checkKey(shop, orderID string) error {
 	if err := checkID("shop", shop); err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/supplier/bigbuy/bigbuyfake"
+	"github.com/flowbridge/flowbridge/supplier/carrierlink"
 )
 
 var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -81,19 +83,20 @@ func TestRatesWireFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []supplier.Rate{
-		{ID: "gls", Carrier: "gls", Service: "Standard", Price: supplier.Money{Minor: 495, Currency: "EUR"}, MinDays: 2, MaxDays: 3},
-		{ID: "correos", Carrier: "correos", Service: "Economy", Price: supplier.Money{Minor: 350, Currency: "EUR"}, MinDays: 1, MaxDays: 2},
+		{ID: "gls", Carrier: "GLS", Service: "GLS", Price: supplier.Money{Minor: 495, Currency: "EUR"}, MinDays: 2, MaxDays: 3},
+		{ID: "correos", Carrier: "Correos", Service: "Correos", Price: supplier.Money{Minor: 350, Currency: "EUR"}, MinDays: 1, MaxDays: 2},
+		{ID: "chrono", Carrier: "Chrono", Service: "Chrono", Price: supplier.Money{Minor: 720, Currency: "EUR"}, MinDays: 1, MaxDays: 2},
 	}
 	if !slices.Equal(rates, want) {
 		t.Fatalf("rates\n got %+v\nwant %+v", rates, want)
 	}
-	q := f.lastQuery
-	if q.Delivery != (wireDelivery{IsoCountry: "ES", Postcode: "46005"}) {
-		t.Errorf("delivery %+v", q.Delivery)
+	q := f.Body("POST /rest/shipping/orders.json")
+	if d, _ := q["order"].(map[string]any)["delivery"].(map[string]any); d["isoCountry"] != "ES" || d["postcode"] != "46005" {
+		t.Errorf("delivery %+v", d)
 	}
 	// Same SKU twice is merged into one product line.
-	if !slices.Equal(q.Products, []wireProduct{{"V1300179", 2}, {"S0000003", 2}}) {
-		t.Errorf("products %+v", q.Products)
+	if got := f.sentProducts("POST /rest/shipping/orders.json"); !slices.Equal(got, []string{"V1300179×2", "S0000003×2"}) {
+		t.Errorf("products %+v", got)
 	}
 	if !f.retryable["POST /rest/shipping/orders.json"] {
 		t.Error("shipping quote must be marked retryable")
@@ -165,16 +168,16 @@ func TestEANMapping(t *testing.T) {
 		fallback bool
 		code     string
 		pointers []string
-		products []wireProduct
+		products []string
 	}{
 		{name: "all matched, UPC-A matches its EAN-13 form", lines: []supplier.Line{line("012345678905", 1), line("8400000000017", 3)},
-			products: []wireProduct{{"S0000003", 1}, {"V1300179", 3}}},
+			products: []string{"S0000003×1", "V1300179×3"}},
 		{name: "two unmatched lines are both named", lines: []supplier.Line{line("4006381333931", 1), line("8400000000017", 1), line("5901234123457", 2)},
 			code: problem.CodeUnmatchedEAN, pointers: []string{"/line_items/0/barcode", "/line_items/2/barcode"}},
 		{name: "missing barcode is unmatched", lines: []supplier.Line{{SKU: "V1300179", Quantity: 1}},
 			code: problem.CodeUnmatchedEAN, pointers: []string{"/line_items/0/barcode"}},
 		{name: "SKU fallback when configured", fallback: true, lines: []supplier.Line{{EAN: "4006381333931", SKU: "F1505138", Quantity: 1}},
-			products: []wireProduct{{"F1505138", 1}}},
+			products: []string{"F1505138×1"}},
 		{name: "fallback without SKU still unmatched", fallback: true, lines: []supplier.Line{line("4006381333931", 1)},
 			code: problem.CodeUnmatchedEAN, pointers: []string{"/line_items/0/barcode"}},
 	}
@@ -196,8 +199,8 @@ func TestEANMapping(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(f.lastOrder.Products, tt.products) {
-				t.Errorf("products %+v, want %+v", f.lastOrder.Products, tt.products)
+			if got := f.sentProducts("POST /rest/order/create.json"); !slices.Equal(got, tt.products) {
+				t.Errorf("products %+v, want %+v", got, tt.products)
 			}
 		})
 	}
@@ -216,15 +219,23 @@ func TestCreateOrderWireFormat(t *testing.T) {
 		if p.SupplierOrderID != "690005604001" || p.Status != supplier.StatusPending {
 			t.Fatalf("placed %+v", p)
 		}
-		got := f.lastOrder
+		got := f.Body("POST /rest/order/create.json")["order"].(map[string]any)
 		pay := map[bool]string{false: "moneybox", true: "bankwire"}[testMode]
-		want := wireOrder{InternalReference: "1001", Language: "es", PaymentMethod: pay, Carriers: []wireCarrier{{"gls"}},
-			ShippingAddress: wireAddress{FirstName: "Ana", LastName: "García", Country: "ES", Postcode: "46005", Town: "Valencia",
-				Address: "Calle 1, 2B", Phone: "+34600000000", Email: "a@example.com"},
-			Products: []wireProduct{{"V1300179", 2}}}
-		if got.InternalReference != want.InternalReference || got.Language != want.Language || got.PaymentMethod != want.PaymentMethod ||
-			!slices.Equal(got.Carriers, want.Carriers) || got.ShippingAddress != want.ShippingAddress || !slices.Equal(got.Products, want.Products) {
-			t.Fatalf("order sent\n got %+v\nwant %+v", got, want)
+		addr := got["shippingAddress"].(map[string]any)
+		wantAddr := map[string]any{"firstName": "Ana", "lastName": "García", "country": "ES", "postcode": "46005", "town": "Valencia",
+			"address": "Calle 1, 2B", "phone": "+34600000000", "email": "a@example.com", "comment": ""}
+		for k, v := range wantAddr {
+			if addr[k] != v {
+				t.Errorf("shippingAddress.%s = %v, want %v", k, addr[k], v)
+			}
+		}
+		carriers, _ := got["carriers"].([]any)
+		if got["internalReference"] != "1001" || got["language"] != "es" || got["paymentMethod"] != pay ||
+			len(carriers) != 1 || carriers[0].(map[string]any)["name"] != "gls" {
+			t.Fatalf("order sent %+v", got)
+		}
+		if p := f.sentProducts("POST /rest/order/create.json"); !slices.Equal(p, []string{"V1300179×2"}) {
+			t.Fatalf("products %v", p)
 		}
 		if f.retryable["POST /rest/order/create.json"] {
 			t.Error("create must never be marked retryable")
@@ -320,9 +331,7 @@ func TestCreateAcceptThenDropReconciles(t *testing.T) {
 	c := newClient(t, f)
 	var createdID string
 	f.on("POST /rest/order/create.json", hangUp(t, func() {
-		f.mu.Lock()
-		createdID = f.createLocked("1001", "Pending payment")
-		f.mu.Unlock()
+		createdID = f.seed("1001", "Pending payment")
 	}))
 	o := order("1001", line("8400000000017", 1))
 	_, err := c.CreateOrder(context.Background(), o)
@@ -346,7 +355,7 @@ func TestCreateAcceptThenDropReconciles(t *testing.T) {
 	if err != nil || p.SupplierOrderID != createdID {
 		t.Fatalf("re-sent create: %+v %v, want adoption of %s", p, err, createdID)
 	}
-	if n := len(f.orders); n != 1 {
+	if n := len(f.Orders()); n != 1 {
 		t.Fatalf("%d orders at BigBuy, want exactly 1", n)
 	}
 }
@@ -498,13 +507,18 @@ func TestFindOrder(t *testing.T) {
 }
 
 func TestTracking(t *testing.T) {
-	gls := map[string]any{"trackingNumber": "GLS123", "carrier": map[string]any{"id": 3, "name": "GLS"}, "trackingUrl": "https://gls.example/t/GLS123"}
-	seur := map[string]any{"trackingNumber": "SEUR9", "carrier": "SEUR"}
+	// BigBuy's tracking entries name the carrier by id only and carry no
+	// URL (PyBigBuy types.py); names come from tracking/carriers.
+	gls := bigbuyfake.Parcel{Number: "GLS123", CarrierID: "5", Description: "In transit", Date: "2026-11-26 10:00:00"}
+	correos := bigbuyfake.Parcel{Number: "PQ9", CarrierID: "2"}
+	glsLink, _ := carrierlink.Lookup("GLS")
+	correosLink, _ := carrierlink.Lookup("Correos")
+	glsP := supplier.Parcel{Carrier: "GLS", Number: "GLS123", URL: glsLink.Link("GLS123")}
+	correosP := supplier.Parcel{Carrier: "Correos", Number: "PQ9", URL: correosLink.Link("PQ9")}
 	tests := []struct {
 		name        string
 		status      string
-		trackings   []map[string]any
-		hookOrder   http.HandlerFunc
+		trackings   []bigbuyfake.Parcel
 		hookTrack   http.HandlerFunc
 		want        supplier.Status
 		parcels     []supplier.Parcel
@@ -513,15 +527,20 @@ func TestTracking(t *testing.T) {
 	}{
 		{name: "pending asks no tracking", status: "Pending payment", want: supplier.StatusPending},
 		{name: "processing without parcels", status: "Processing", want: supplier.StatusProcessing, trackCalls: 1},
-		{name: "processing with two parcels is shipped", status: "Processing", trackings: []map[string]any{gls, seur, gls}, want: supplier.StatusShipped, trackCalls: 1,
-			parcels: []supplier.Parcel{{Carrier: "GLS", Number: "GLS123", URL: "https://gls.example/t/GLS123"}, {Carrier: "SEUR", Number: "SEUR9"}}},
-		{name: "delivered", status: "DELIVERED", trackings: []map[string]any{seur}, want: supplier.StatusDelivered, trackCalls: 1, parcels: []supplier.Parcel{{Carrier: "SEUR", Number: "SEUR9"}}},
+		{name: "processing with two parcels is shipped", status: "Processing", trackings: []bigbuyfake.Parcel{gls, correos, gls}, want: supplier.StatusShipped, trackCalls: 1,
+			parcels: []supplier.Parcel{glsP, correosP}},
+		{name: "delivered", status: "DELIVERED", trackings: []bigbuyfake.Parcel{correos}, want: supplier.StatusDelivered, trackCalls: 1, parcels: []supplier.Parcel{correosP}},
+		{name: "pending invoice is a real status", status: "PENDING INVOICE", want: supplier.StatusProcessing, trackCalls: 1},
 		{name: "cancelled", status: "Cancelled", want: supplier.StatusCancelled},
-		{name: "unknown raw status is surfaced, not guessed", status: "Awaiting customs", trackings: []map[string]any{seur}, want: supplier.StatusUnknown, trackCalls: 1, unknownSeen: true,
-			parcels: []supplier.Parcel{{Carrier: "SEUR", Number: "SEUR9"}}},
+		{name: "unknown raw status is surfaced, not guessed", status: "Awaiting customs", trackings: []bigbuyfake.Parcel{correos}, want: supplier.StatusUnknown, trackCalls: 1, unknownSeen: true,
+			parcels: []supplier.Parcel{correosP}},
 		{name: "tracking answers empty 200", status: "Shipped", hookTrack: status(200, ""), want: supplier.StatusShipped, trackCalls: 1},
-		{name: "tracking as bulk-style array", status: "Shipped", hookTrack: jsonStatus(200, []any{map[string]any{"id": 1, "trackings": []any{gls}}, map[string]any{"id": "690005604001", "trackings": []any{seur}}}),
-			want: supplier.StatusShipped, trackCalls: 1, parcels: []supplier.Parcel{{Carrier: "SEUR", Number: "SEUR9"}}},
+		{name: "tracking list with other orders", status: "Shipped", hookTrack: jsonStatus(200, []any{
+			map[string]any{"id": 1, "reference": "x", "trackings": []any{map[string]any{"trackingNumber": "GLS123", "carrier": map[string]any{"id": "5"}}}},
+			map[string]any{"id": 690005604001, "reference": "1001", "trackings": []any{map[string]any{"trackingNumber": "PQ9", "carrier": map[string]any{"id": "2"}}}}}),
+			want: supplier.StatusShipped, trackCalls: 1, parcels: []supplier.Parcel{correosP}},
+		{name: "carrier id BigBuy does not list", status: "Shipped", trackings: []bigbuyfake.Parcel{{Number: "ZZ1", CarrierID: "99"}}, want: supplier.StatusShipped, trackCalls: 1,
+			parcels: []supplier.Parcel{{Number: "ZZ1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -619,8 +638,8 @@ func TestCheckCredentials(t *testing.T) {
 		}
 	})
 	t.Run("sandbox key on production", func(t *testing.T) {
-		prod, sandbox := newFake(t), newFake(t)
-		sandbox.key = "U2FuZGJveEtleUZvclRlc3RpbmdPbmx5"
+		prod, sandbox := newFake(t), newFake(t, func(c *bigbuyfake.Config) { c.Key = "U2FuZGJveEtleUZvclRlc3RpbmdPbmx5" })
+
 		c := newClient(t, prod, func(c *Config) { c.APIKey = sandbox.key; c.PeerBaseURL = sandbox.srv.URL })
 		wantProblem(t, c.CheckCredentials(context.Background()), problem.Unavailable, CodeWrongEnvironment)
 	})

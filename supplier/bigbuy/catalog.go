@@ -97,10 +97,14 @@ type FeedCatalog struct {
 	idx      map[string]string // last complete index; nil before the first
 	loadedAt time.Time
 	next     map[string]string // index being built
-	feed     int               // cursor: feeds[feed], page
+	feed     int               // cursor: feeds[feed], taxonomies[tax], page
+	tax      int
 	page     int
-	retryAt  time.Time // no feed call before this
-	lastErr  *problem.Error
+	// taxonomies, when set, are the first-level taxonomy ids the feeds
+	// are paged by (parentTaxonomy), because BigBuy refused them without.
+	taxonomies []string
+	retryAt    time.Time // no feed call before this
+	lastErr    *problem.Error
 	// loaded, when set, receives after every completed build (tests).
 	loaded chan struct{}
 }
@@ -284,16 +288,26 @@ func (f *FeedCatalog) step(ctx context.Context) (done bool, _ error) {
 			f.mu.Unlock()
 			return true, nil
 		}
-		f.next, f.feed, f.page = map[string]string{}, 0, 0
+		f.next, f.feed, f.tax, f.page = map[string]string{}, 0, 0, 0
 	}
 	if now.Before(f.retryAt) {
 		f.mu.Unlock()
 		return false, f.notReady(nil)
 	}
 	path, page, size := feeds[f.feed], f.page, max(f.PageSize, 1)
+	parent := ""
+	if f.taxonomies != nil {
+		parent = f.taxonomies[f.tax]
+	}
 	f.mu.Unlock()
 
-	rows, err := f.fetch(ctx, path, page, size)
+	rows, err := f.fetch(ctx, path, parent, page, size)
+	if errors.Is(err, errNeedsTaxonomy) && parent == "" {
+		// Measured on the sandbox (WonZo LEVERANCIER.md): product lists
+		// answer 400 without parentTaxonomy. Page them per first-level
+		// taxonomy instead; if that is refused too, say so.
+		return false, f.byTaxonomy(ctx)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
@@ -320,13 +334,16 @@ func (f *FeedCatalog) step(ctx context.Context) (done bool, _ error) {
 		if f.page >= f.MaxPages && len(rows) == size {
 			f.c.log.Warn("bigbuy: catalogue feed cut at MaxPages", "feed", path, "pages", f.MaxPages)
 		}
-		f.feed, f.page = f.feed+1, 0
+		f.page = 0
+		if f.tax++; f.taxonomies == nil || f.tax >= len(f.taxonomies) {
+			f.feed, f.tax = f.feed+1, 0
+		}
 	}
 	if f.feed < len(feeds) {
 		return false, nil
 	}
 	f.idx, f.next, f.loadedAt, f.feed = f.next, nil, f.c.now(), 0
-	f.c.log.Info("bigbuy: catalogue index built", "eans", len(f.idx))
+	f.c.log.Info("bigbuy: catalogue index built", "eans", len(f.idx), "by_taxonomy", f.taxonomies != nil)
 	if f.loaded != nil {
 		select {
 		case f.loaded <- struct{}{}:
@@ -336,13 +353,62 @@ func (f *FeedCatalog) step(ctx context.Context) (done bool, _ error) {
 	return true, nil
 }
 
-func (f *FeedCatalog) fetch(ctx context.Context, path string, page, size int) ([]feedRow, error) {
+// errNeedsTaxonomy marks a feed page BigBuy refused with 400.
+var errNeedsTaxonomy = errors.New("bigbuy: catalogue feed refused without parentTaxonomy")
+
+// byTaxonomy switches the build to paging by first-level taxonomy
+// (GET /rest/catalog/taxonomies.json?firstLevel=1), restarting it.
+func (f *FeedCatalog) byTaxonomy(ctx context.Context) error {
+	q := url.Values{"firstLevel": {"1"}, "isoCode": {f.c.lang}}
+	r, err := f.c.send(supplier.Retryable(ctx), f.c.base, http.MethodGet, "/rest/catalog/taxonomies.json", q, nil)
+	var ids []string
+	if err == nil {
+		if fl := parseFault(r); fl == nil {
+			var list []struct {
+				ID json.RawMessage `json:"id"`
+			}
+			if decode(r, "taxonomies", &list) == nil {
+				for _, t := range list {
+					if id := idString(t.ID); id != "" {
+						ids = append(ids, id)
+					}
+				}
+			}
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(ids) == 0 {
+		f.lastErr = problem.New(problem.Unavailable, problem.CodeSupplierUnavailable,
+			"BigBuy refused the catalogue feeds (HTTP 400 Bad request) without parentTaxonomy and listed no taxonomies to page them by, so the EAN catalogue cannot be built; BigBuy's sandbox has no catalogue: use the production key, or set FLOWBRIDGE_BIGBUY_SKU_FALLBACK=true with BigBuy SKUs on the variants").WithRetryAfter(retryEvery)
+		f.retryAt = f.c.now().Add(retryEvery)
+		return f.lastErr
+	}
+	f.c.log.Info("bigbuy: catalogue feeds need parentTaxonomy; paging them by taxonomy", "taxonomies", len(ids))
+	f.taxonomies = ids
+	f.next, f.feed, f.tax, f.page = map[string]string{}, 0, 0, 0
+	return nil
+}
+
+func (f *FeedCatalog) fetch(ctx context.Context, path, parent string, page, size int) ([]feedRow, error) {
 	q := url.Values{"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(size)}, "isoCode": {f.c.lang}}
+	if parent != "" {
+		q.Set("parentTaxonomy", parent)
+	}
 	r, err := f.c.sendLimit(supplier.Retryable(ctx), f.c.base, http.MethodGet, path, q, nil, 256<<20)
 	if err != nil {
 		return nil, f.c.transportProblem(ctx, err)
 	}
 	if fl := parseFault(r); fl != nil {
+		if fl.status == http.StatusBadRequest && !fl.rateLimited {
+			if parent == "" {
+				return nil, errNeedsTaxonomy
+			}
+			// Refused even with parentTaxonomy (the sandbox has no
+			// catalogue at all): the index cannot be built from here.
+			return nil, problem.Newf(problem.Unavailable, problem.CodeSupplierUnavailable,
+				"BigBuy refused the catalogue feed %s (HTTP 400 Bad request) even with parentTaxonomy, so the EAN catalogue cannot be built: BigBuy's sandbox has no catalogue; use the production key, or set FLOWBRIDGE_BIGBUY_SKU_FALLBACK=true with BigBuy SKUs on the variants", operation(path)).WithRetryAfter(retryEvery)
+		}
 		return nil, f.c.toProblem(fl, errCtx{op: opRead})
 	}
 	if emptyBody(r.body) {

@@ -38,14 +38,13 @@ func feedClient(t *testing.T, f *fakeBigBuy, clk *clock) *Client {
 }
 
 func seedFeed(f *fakeBigBuy) {
-	f.feed = []map[string]any{
+	f.SetCatalog([]map[string]any{
 		{"id": 1, "sku": "V1300179", "ean13": "8400000000017"},
 		{"id": 2, "sku": "F1505138", "ean13": 8400000000024}, // a number, not a string
 		{"id": 3, "sku": "S0000003", "ean13": "0012345678905"},
 		{"id": 4, "sku": "NOEAN001", "ean13": ""},
 		{"id": 5, "sku": "X0000005", "ean13": "4006381333931"},
-	}
-	f.variants = []map[string]any{{"id": 11, "product": 5, "sku": "X0000005-RED", "ean13": "5901234123457"}}
+	}, []map[string]any{{"id": 11, "product": 5, "sku": "X0000005-RED", "ean13": "5901234123457"}})
 }
 
 func TestFeedCatalogPagesCachesAndExpires(t *testing.T) {
@@ -84,9 +83,9 @@ func TestFeedCatalogPagesCachesAndExpires(t *testing.T) {
 	}
 
 	// Past the TTL: reloaded, picking up a new product.
-	f.mu.Lock()
-	f.variants = append(f.variants, map[string]any{"id": 12, "sku": "NEW00001", "ean13": "9780201379624"})
-	f.mu.Unlock()
+	seedFeed(f)
+	f.SetCatalog(nil, []map[string]any{{"id": 11, "product": 5, "sku": "X0000005-RED", "ean13": "5901234123457"},
+		{"id": 12, "sku": "NEW00001", "ean13": "9780201379624"}})
 	clk.add(2 * time.Minute)
 	got, err = c.catalog(ctx, []string{"9780201379624"})
 	if err != nil || got["9780201379624"] != "NEW00001" {
@@ -187,7 +186,7 @@ func TestFeedCatalogFailures(t *testing.T) {
 		}
 		f.on("GET /rest/catalog/products.json", rateLimited(testNow.Add(time.Hour)))
 		p, err := c.CreateOrder(context.Background(), order("1", supplier.Line{EAN: "4260000000003", SKU: "F1505138", Quantity: 1}))
-		if err != nil || p.SupplierOrderID == "" || f.lastOrder.Products[0].Reference != "F1505138" {
+		if err != nil || p.SupplierOrderID == "" || f.sentProducts("POST /rest/order/create.json")[0] != "F1505138×1" {
 			t.Fatalf("placed %+v err %v", p, err)
 		}
 	})

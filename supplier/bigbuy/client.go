@@ -96,6 +96,8 @@ type Client struct {
 
 	// feed is the default catalogue (nil when Config.Catalog was given).
 	feed *FeedCatalog
+	// look caches tracking carriers and order statuses.
+	look lookups
 }
 
 var _ supplier.Supplier = (*Client)(nil)

@@ -4,7 +4,7 @@
 // It speaks BigBuy's wire format (Bearer key, JSON, paths ending in
 // ".json", order payloads wrapped in {"order": …}) and turns every answer
 // into the normalised supplier model and *problem.Error values. Retries,
-// the circuit breaker, the shared ~1 req/s rate limit and tracing live in
+// the circuit breaker, the shared ~1 req/s rate limit per endpoint and tracing live in
 // the *http.Client handed in through Config (package supplier/resilient);
 // this package only marks idempotent reads with supplier.Retryable.
 //
@@ -23,19 +23,20 @@
 // Each assumption lives in exactly one place in the code, named here:
 //
 //   - Status strings of GET /rest/order/{id}.json are not documented.
-//     statusTable (status.go) lists the values we expect; anything else is
-//     StatusUnknown with the raw value, logged and reported to
-//     Config.OnUnknownStatus.
+//     statusTable (status.go) lists the values we expect and the real
+//     "PENDING INVOICE"; a numeric status is named through
+//     GET /rest/order/orderstatuses.json. Anything else is StatusUnknown
+//     with the raw value, logged and reported to Config.OnUnknownStatus.
 //   - A tracking number proves the parcel left BigBuy: pending/processing
 //     orders that have one are reported as shipped (statusWithParcels).
-//   - Shipping options: each entry of shippingOptions[] has a cost (number or
-//     string, EUR) and a shippingService object with id, name, delay
-//     ("1-2 days") and serviceName; the carrier name accepted by
-//     create's carriers[{name}] is serviceName, falling back to name
-//     (shippingOption.carrierName in wire.go). Currency is EUR (currency).
-//   - Tracking answers are {"id", "trackings":[{"trackingNumber",
-//     "carrier":{"name"}, "trackingUrl"?}]} — a bare object or a one-element
-//     array (trackingResponse in wire.go).
+//   - Shipping options' service names are the carriers' own names; the
+//     Order API's carrier code for each comes from one table (createCodes,
+//     carriers.go). Currency is EUR (currency).
+//   - Tracking entries name carriers by id; names come from
+//     GET /rest/tracking/carriers.json (cached), links from package
+//     supplier/carrierlink.
+//   - The shape of a multishipping errors[] element is undocumented
+//     (multiError, multishipping.go).
 //   - There is no product-by-EAN endpoint. The default Catalog pages
 //     GET /rest/catalog/products.json and productsvariations.json and indexes
 //     their "sku"/"ean13" fields (FeedCatalog, catalog.go). Those lists

@@ -40,6 +40,8 @@ type fault struct {
 	info string
 	// data is the nested "data" of ER codes / product errors.
 	data json.RawMessage
+	// detail is error_detail (the warehouses of a split cart).
+	detail json.RawMessage
 	// fields holds flattened validation errors: path → messages.
 	fields []vfield
 	// rateLimited marks the plain-text 429; reset is X-RateLimit-Reset.
@@ -57,6 +59,7 @@ type errBody struct {
 	Message *string         `json:"message"`
 	Errors  json.RawMessage `json:"errors"`
 	Error   string          `json:"error"`
+	Detail  json.RawMessage `json:"error_detail"`
 }
 
 // parseFault returns nil when r is a success. BigBuy also reports errors
@@ -83,7 +86,7 @@ func parseFault(r *reply) *fault {
 		return nil // {"code":200,…} is a success, whatever the message
 	}
 	if isObj && eb.Message != nil && (len(eb.Code) > 0 || !ok2xx) {
-		f := &fault{status: r.status, info: *eb.Message}
+		f := &fault{status: r.status, info: *eb.Message, detail: eb.Detail}
 		f.code = rawCode(eb.Code)
 		if strings.HasPrefix(f.code, "ER") || strings.HasPrefix(strings.TrimSpace(f.info), "{") {
 			// The message is itself JSON: {"info": "...", "data": {...}}.
@@ -261,6 +264,9 @@ func (c *Client) toProblem(f *fault, ec errCtx) *problem.Error {
 		return validationProblem(f)
 	case f.code == "409" && strings.HasPrefix(strings.ToLower(f.info), "products error"):
 		return productsError(f, ec)
+	case ec.op == opRates && (f.code == "404" || f.status == http.StatusNotFound):
+		// "No shipping options found": the cart cannot go there.
+		return problem.New(problem.Rejected, problem.CodeNoShippingOption, "BigBuy has no shipping option for this cart to this destination")
 	case f.code == "404" || f.status == http.StatusNotFound:
 		return problem.New(problem.NotFound, problem.CodeOrderNotFound, "BigBuy does not know this order")
 	}
@@ -356,6 +362,12 @@ func (c *Client) orderError(f *fault, ec errCtx) *problem.Error {
 	case "ER012":
 		return problem.Newf(problem.Rejected, problem.CodeInsufficientFunds, "the order is below BigBuy's minimum for bank transfer (%s EUR)", orDefault(data.MinBankwire.String(), "?"))
 	case "ER007":
+		if total, err := data.TotalOrder.Float64(); err == nil && total == 0 {
+			// A zero total means BigBuy dropped the lines: sold out.
+			pe := problem.New(problem.Rejected, problem.CodeNoStock, "BigBuy dropped the order's products (ER007 with a total of 0): they are sold out")
+			pe.Fields = lineFields(ec, data.SKUs, func(sku string) string { return "sold out at BigBuy: " + sku })
+			return pe
+		}
 		return problem.Newf(problem.Rejected, problem.CodeBelowMinimum, "the order total (%s EUR) is below BigBuy's minimum purchase (%s EUR)", orDefault(data.TotalOrder.String(), "?"), orDefault(data.MinimumPurchase.String(), "?"))
 	case "ER009":
 		// Assumption: a "temporary order error" created nothing.

@@ -30,9 +30,12 @@ var statusTable = map[string]supplier.Status{
 	"preparation in progress": supplier.StatusProcessing,
 	"in preparation":          supplier.StatusProcessing,
 	"ready to ship":           supplier.StatusProcessing,
-	"pago aceptado":           supplier.StatusProcessing,
-	"en preparacion":          supplier.StatusProcessing,
-	"preparacion en curso":    supplier.StatusProcessing,
+	// Real (order/orderstatuses, PyBigBuy): the order waits for the
+	// merchant's invoice before BigBuy ships it.
+	"pending invoice":      supplier.StatusProcessing,
+	"pago aceptado":        supplier.StatusProcessing,
+	"en preparacion":       supplier.StatusProcessing,
+	"preparacion en curso": supplier.StatusProcessing,
 
 	"shipped":    supplier.StatusShipped,
 	"sent":       supplier.StatusShipped,

@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/flowbridge/flowbridge/supplier"
 )
 
 // currency of every BigBuy amount (assumption: prices and shipping costs
@@ -70,7 +68,6 @@ type shippingOptionsAnswer struct {
 
 type shippingOption struct {
 	Cost            json.RawMessage `json:"cost"`
-	Carrier         json.RawMessage `json:"carrier"`
 	ShippingService struct {
 		ID          json.RawMessage `json:"id"`
 		Name        string          `json:"name"`
@@ -79,27 +76,16 @@ type shippingOption struct {
 	} `json:"shippingService"`
 }
 
-// carrierName is the value create expects in carriers[{name}]
-// (assumption: the service's serviceName, e.g. "gls", else the carrier's
-// or the service's name).
-func (o shippingOption) carrierName() string {
-	for _, s := range []string{o.ShippingService.ServiceName, nameOf(o.Carrier), o.ShippingService.Name} {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
+// code is the carrier code create takes for this option (createCodes):
+// the service's name is what the Shipping API answers with; serviceName,
+// when present, is only a label, tried second.
+func (o shippingOption) code() (string, bool) {
+	for _, s := range []string{o.ShippingService.Name, o.ShippingService.ServiceName} {
+		if code, ok := createCode(s); ok {
+			return code, true
 		}
 	}
-	return ""
-}
-
-// displayCarrier is the carrier shown to the merchant and matched against
-// the carrier preference list.
-func (o shippingOption) displayCarrier() string {
-	for _, s := range []string{nameOf(o.Carrier), o.ShippingService.ServiceName, o.ShippingService.Name} {
-		if s = strings.TrimSpace(s); s != "" {
-			return s
-		}
-	}
-	return ""
+	return "", false
 }
 
 // nameOf reads a value that is a string, a number or an object with "name".
@@ -125,41 +111,58 @@ func nameOf(raw json.RawMessage) string {
 	return ""
 }
 
+// orderAnswer is GET /rest/order/{id}.json; the total paid is
+// totalPaidTaxIncl (PyBigBuy's BBOrderDict).
 type orderAnswer struct {
 	ID                json.RawMessage `json:"id"`
 	InternalReference string          `json:"internalReference"`
 	Status            json.RawMessage `json:"status"`
-	Total             json.RawMessage `json:"total"`
+	TotalPaidTaxIncl  json.RawMessage `json:"totalPaidTaxIncl"`
 }
 
-type trackingAnswer struct {
+// slimOrder is GET /rest/order/reference/{ref}.json: only the id and the
+// total, both strings (PyBigBuy's BBSlimOrderDict).
+type slimOrder struct {
+	ID               json.RawMessage `json:"id"`
+	TotalPaidTaxIncl json.RawMessage `json:"totalPaidTaxIncl"`
+}
+
+// trackingOrder is one element of GET /rest/tracking/order/{id}.json's
+// list; carriers are named by id only and there is no URL.
+type trackingOrder struct {
 	ID        json.RawMessage `json:"id"`
+	Reference string          `json:"reference"`
 	Trackings []struct {
-		TrackingNumber string          `json:"trackingNumber"`
-		Carrier        json.RawMessage `json:"carrier"`
-		TrackingURL    string          `json:"trackingUrl"`
-		URL            string          `json:"url"`
+		TrackingNumber string `json:"trackingNumber"`
+		Carrier        struct {
+			ID json.RawMessage `json:"id"`
+		} `json:"carrier"`
 	} `json:"trackings"`
 }
 
-// parseTracking reads a tracking answer: an object, or a list of them
-// (the bulk endpoint's shape) of which the one for id is used. Entries
-// without a number are skipped; duplicates are merged.
-func parseTracking(body []byte, id string) ([]supplier.Parcel, error) {
+// trackingEntry is one parcel before its carrier id is resolved.
+type trackingEntry struct {
+	number, carrierID string
+}
+
+// parseTracking reads the tracking list (a bare object is accepted too)
+// and returns the entries of order id. Entries without a number are
+// skipped; duplicates are merged.
+func parseTracking(body []byte, id string) ([]trackingEntry, error) {
 	body = bytes.TrimSpace(body)
-	var list []trackingAnswer
+	var list []trackingOrder
 	if len(body) > 0 && body[0] == '[' {
 		if err := json.Unmarshal(body, &list); err != nil {
 			return nil, err
 		}
 	} else {
-		var one trackingAnswer
+		var one trackingOrder
 		if err := json.Unmarshal(body, &one); err != nil {
 			return nil, err
 		}
-		list = []trackingAnswer{one}
+		list = []trackingOrder{one}
 	}
-	var out []supplier.Parcel
+	var out []trackingEntry
 	seen := map[string]bool{}
 	for _, t := range list {
 		if got := idString(t.ID); got != "" && got != id {
@@ -171,7 +174,7 @@ func parseTracking(body []byte, id string) ([]supplier.Parcel, error) {
 				continue
 			}
 			seen[num] = true
-			out = append(out, supplier.Parcel{Carrier: strings.TrimSpace(nameOf(e.Carrier)), Number: num, URL: orDefault(e.TrackingURL, e.URL)})
+			out = append(out, trackingEntry{number: num, carrierID: idString(e.Carrier.ID)})
 		}
 	}
 	return out, nil

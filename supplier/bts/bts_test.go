@@ -15,6 +15,7 @@ import (
 
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
+	"github.com/flowbridge/flowbridge/supplier/bts/btsfake"
 )
 
 func checkProblem(t *testing.T, err error, kind problem.Kind, code string, unknown bool) *problem.Error {
@@ -93,7 +94,7 @@ func TestCapabilitiesAndFindOrder(t *testing.T) {
 	_, found, err := c.FindOrder(context.Background(), "123")
 	mustf(t, !found, "found")
 	mustf(t, problem.Is(err, problem.CodeLookupUnsupported), "err %v", err)
-	mustf(t, len(f.requests) == 0, "FindOrder must not call BTS")
+	mustf(t, len(f.Requests()) == 0, "FindOrder must not call BTS")
 }
 
 func TestRates(t *testing.T) {
@@ -103,13 +104,14 @@ func TestRates(t *testing.T) {
 			name = "observed object keyed by index, strings, euro sign"
 		}
 		t.Run(name, func(t *testing.T) {
-			f := newFake(t)
-			f.ratesAsObject = asObject
-			f.rates = []fakeRate{
-				{ID: 145, Carrier: "SEUR", Cost: "7.50", Days: 3},
-				{ID: 148, Carrier: "GLS", Cost: "4.95", Days: 5},
-				{ID: 150, Carrier: "FedEx", Cost: "12.00", Days: 2},
-			}
+			f := newFake(t, func(c *btsfake.Config) {
+				c.RatesAsObject = asObject
+				c.Rates = []btsfake.Rate{
+					{ID: 145, Carrier: "SEUR", Cost: "7.50", Days: 3},
+					{ID: 148, Carrier: "GLS", Cost: "4.95", Days: 5},
+					{ID: 150, Carrier: "FedEx", Cost: "12.00", Days: 2},
+				}
+			})
 			c := newTestClient(t, f, nil)
 			rates, err := c.Rates(context.Background(), supplier.RateRequest{CountryCode: "es", PostalCode: "46005",
 				Lines: []supplier.Line{{EAN: "8411061123456", Quantity: 2}, {EAN: "3614272049529", Quantity: 1}}})
@@ -189,7 +191,7 @@ func TestRatesValidation(t *testing.T) {
 	_, err = c.Rates(context.Background(), supplier.RateRequest{CountryCode: "ES", Lines: []supplier.Line{{EAN: "", Quantity: 0}}})
 	pe := checkProblem(t, err, problem.Invalid, problem.CodeValidation, false)
 	mustf(t, len(pe.Fields) == 2, "fields %+v", pe.Fields)
-	mustf(t, len(f.requests) == 0, "invalid input must not reach BTS")
+	mustf(t, len(f.Requests()) == 0, "invalid input must not reach BTS")
 }
 
 // TestReadErrors covers HTTP statuses and broken bodies on every read.
@@ -347,8 +349,7 @@ func TestCreateOrder(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake(t)
-			f.bareCreate = tc.bare
+			f := newFake(t, func(c *btsfake.Config) { c.BareCreate = tc.bare })
 			c := newTestClient(t, f, func(cfg *Config) { cfg.PaymentMethod = tc.payment })
 			o := testOrder()
 			o.TestMode = tc.testMode
@@ -788,7 +789,7 @@ func TestProducts(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Product{
-		{EAN: "8411061123456", Found: true, Stock: 150, Price: &supplier.Money{Minor: 4599, Currency: "EUR"}, Availability: "in_stock"},
+		{EAN: "8411061123456", Found: true, Stock: 150, Price: &supplier.Money{Minor: 6599, Currency: "EUR"}, Availability: "in_stock"},
 		{EAN: "8005610711768", Found: true, Stock: 0, Price: &supplier.Money{Minor: 2999, Currency: "EUR"}, Availability: "out_of_stock"},
 		{EAN: "0000000000000", Found: false, Availability: "not_found"},
 	}
@@ -851,8 +852,7 @@ func TestCheckCredentials(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake(t)
-			f.token = tc.serverOK
+			f := newFake(t, func(c *btsfake.Config) { c.Token = tc.serverOK })
 			// Pretend production by routing the production host to the fake.
 			prodURL := DefaultBaseURL
 			hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {

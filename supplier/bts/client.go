@@ -78,7 +78,6 @@ type Client struct {
 	log       *slog.Logger
 	now       func() time.Time
 	onUnknown func(raw string)
-	carriers  []carrier
 }
 
 var _ supplier.Supplier = (*Client)(nil)
@@ -125,7 +124,6 @@ func New(cfg Config) (*Client, error) {
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		onUnknown: cfg.OnUnknownStatus,
-		carriers:  carrierTable(),
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 20 * time.Second}

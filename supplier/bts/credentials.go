@@ -50,7 +50,7 @@ func (c *Client) authProblem(status int) *problem.Error {
 }
 
 // tokenHints guesses why BTS refused the token. It reads only the token's
-// shape and public claims (exp) and never echoes the token.
+// shape and public claims (exp, iat) and never echoes the token.
 func (c *Client) tokenHints() []string {
 	var hints []string
 	parts := strings.Split(c.token, ".")
@@ -60,10 +60,16 @@ func (c *Client) tokenHints() []string {
 	case caseMangled(c.token, parts[0]):
 		hints = append(hints, "the token looks case-mangled (a JWT starts with \"eyJ\" and mixes upper and lower case); copy it again exactly as shown")
 	default:
-		if exp, ok := jwtExpiry(parts[1]); ok && exp.Before(c.now()) {
-			hints = append(hints, "the token expired on "+exp.UTC().Format(time.DateOnly)+"; create a new one in the BTS portal")
-		} else if !ok && !jwtPayloadReadable(parts[1]) {
+		cl, readable := jwtClaims(parts[1])
+		switch {
+		case !readable:
 			hints = append(hints, "the token's middle part is not readable JWT data; it may be truncated or case-mangled")
+		case !cl.exp.IsZero() && cl.exp.Before(c.now()):
+			hints = append(hints, "the token expired on "+cl.exp.UTC().Format(time.DateOnly)+"; create a new one in the BTS portal")
+		case cl.exp.IsZero() && !cl.iat.IsZero():
+			// Real BTS tokens carry only sub and iat: no expiry to read.
+			hints = append(hints, "the token was issued on "+cl.iat.UTC().Format(time.DateOnly)+
+				" and carries no expiry date, so BTS refusing it means it was revoked or replaced (a newer token created in the portal), or it belongs to another account; create a new one in the BTS portal (API section, Create Account Service) and set FLOWBRIDGE_BTS_TOKEN")
 		}
 	}
 	if !strings.EqualFold(c.base.Hostname(), productionHost()) {
@@ -94,27 +100,30 @@ func decodeSegment(seg string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(strings.TrimRight(seg, "="))
 }
 
-func jwtPayloadReadable(seg string) bool {
-	b, err := decodeSegment(seg)
-	return err == nil && json.Valid(b)
-}
+// claims are the public claims read for hints.
+type claims struct{ exp, iat time.Time }
 
-// jwtExpiry reads the exp claim without verifying the signature (only BTS
-// can); it serves a hint, never a decision.
-func jwtExpiry(seg string) (time.Time, bool) {
+// jwtClaims reads exp and iat without verifying the signature (only BTS
+// can); they serve a hint, never a decision. readable is false when the
+// payload is not base64url JSON.
+func jwtClaims(seg string) (claims, bool) {
 	b, err := decodeSegment(seg)
-	if err != nil {
-		return time.Time{}, false
+	if err != nil || !json.Valid(b) {
+		return claims{}, false
 	}
-	var claims struct {
+	var raw struct {
 		Exp json.Number `json:"exp"`
+		Iat json.Number `json:"iat"`
 	}
-	if json.Unmarshal(b, &claims) != nil || claims.Exp == "" {
-		return time.Time{}, false
+	if json.Unmarshal(b, &raw) != nil {
+		return claims{}, true
 	}
-	sec, err := claims.Exp.Int64()
-	if err != nil {
-		return time.Time{}, false
+	var cl claims
+	if sec, err := raw.Exp.Int64(); err == nil && sec > 0 {
+		cl.exp = time.Unix(sec, 0)
 	}
-	return time.Unix(sec, 0), true
+	if sec, err := raw.Iat.Int64(); err == nil && sec > 0 {
+		cl.iat = time.Unix(sec, 0)
+	}
+	return cl, true
 }

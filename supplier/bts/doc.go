@@ -75,7 +75,8 @@
 //   - getShippingPrices shape (rates.go): array or object keyed by index;
 //     numbers possibly strings; shipping_cost may carry "€" and a decimal
 //     comma. delivery_time is business days; a range "2-3" is accepted.
-//     free_shipping is ignored (the quoted cost is taken as what BTS charges).
+//     free_shipping is the subtotal above which the option costs 0; the
+//     subtotal is taken at getProductStock's prices (applyFreeShipping).
 //     Options without an id or a parseable cost are skipped and logged.
 //   - setCreateOrder answer (orders.go): the documented object or a bare JSON
 //     string order number. A valid order number is 6–20 digits
@@ -85,8 +86,8 @@
 //     because the API may answer in the account's language. Anything else is
 //     StatusUnknown with the raw value kept, logged and reported to
 //     Config.OnUnknownStatus.
-//   - Tracking (carriers.go): BTS returns no tracking URL; URLs come from a
-//     per-carrier template table. A tracking value may hold several numbers
+//   - Tracking (carriers.go): BTS returns no tracking URL; URLs come from
+//     package supplier/carrierlink. A tracking value may hold several numbers
 //     separated by commas, semicolons or whitespace (one Parcel each). A
 //     leading "CARRIER-" prefix naming a carrier of the table
 //     ("GLS-9876543210") is stripped, because carriers' tracking pages want

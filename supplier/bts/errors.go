@@ -176,7 +176,7 @@ func (c *Client) judge(endpoint string, r *reply) verdict {
 			"BTS is rate-limiting requests").WithRetryAfter(retryAfter(r.header, c.now()))
 	case r.status == http.StatusNotFound:
 		vd.prob = problem.Newf(problem.Upstream, problem.CodeSupplierBadResponse,
-			"BTS %s answered 404 (endpoint not found or disabled): check FLOWBRIDGE_BTS_BASE_URL (now %s, default %s)",
+			"BTS %s answered 404, which BTS documents as \"check endpoint or feed disabled\": check FLOWBRIDGE_BTS_BASE_URL (now %s, default %s) and ask BTS whether the endpoint is enabled for your account",
 			endpoint, c.base.Redacted(), DefaultBaseURL)
 	case r.status >= 500:
 		vd.prob = problem.Newf(problem.Unavailable, problem.CodeSupplierUnavailable,

@@ -43,19 +43,65 @@ func (c *Client) Rates(ctx context.Context, req supplier.RateRequest) ([]supplie
 	if vd.jsonErr != nil {
 		return nil, problem.Wrap(vd.jsonErr, problem.Upstream, problem.CodeSupplierBadResponse, "BTS getShippingPrices did not answer valid JSON")
 	}
-	return c.parseRates(ctx, vd.value)
+	rates, free, err := c.parseRates(ctx, vd.value)
+	if err != nil {
+		return nil, err
+	}
+	c.applyFreeShipping(ctx, rates, free, req.Lines)
+	return rates, nil
 }
 
-// parseRates reads the array or index-keyed object of options.
-func (c *Client) parseRates(ctx context.Context, v any) ([]supplier.Rate, error) {
+// applyFreeShipping quotes 0 for the options whose free_shipping threshold
+// the cart's subtotal exceeds (the vendor doc: "If the order subtotal
+// exceeds this value, shipping is free"). The subtotal is at BTS's own
+// prices, which the quote does not carry, so they are read with one
+// getProductStock call, only when some option has a threshold. When the
+// prices cannot be read the full cost is quoted: too high rather than a
+// free quote BTS then charges for. Assumption: BTS's unit prices as
+// getProductStock gives them are the ones its subtotal uses.
+func (c *Client) applyFreeShipping(ctx context.Context, rates []supplier.Rate, free []int64, lines []supplier.Line) {
+	need := false
+	for i := range rates {
+		need = need || (free[i] > 0 && rates[i].Price.Minor > 0)
+	}
+	if !need {
+		return
+	}
+	eans := make([]string, len(lines))
+	for i, l := range lines {
+		eans[i] = strings.TrimSpace(l.EAN)
+	}
+	products, err := c.Products(ctx, eans)
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "bts: prices for the free-shipping threshold not available; quoting full shipping cost", slog.String("error", err.Error()))
+		return
+	}
+	var subtotal int64
+	for i, p := range products {
+		if !p.Found || p.Price == nil {
+			return
+		}
+		subtotal += p.Price.Minor * int64(lines[i].Quantity)
+	}
+	for i := range rates {
+		if free[i] > 0 && subtotal > free[i] {
+			rates[i].Price.Minor = 0
+		}
+	}
+}
+
+// parseRates reads the array or index-keyed object of options, and each
+// option's free_shipping threshold in minor units (0: none or unreadable).
+func (c *Client) parseRates(ctx context.Context, v any) ([]supplier.Rate, []int64, error) {
 	if v == nil {
-		return []supplier.Rate{}, nil
+		return []supplier.Rate{}, nil, nil
 	}
 	list, ok := items(v)
 	if !ok {
-		return nil, problem.New(problem.Upstream, problem.CodeSupplierBadResponse, "BTS getShippingPrices answered neither a list nor an object of options")
+		return nil, nil, problem.New(problem.Upstream, problem.CodeSupplierBadResponse, "BTS getShippingPrices answered neither a list nor an object of options")
 	}
 	rates := make([]supplier.Rate, 0, len(list))
+	var free []int64
 	skipped := 0
 	for _, e := range list {
 		rate, err := parseRate(e)
@@ -65,11 +111,13 @@ func (c *Client) parseRates(ctx context.Context, v any) ([]supplier.Rate, error)
 			continue
 		}
 		rates = append(rates, rate)
+		threshold, _ := parseEUR(e.(map[string]any)["free_shipping"])
+		free = append(free, max(threshold, 0))
 	}
 	if len(rates) == 0 && skipped > 0 {
-		return nil, problem.New(problem.Upstream, problem.CodeSupplierBadResponse, "BTS getShippingPrices returned options that could not be read")
+		return nil, nil, problem.New(problem.Upstream, problem.CodeSupplierBadResponse, "BTS getShippingPrices returned options that could not be read")
 	}
-	return rates, nil
+	return rates, free, nil
 }
 
 func parseRate(e any) (supplier.Rate, error) {

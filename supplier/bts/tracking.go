@@ -3,7 +3,6 @@ package bts
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -55,9 +54,10 @@ func (c *Client) getOrder(ctx context.Context, id string) (map[string]any, error
 	vd := c.judge(endpointOrder, r)
 	notFound := problem.New(problem.NotFound, problem.CodeOrderNotFound, "BTS does not know this order number")
 	if vd.prob != nil {
-		// A JSON 404 is BTS saying "no such order"; a non-JSON 404 is a
-		// wrong base URL (judge's message says so).
-		if vd.token == errOrderNotFound || vd.token == errNotFound || (r.status == http.StatusNotFound && vd.jsonErr == nil) {
+		// Only the body's error word says "no such order": the vendor
+		// documents a 404 as "check endpoint or feed disabled", so a 404
+		// without the word is that (judge's message says so).
+		if vd.token == errOrderNotFound || vd.token == errNotFound {
 			return nil, notFound
 		}
 		return nil, vd.prob

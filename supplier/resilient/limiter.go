@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,6 +17,27 @@ import (
 // the needed wait is returned in a *tooLongError.
 type slotLimiter interface {
 	take(ctx context.Context, maxWait time.Duration) (waited time.Duration, err error)
+}
+
+// perOperation keeps one limiter per operation (see Config.PerOperation);
+// the operation comes from the request context (WithOperation).
+type perOperation struct {
+	name string
+	make func(key string) slotLimiter
+	mu   sync.Mutex
+	byOp map[string]slotLimiter
+}
+
+func (p *perOperation) take(ctx context.Context, maxWait time.Duration) (time.Duration, error) {
+	op := operation(ctx, "other")
+	p.mu.Lock()
+	l, ok := p.byOp[op]
+	if !ok {
+		l = p.make(p.name + ":" + op)
+		p.byOp[op] = l
+	}
+	p.mu.Unlock()
+	return l.take(ctx, maxWait)
 }
 
 // tooLongError says the next free slot is further away than the caller can wait.

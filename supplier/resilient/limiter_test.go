@@ -328,3 +328,66 @@ func TestBurstThenRefuse(t *testing.T) {
 		})
 	}
 }
+
+// TestPerOperationBudgets: with PerOperation, each endpoint has its own
+// budget (BigBuy limits each endpoint to about 1/s, not the account), and
+// each endpoint's budget is still shared by the replicas through Redis.
+func TestPerOperationBudgets(t *testing.T) {
+	for _, backend := range []string{"local", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			var rdbA, rdbB redis.UniversalClient
+			url := ""
+			if backend == "redis" {
+				url = redistest.URL(t)
+				rdbA, rdbB = redistest.ClientFor(t, url), redistest.ClientFor(t, url)
+			}
+			prefix := redistest.Prefix(t)
+			newReplica := func(rdb redis.UniversalClient) *http.Client {
+				cfg := replicaConfig(rdb, prefix, 1)
+				cfg.PerOperation = true
+				c, err := resilient.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c.HTTPClient()
+			}
+			a := newReplica(rdbA)
+			b := a
+			if backend == "redis" {
+				b = newReplica(rdbB)
+			}
+			fake := newRateLimitedSupplier(t, 100)
+			send := func(hc *http.Client, op, ref string) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+				defer cancel()
+				ctx = resilient.WithOperation(ctx, op)
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, fake.srv.URL+"/rest/"+op+".json",
+					strings.NewReader(`{"order":{"internalReference":"`+ref+`"}}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := hc.Do(req)
+				if err == nil {
+					_ = resp.Body.Close()
+				}
+				return err
+			}
+			if err := send(a, "order/create", "1"); err != nil {
+				t.Fatalf("first create: %v", err)
+			}
+			// The same endpoint from the other replica waits ~1 s: refused.
+			if err := send(b, "order/create", "2"); !problem.Is(err, problem.CodeSupplierRateLimited) {
+				t.Fatalf("second create within the second: %v, want supplier_rate_limited", err)
+			}
+			// Another endpoint has its own budget: sent at once.
+			if err := send(b, "shipping/orders", "3"); err != nil {
+				t.Fatalf("quote on another endpoint: %v", err)
+			}
+			fake.mu.Lock()
+			defer fake.mu.Unlock()
+			if fake.created["1"] != 1 || fake.created["2"] != 0 || fake.created["3"] != 1 {
+				t.Fatalf("supplier saw %v", fake.created)
+			}
+		})
+	}
+}

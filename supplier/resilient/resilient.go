@@ -86,6 +86,13 @@ type Config struct {
 	// (every request counts: reads, creates and each retry).
 	RatePerSecond float64
 	Burst         int
+	// PerOperation gives every operation (named with WithOperation) a
+	// budget of its own of RatePerSecond and Burst, for suppliers that
+	// limit each endpoint separately (BigBuy: about 1 request/second per
+	// endpoint). Each is still shared by all replicas through Redis, under
+	// the key KeyPrefix+Name+":"+operation. Requests without an operation
+	// share one budget.
+	PerOperation bool
 	// AttemptTimeout bounds one attempt, reading the body included.
 	AttemptTimeout time.Duration
 	// MinAttemptTime is the least time an attempt must have before the
@@ -153,10 +160,16 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("resilient: rate %v/s burst %d: both must be positive", cfg.RatePerSecond, cfg.Burst)
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger}
-	if cfg.Redis != nil {
-		c.limiter = newRedisLimiter(cfg.Redis, cfg.KeyPrefix+cfg.Name, cfg.RatePerSecond, cfg.Burst)
+	newLimiter := func(key string) slotLimiter {
+		if cfg.Redis != nil {
+			return newRedisLimiter(cfg.Redis, cfg.KeyPrefix+key, cfg.RatePerSecond, cfg.Burst)
+		}
+		return newLocalLimiter(cfg.RatePerSecond, cfg.Burst)
+	}
+	if cfg.PerOperation {
+		c.limiter = &perOperation{name: cfg.Name, make: newLimiter, byOp: map[string]slotLimiter{}}
 	} else {
-		c.limiter = newLocalLimiter(cfg.RatePerSecond, cfg.Burst)
+		c.limiter = newLimiter(cfg.Name)
 	}
 	c.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        cfg.Name,

@@ -382,6 +382,13 @@ func testOrderFor(t *testing.T, newStore NewStore) {
 	if _, ok, err := st.OrderFor(ctx, shop, "nope"); ok || err != nil {
 		t.Fatalf("unknown number: %v %v", ok, err)
 	}
+	// A split order's value names every part: each finds the order.
+	must(t, st.Append(ctx, shop, "1002", timeline.Event{Kind: timeline.KindOrderCreated, SupplierOrderID: "690005604201,690005604202"}))
+	for _, n := range []string{"690005604201,690005604202", "690005604201", "690005604202"} {
+		if id, ok, err := st.OrderFor(ctx, shop, n); err != nil || !ok || id != "1002" {
+			t.Fatalf("OrderFor(%s) = %q %v %v, want 1002", n, id, ok, err)
+		}
+	}
 }
 
 func testConcurrentAppends(t *testing.T, newStore NewStore) {
