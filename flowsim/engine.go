@@ -98,7 +98,10 @@ func (s *Store) setMetafield(namespace, key, value, typ string) {
 // orderView is the `order` variable: the stored order plus the metafields
 // the workflow declares in patched_fields, under their camelCase handles.
 func (s *Store) orderView(patched []flowtemplates.PatchedField) map[string]any {
-	view := deepCopy(s.Order).(map[string]any)
+	view := map[string]any{} // a scheduled run has no order
+	if s.Order != nil {
+		view = deepCopy(s.Order).(map[string]any)
+	}
 	for _, pf := range patched {
 		if pf.Field != "metafield" || !strings.EqualFold(pf.PatchedType, "ORDER") {
 			continue
@@ -216,8 +219,8 @@ type run struct {
 // against a malformed one looping forever.
 const maxSteps = 10000
 
-// Run starts w for the order in store, as if its trigger fired now, and
-// executes it to the end.
+// Run starts w for the order in store (none for a Scheduled time
+// trigger), as if its trigger fired now, and executes it to the end.
 func (s *Sim) Run(ctx context.Context, w flowtemplates.Workflow, store *Store) (*Result, error) {
 	triggers := w.Triggers()
 	if len(triggers) != 1 {
@@ -328,6 +331,11 @@ func (r *run) step(ctx context.Context, st flowtemplates.Step) (string, error) {
 	switch st.TaskID {
 	case tt["order_paid"].ID:
 		r.emit(st, "fired", fmt.Sprintf("order %v", r.order["name"]))
+		return flowtemplates.PortOutput, nil
+
+	case tt["scheduled"].ID:
+		// One occurrence of the schedule; the rule itself is Flow's to keep.
+		r.emit(st, "fired", r.cfg(st, "recurrence"))
 		return flowtemplates.PortOutput, nil
 
 	case tt["wait"].ID:

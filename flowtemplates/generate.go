@@ -42,10 +42,37 @@ func Generate(p Params) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode workflow: %w", err)
 	}
-	return []File{
-		{Name: WorkflowFile, Data: js},
-		{Name: GuideFile, Data: Guide(p, w)},
-	}, nil
+	guide := Guide(p, w)
+	files := []File{{Name: WorkflowFile, Data: js}}
+	if p.StockRecurrence != "" {
+		sw, err := BuildStockSync(p)
+		if err != nil {
+			return nil, err
+		}
+		sjs, err := Canonical(sw)
+		if err != nil {
+			return nil, fmt.Errorf("encode stock sync workflow: %w", err)
+		}
+		files = append(files, File{Name: StockSyncFile, Data: sjs})
+		guide = append(guide, StockSyncGuide(p, sw)...)
+	}
+	return append(files, File{Name: GuideFile, Data: guide}), nil
+}
+
+// StockSyncGuide is the build guide's section for the stock sync workflow.
+func StockSyncGuide(p Params, w Workflow) []byte {
+	var b bytes.Buffer
+	pf := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	pf("\n## Optional: %s\n\n", w.Root.WorkflowName)
+	pf("A second, separate workflow that keeps Shopify's stock in step with the supplier's: on a schedule it calls ")
+	pf("`POST /stock/sync`, which answers 202 at once and runs the sync in the background (`flowbridge stock status` or ")
+	pf("`GET /admin/stock` show the run). Set up the stock sync first (README, *Stock sync*) and try `flowbridge stock sync --dry-run`. ")
+	pf("If flowbridge refuses the call (wrong key, stock sync not configured) an internal email goes to %s. ", strings.Join(p.AlertEmails, ", "))
+	pf("Use either this workflow or `FLOWBRIDGE_STOCK_SYNC_INTERVAL` or a cron job, not several: a call while a run is going ")
+	pf("starts nothing (202 `already_running`), but each extra schedule spends supplier rate limit.\n\n")
+	table, _ := p.Tasks() // BuildStockSync has accepted p
+	writeSteps(&b, w, table)
+	return b.Bytes()
 }
 
 // Guide renders the build guide for w: every step, every field value, in
@@ -74,6 +101,42 @@ func Guide(p Params, w Workflow) []byte {
 	pf("and likewise `runCode`, `runCode1`, …. Add the steps in the order below so the names match the Liquid in the later steps; ")
 	pf("if the editor's variable picker shows other names, use those.\n\n")
 
+	table, _ := p.Tasks() // Build has accepted p
+	pf("## Steps\n\n")
+	writeSteps(&b, w, table)
+
+	pf("## Task ids, versions and config fields used in the workflow JSON\n\n")
+	pf("The build guide above does not depend on these; the workflow JSON does. One wrong id makes Shopify's `workflow validate` / `push` ")
+	pf("refuse the whole file. Entries marked *assumed* are not shown by any Shopify source.\n\n")
+	pf("| step | task id | version | config fields | source |\n|---|---|---|---|---|\n")
+	for _, k := range table.Names() {
+		t := table[k]
+		fs := make([]string, 0, len(t.Fields))
+		for _, f := range t.Fields {
+			fs = append(fs, "`"+f.ID+"` "+confirmedWord(f.Fact))
+		}
+		srcs := []string{"id: " + t.IDFact.Source, "version: " + t.VersionFact.Source}
+		if len(t.Fields) > 0 {
+			srcs = append(srcs, "fields: "+t.Fields[0].Fact.Source)
+		}
+		pf("| %s (`%s`) | `%s` %s | `%s` %s | %s | %s |\n", t.Label, k, t.ID, confirmedWord(t.IDFact), t.Version,
+			confirmedWord(t.VersionFact), strings.Join(fs, ", "), strings.Join(srcs, "; "))
+	}
+	pf("\n### Reading the real ids from an exported workflow\n\n")
+	pf("1. In Flow, build any small workflow with the steps marked *assumed* (an **Order paid** trigger, a **Send HTTP request**, a **Wait**), ")
+	pf("or build this one from the guide, and choose **Export**. The file is `<64 hex digits>:<JSON>`.\n")
+	pf("2. Everything after the first `:` is the workflow JSON. Each entry of `root.steps` has `task_id`, `task_version` and ")
+	pf("`config_field_values[].config_field_id`.\n")
+	pf("3. Regenerate with what it shows, e.g. `flowbridge templates --task-id order_paid=<task_id>@<task_version> --task-id http=… --task-id wait=…` ")
+	pf("(or `--task-ids file.json` holding `{\"order_paid\": \"<task_id>@<version>\"}`), and check the config field names against the table above. ")
+	pf("`flowbridge simulate --task-id …` takes the same overrides, and reads the export file itself.\n")
+	return b.Bytes()
+}
+
+// writeSteps renders w's steps in the order a merchant adds them, with
+// every field value (shared by both workflows' guides).
+func writeSteps(b *bytes.Buffer, w Workflow, table Tasks) {
+	pf := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	incoming := map[StepID][]Link{}
 	for _, l := range w.Root.Links {
 		incoming[l.ToStepID] = append(incoming[l.ToStepID], l)
@@ -82,9 +145,7 @@ func Guide(p Params, w Workflow) []byte {
 	for i, s := range w.Root.Steps {
 		num[s.StepID] = i + 1
 	}
-	table, _ := p.Tasks() // Build has accepted p
 	vars := StepVariables(w, table)
-	pf("## Steps\n\n")
 	for i, s := range w.Root.Steps {
 		label := s.TaskID
 		if t, ok := table.ByID(s.TaskID); ok {
@@ -121,6 +182,15 @@ func Guide(p Params, w Workflow) []byte {
 					continue
 				}
 			}
+			if c.ConfigFieldID == "recurrence" {
+				var rules []string
+				if json.Unmarshal([]byte(c.Value), &rules) == nil && len(rules) == 1 {
+					start, rule, _ := strings.Cut(rules[0], "\n")
+					pf("- **Start** (in the future, shop time zone): `%s`\n", strings.TrimPrefix(start, "DTSTART;"))
+					pf("- **Repeat**: `%s` (in the editor: pick the same frequency and interval)\n", strings.TrimPrefix(rule, "RRULE:"))
+					continue
+				}
+			}
 			if c.ConfigFieldID == "listpath" {
 				pf("- **List**: `%s` (inside the loop each item is `%s`)\n", c.Value, forEachItem(c.Value))
 				continue
@@ -153,32 +223,6 @@ func Guide(p Params, w Workflow) []byte {
 		pf("\n")
 	}
 
-	pf("## Task ids, versions and config fields used in the workflow JSON\n\n")
-	pf("The build guide above does not depend on these; the workflow JSON does. One wrong id makes Shopify's `workflow validate` / `push` ")
-	pf("refuse the whole file. Entries marked *assumed* are not shown by any Shopify source.\n\n")
-	pf("| step | task id | version | config fields | source |\n|---|---|---|---|---|\n")
-	for _, k := range table.Names() {
-		t := table[k]
-		fs := make([]string, 0, len(t.Fields))
-		for _, f := range t.Fields {
-			fs = append(fs, "`"+f.ID+"` "+confirmedWord(f.Fact))
-		}
-		srcs := []string{"id: " + t.IDFact.Source, "version: " + t.VersionFact.Source}
-		if len(t.Fields) > 0 {
-			srcs = append(srcs, "fields: "+t.Fields[0].Fact.Source)
-		}
-		pf("| %s (`%s`) | `%s` %s | `%s` %s | %s | %s |\n", t.Label, k, t.ID, confirmedWord(t.IDFact), t.Version,
-			confirmedWord(t.VersionFact), strings.Join(fs, ", "), strings.Join(srcs, "; "))
-	}
-	pf("\n### Reading the real ids from an exported workflow\n\n")
-	pf("1. In Flow, build any small workflow with the steps marked *assumed* (an **Order paid** trigger, a **Send HTTP request**, a **Wait**), ")
-	pf("or build this one from the guide, and choose **Export**. The file is `<64 hex digits>:<JSON>`.\n")
-	pf("2. Everything after the first `:` is the workflow JSON. Each entry of `root.steps` has `task_id`, `task_version` and ")
-	pf("`config_field_values[].config_field_id`.\n")
-	pf("3. Regenerate with what it shows, e.g. `flowbridge templates --task-id order_paid=<task_id>@<task_version> --task-id http=… --task-id wait=…` ")
-	pf("(or `--task-ids file.json` holding `{\"order_paid\": \"<task_id>@<version>\"}`), and check the config field names against the table above. ")
-	pf("`flowbridge simulate --task-id …` takes the same overrides, and reads the export file itself.\n")
-	return b.Bytes()
 }
 
 func confirmedWord(f Fact) string {
@@ -231,6 +275,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	carriers := fs.String("carriers", "", "comma-separated preferred carriers (overrides the service's list)")
 	fs.StringVar(&d.FulfilBy, "fulfil-by", d.FulfilBy, "who fulfils the order when the supplier ships: "+FulfilByFlowbridge+" (POST /tracking/{id}/fulfil) or "+FulfilByFlow+" (Send Admin API request)")
 	fs.BoolVar(&d.BranchOnStatus, "branch-on-status", false, "lean workflow: branch on the HTTP status in Conditions, no Run code (unconfirmed: check the variable picker first)")
+	fs.StringVar(&d.StockRecurrence, "stock-recurrence", d.StockRecurrence, `when the stock sync workflow runs: "DTSTART;TZID=<zone>:<YYYYMMDDTHHMMSS>\nRRULE:<rule>" (empty = no stock sync workflow)`)
 	taskFlags := TaskFlags{}
 	fs.Var(taskFlags, "task-id", "override a task id: name=id[@version] (repeatable; names: "+strings.Join(TaskTable().Names(), ", ")+")")
 	taskFile := fs.String("task-ids", "", "JSON file of task id overrides: {\"name\": \"id@version\"}")

@@ -76,6 +76,9 @@ func committedFiles() ([]File, error) {
 		return nil, err
 	}
 	for _, f := range more {
+		if f.Name == StockSyncFile {
+			continue // does not depend on the fulfilment mode: kept once, at the top
+		}
 		files = append(files, File{Name: "fulfil-by-" + other.FulfilBy + "/" + f.Name, Data: f.Data})
 	}
 	return files, nil

@@ -36,6 +36,11 @@ type Params struct {
 	// source confirms a Condition can read `status`; use it after checking
 	// in the editor's variable picker.
 	BranchOnStatus bool
+	// StockRecurrence is when the stock sync workflow calls POST
+	// /stock/sync: the Scheduled time trigger's "DTSTART;TZID=<zone>:
+	// <YYYYMMDDTHHMMSS>\nRRULE:<rule>" (start in the future, interval from
+	// 10 minutes to 1 year).
+	StockRecurrence string
 	// TaskIDs overrides task ids (and versions) of the task table by name,
 	// for when an exported workflow shows Flow's real ids.
 	TaskIDs map[string]TaskRef
@@ -66,6 +71,9 @@ func Defaults() Params {
 		},
 		AlertEmails: []string{"ops@example.com"},
 		FulfilBy:    FulfilByFlowbridge,
+		// Hourly: fresh enough to stop most oversells, and inside BigBuy's
+		// ten stock-list calls an hour (server/config_stock.go warns below 1h).
+		StockRecurrence: "DTSTART;TZID=UTC:20270101T000000\nRRULE:FREQ=HOURLY;INTERVAL=1;WKST=MO",
 	}
 }
 

@@ -101,11 +101,14 @@ var (
 type Tasks map[string]Task
 
 // TaskTable returns the default task table, keyed by the stable names used
-// in code: "order_paid", "http", "run_code", "condition", "wait",
+// in code: "scheduled", "order_paid", "http", "run_code", "condition", "wait",
 // "metafield", "email", "admin_api", "foreach". It is built on each call
 // (no package state) and is small.
 func TaskTable() Tasks {
 	list := []Task{
+		{Name: "scheduled", ID: "shopify::flow::scheduled_time", Version: "0.1", Type: TypeTrigger, Label: "Scheduled time",
+			IDFact: yes(srcFlowSkill + " §Scheduled time trigger"), VersionFact: no("the skill's scheduled examples show no version"),
+			Fields: fields(yes(srcFlowSkill+" (recurrence = JSON list of one \"DTSTART;TZID=…\\nRRULE:…\")"), "recurrence")},
 		{Name: "order_paid", ID: "shopify::admin::order_paid", Version: "0.1", Type: TypeTrigger, Label: "Order paid",
 			IDFact: no("patterned on shopify::admin::order_created (Flow skill); " + srcOrderPaid), VersionFact: no(srcNoSource)},
 		{Name: "http", ID: "shopify::flow::send_http_request", Version: "0.1", Type: TypeAction, Label: "Send HTTP request",

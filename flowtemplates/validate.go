@@ -38,6 +38,11 @@ func (p Params) Validate() error {
 	if p.ShippingCostKey == p.SupplierOrderKey {
 		bad("/supplier_order_key", "must differ from the shipping cost key")
 	}
+	if p.StockRecurrence != "" {
+		if err := checkRecurrence(p.StockRecurrence); err != nil {
+			bad("/stock_recurrence", err.Error())
+		}
+	}
 	if len(p.Schedule) == 0 {
 		bad("/schedule", "needs at least one tracking check")
 	}
