@@ -186,7 +186,7 @@ func writeSteps(b *bytes.Buffer, w Workflow, table Tasks) {
 				var rules []string
 				if json.Unmarshal([]byte(c.Value), &rules) == nil && len(rules) == 1 {
 					start, rule, _ := strings.Cut(rules[0], "\n")
-					pf("- **Start** (in the future, shop time zone): `%s`\n", strings.TrimPrefix(start, "DTSTART;"))
+					pf("- **Start** (must be in the future; set your shop's time zone): `%s`\n", strings.TrimPrefix(start, "DTSTART;"))
 					pf("- **Repeat**: `%s` (in the editor: pick the same frequency and interval)\n", strings.TrimPrefix(rule, "RRULE:"))
 					continue
 				}
