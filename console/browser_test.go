@@ -19,6 +19,7 @@ import (
 
 	"github.com/flowbridge/flowbridge/console"
 	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/timeline"
 )
@@ -35,7 +36,8 @@ func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() [
 	var calls []string
 	op := &handlers.Operator{
 		Timeline: tl,
-		Resolve: func(ctx context.Context, shop, orderID, action, number, actor string) error {
+		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, actor string) error {
+			action, number := r.Action, r.SupplierOrderID
 			o, err := tl.Get(ctx, shop, orderID)
 			if err != nil {
 				return err

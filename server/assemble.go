@@ -42,8 +42,8 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 	admin := &handlers.Admin{Orders: svc}
 	op := &handlers.Operator{
 		Timeline: tl,
-		Resolve: func(ctx context.Context, shop, orderID, action, number, _ string) error {
-			_, err := svc.Resolve(ctx, shop, orderID, orders.Resolution{Action: action, SupplierOrderID: number})
+		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, _ string) error {
+			_, err := svc.Resolve(ctx, shop, orderID, r)
 			return err
 		},
 		ReleaseCache: func(ctx context.Context, shop, orderID, _ string) error {
