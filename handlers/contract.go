@@ -106,12 +106,13 @@ func (c *Contract) Body(operationID string, v any) error {
 	if s.VisitJSON(v, openapi3.FailFast()) == nil {
 		return nil
 	}
-	err := s.VisitJSON(cut(v, c.maxList), openapi3.MultiErrors())
+	short, wasCut := cut(v, c.maxList)
+	err := s.VisitJSON(short, openapi3.MultiErrors())
 	fields := fieldErrors(err, "")
 	if len(fields) == 0 { // cannot happen: the fast pass failed
 		fields = []problem.Field{{Pointer: "", Message: "does not match the request schema"}}
 	}
-	return invalid(fields)
+	return invalid(fields, wasCut)
 }
 
 // Param validates one path or query parameter given as a string.
@@ -124,14 +125,17 @@ func (c *Contract) Param(operationID, in, name, value string) error {
 	if err == nil {
 		return nil
 	}
-	return invalid(fieldErrors(err, "/"+in+"/"+name))
+	return invalid(fieldErrors(err, "/"+in+"/"+name), false)
 }
 
 // invalid builds the 400 for field errors, capped at MaxFieldErrors. The
 // code names the most specific problem so a Flow Condition can branch on
 // it: a bad order id, then a bad barcode, then a wrong JSON type, then the
 // generic validation_failed.
-func invalid(fields []problem.Field) *problem.Error {
+//
+// more says that items past an array's limit were not looked at, so the
+// count is a lower bound.
+func invalid(fields []problem.Field, more bool) *problem.Error {
 	code, rank := problem.CodeValidation, 0
 	for _, f := range fields {
 		switch {
@@ -144,7 +148,11 @@ func invalid(fields []problem.Field) *problem.Error {
 		}
 	}
 	total := len(fields)
-	detail := fmt.Sprintf("%d field(s) are invalid: %s %s", total, fields[0].Pointer, fields[0].Message)
+	count := fmt.Sprint(total)
+	if more {
+		count = "at least " + count
+	}
+	detail := fmt.Sprintf("%s field(s) are invalid: %s %s", count, fields[0].Pointer, fields[0].Message)
 	if total > MaxFieldErrors {
 		fields = fields[:MaxFieldErrors]
 		detail += fmt.Sprintf(", … (the first %d are listed)", MaxFieldErrors)
@@ -154,27 +162,33 @@ func invalid(fields []problem.Field) *problem.Error {
 	return problem.InvalidFields(code, detail, fields...)
 }
 
-// cut returns v with every array shortened to at most n items (a copy
-// where anything was cut; v itself is not changed).
-func cut(v any, n int) any {
+// cut returns v with every array shortened to at most n items (a copy;
+// v itself is not changed), and whether anything was cut.
+func cut(v any, n int) (any, bool) {
 	switch x := v.(type) {
 	case []any:
-		if len(x) > n {
+		was := len(x) > n
+		if was {
 			x = x[:n]
 		}
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = cut(e, n)
+			var c bool
+			out[i], c = cut(e, n)
+			was = was || c
 		}
-		return out
+		return out, was
 	case map[string]any:
 		out := make(map[string]any, len(x))
+		was := false
 		for k, e := range x {
-			out[k] = cut(e, n)
+			var c bool
+			out[k], c = cut(e, n)
+			was = was || c
 		}
-		return out
+		return out, was
 	}
-	return v
+	return v, false
 }
 
 var quotedName = regexp.MustCompile(`property "([^"]*)"`)

@@ -289,6 +289,30 @@ func (o *Operator) decodeResolve(c echo.Context, b *resolveBody) error {
 	return nil
 }
 
+// checkEmptyBody validates an optional body the operation ignores: none,
+// or what its schema allows (a JSON object).
+func (o *Operator) checkEmptyBody(c echo.Context, operationID string) error {
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, operatorMaxBody+1))
+	if err != nil {
+		return problem.Wrap(err, problem.Invalid, problem.CodeInvalidJSON, "the body could not be read")
+	}
+	if len(body) > operatorMaxBody {
+		return tooLarge()
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	raw, err := parseJSON(body)
+	if err != nil {
+		return err
+	}
+	spec, err := o.contract()
+	if err != nil {
+		return problem.Wrap(err, problem.Internal, problem.CodeInternal, "the request schema could not be loaded")
+	}
+	return spec.Body(operationID, raw)
+}
+
 // operatorMaxBody bounds an operator request body (a resolve body is a
 // few hundred bytes).
 const operatorMaxBody = 16 << 10
@@ -301,6 +325,9 @@ func (o *Operator) ReleaseOrderCache(c echo.Context) error {
 	ctx := c.Request().Context()
 	shop, orderID, err := o.target(c, "")
 	if err != nil {
+		return err
+	}
+	if err := o.checkEmptyBody(c, "releaseOrderCache"); err != nil {
 		return err
 	}
 	actor, via := operatorActor(c, ""), operatorVia(c)

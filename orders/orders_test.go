@@ -684,7 +684,6 @@ func TestRatesCache(t *testing.T) {
 	})
 }
 
-
 func TestFingerprintIsCanonical(t *testing.T) {
 	a := order("gls-000000000000", "")
 	b := a
