@@ -298,7 +298,10 @@ func (h *Handlers) Readyz(c echo.Context) error {
 const CodeNotReady = "not_ready"
 
 // OpenAPI handles GET /openapi.yaml.
+// Any origin may read it (Swagger Editor, Scalar or Postman loading it by
+// URL); it holds no secret and no credentials are allowed.
 func (h *Handlers) OpenAPI(c echo.Context) error {
+	c.Response().Header().Set("Access-Control-Allow-Origin", "*")
 	return c.Blob(http.StatusOK, "application/yaml", h.cfg.Spec)
 }
 

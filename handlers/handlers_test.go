@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowbridge/flowbridge"
 	"github.com/flowbridge/flowbridge/internal/apptest"
+	"github.com/flowbridge/flowbridge/internal/contract"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
@@ -493,9 +494,25 @@ func TestOpsEndpoints(t *testing.T) {
 	if rd.Status != 200 {
 		t.Fatalf("readyz: %d %s", rd.Status, rd.Body)
 	}
-	spec := app.DoWith("GET", "/openapi.yaml", nil, noAuth)
+	// The documented example is what the service reports.
+	doc, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := doc.Paths.Value("/readyz").Get.Responses.Status(200).Value.Content.Get("application/json").Example
+	exJSON, _ := json.Marshal(ex)
+	if got, _ := json.Marshal(rd.JSON()); string(got) != string(exJSON) {
+		t.Fatalf("readyz answers %s, the spec's example is %s", got, exJSON)
+	}
+	spec := app.DoWith("GET", "/openapi.yaml", nil, map[string]string{"Authorization": "", "Origin": "https://editor.swagger.io"})
 	if spec.Status != 200 || string(spec.Body) != string(flowbridge.OpenAPI()) {
 		t.Fatalf("openapi.yaml: %d, %d bytes", spec.Status, len(spec.Body))
+	}
+	if got := spec.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Fatalf("openapi.yaml CORS header = %q", got)
+	}
+	if spec.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatal("openapi.yaml allows credentials across origins")
 	}
 	docs := app.DoWith("GET", "/docs", nil, noAuth)
 	if docs.Status != 200 || !strings.Contains(string(docs.Body), "POST") || !strings.Contains(docs.Header.Get("Content-Type"), "text/html") {
