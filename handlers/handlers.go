@@ -305,12 +305,6 @@ func (h *Handlers) OpenAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", h.cfg.Spec)
 }
 
-// Docs handles GET /docs: the API reference rendered from the spec.
-func (h *Handlers) Docs(c echo.Context) error {
-	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
-	return c.HTMLBlob(http.StatusOK, h.docs)
-}
-
 func typeErrors(errs []problem.Field) error {
 	return problem.InvalidFields(problem.CodeInvalidJSON, "a field has the wrong JSON type: "+errs[0].Pointer+" "+errs[0].Message, errs...)
 }

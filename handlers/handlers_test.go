@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowbridge/flowbridge"
+	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/internal/apptest"
 	"github.com/flowbridge/flowbridge/internal/contract"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
@@ -515,16 +516,32 @@ func TestOpsEndpoints(t *testing.T) {
 		t.Fatal("openapi.yaml allows credentials across origins")
 	}
 	docs := app.DoWith("GET", "/docs", nil, noAuth)
-	if docs.Status != 200 || !strings.Contains(string(docs.Body), "POST") || !strings.Contains(docs.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("docs: %d", docs.Status)
+	if docs.Status != 200 || !strings.Contains(docs.Header.Get("Content-Type"), "text/html") ||
+		docs.Header.Get("Content-Security-Policy") != handlers.DocsCSP || strings.Contains(string(docs.Body), "<script>") {
+		t.Fatalf("docs: %d %v", docs.Status, docs.Header)
 	}
-	for _, want := range []string{"order.lineItems", "li.variant.barcode | json", "shipping_cost_id"} {
-		if !strings.Contains(string(docs.Body), want) {
-			t.Errorf("docs page lacks %q", want)
+	// The page renders the docs variant of the spec: no servers (requests
+	// go to this service), the Liquid templates in the descriptions.
+	variant := app.DoWith("GET", "/docs/openapi.json", nil, noAuth)
+	var v struct {
+		Servers []any `json:"servers"`
+		Paths   map[string]map[string]struct {
+			Description string `json:"description"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(variant.Body, &v); err != nil || variant.Status != 200 {
+		t.Fatalf("docs/openapi.json: %d %v", variant.Status, err)
+	}
+	if len(v.Servers) != 0 || !strings.Contains(v.Paths["/rates"]["post"].Description, "li.variant.barcode | json") {
+		t.Fatalf("docs variant: servers %v, /rates description %q", v.Servers, v.Paths["/rates"]["post"].Description)
+	}
+	for _, c := range []struct{ path, ctype string }{{"/docs/style.css", "text/css"}, {"/docs/init.js", "text/javascript"}, {"/docs/swagger-ui-bundle.js", "text/javascript"}, {"/docs/swagger-ui.css", "text/css"}} {
+		r := app.DoWith("GET", c.path, nil, noAuth)
+		if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), c.ctype) || len(r.Body) < 100 {
+			t.Fatalf("%s: %d %s, %d bytes", c.path, r.Status, r.Header.Get("Content-Type"), len(r.Body))
 		}
 	}
-	css := app.DoWith("GET", "/docs/style.css", nil, noAuth)
-	if css.Status != 200 || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
-		t.Fatalf("style.css: %d %s", css.Status, css.Header.Get("Content-Type"))
+	if r := app.DoWith("GET", "/docs/secret.txt", nil, noAuth); r.Status != 404 {
+		t.Fatalf("unknown docs asset: %d", r.Status)
 	}
 }

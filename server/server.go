@@ -162,7 +162,7 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 	e.GET("/readyz", h.Readyz)
 	e.GET("/openapi.yaml", h.OpenAPI)
 	e.GET("/docs", h.Docs)
-	e.GET("/docs/style.css", h.DocsAsset)
+	e.GET("/docs/:asset", h.DocsAsset)
 
 	// Authentication runs before the content-type check, so a caller
 	// without a key learns nothing but 401.
