@@ -21,6 +21,7 @@ import (
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/stock"
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
@@ -69,7 +70,7 @@ func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() [
 		_ = c.JSON(status, map[string]any{"ok": false, "code": pe.Code, "detail": pe.Detail})
 	}
 	console.Register(e)
-	op.Register(e.Group("/admin", func(next echo.HandlerFunc) echo.HandlerFunc {
+	admin := e.Group("/admin", func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			scheme, token, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
 			if scheme != "Bearer" || subtle.ConstantTimeCompare([]byte(token), []byte(operatorKey)) != 1 {
@@ -77,7 +78,9 @@ func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() [
 			}
 			return next(c)
 		}
-	}))
+	})
+	op.Register(admin)
+	(&handlers.Stock{History: seedStock(t), Interval: "1h0m0s"}).Register(admin)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return srv, tl, func() []string {
@@ -85,6 +88,24 @@ func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() [
 		defer mu.Unlock()
 		return append([]string(nil), calls...)
 	}
+}
+
+// seedStock records one stock sync run for the stock view.
+func seedStock(t *testing.T) stock.History {
+	t.Helper()
+	h := stock.NewMemoryHistory(5)
+	at := time.Now().UTC().Add(-10 * time.Minute)
+	run := stock.Run{ID: "run-1", Trigger: "interval", Supplier: "bts", Status: stock.StatusPartial, Started: at, Finished: at.Add(42 * time.Second),
+		DurationMS: 42000, Variants: 120, Matched: 117, Planned: 3, Applied: 2, Failed: 1, UnmatchedCount: 1, Vanished: 1, LowMargin: 1,
+		Changes: []stock.Change{{EAN: "8400000000017", Title: "Ceramic mug <b>350</b>", From: 10, To: 248, Supplier: 250},
+			{EAN: "8400000000062", Title: "Linen tablecloth", From: 4, To: 0, Vanished: true}},
+		Failures:   []stock.Failure{{VariantID: "gid://shopify/ProductVariant/9", EAN: "8400000000031", Code: stock.CodeStale, Detail: "kept changing"}},
+		Unmatched:  []stock.Unmatched{{Title: "Gift wrap", Barcode: "8400000000079", Reason: stock.ReasonUnknown, Detail: "the supplier has no product with barcode 8400000000079"}},
+		LowMargins: []stock.Margin{{EAN: "8400000000055", Title: "Skillet", Percent: 4.5, Low: true}}}
+	if err := h.Add(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func seedOrders(t *testing.T, tl timeline.Store) {
@@ -192,6 +213,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	must("session storage", err)
 	html, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	must("html", err)
+	// The stock view shows the last run in full, as text (never HTML).
+	poll(`document.getElementById("stock-lists").querySelectorAll("table").length === 4`)
+	stockText := text("#stock")
+	stockHTML, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.getElementById("stock").innerHTML`))
+	must("stock html", err)
 	listShot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 	must("list screenshot", err)
 
@@ -230,6 +256,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	stopConsole()
 	<-consoleDone
 
+	for _, want := range []string{"partly written", "2 of 3 planned", "10 → 248", "gone", "unknown_to_supplier", "8400000000079", "stock_quantity_stale", "4.5 %", "Not configured on this instance"} {
+		if !strings.Contains(stockText, want) {
+			t.Errorf("stock view lacks %q:\n%s", want, stockText)
+		}
+	}
+	if strings.Contains(stockHTML, "<b>350</b>") {
+		t.Error("a variant title was rendered as HTML")
+	}
 	if !strings.Contains(statusAfterWrongKey, "refused") {
 		t.Errorf("wrong key: status %q", statusAfterWrongKey)
 	}

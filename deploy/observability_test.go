@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flowbridge/flowbridge/internal/redistest"
+	"github.com/flowbridge/flowbridge/stock"
 	"github.com/flowbridge/flowbridge/telemetry"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -46,6 +47,11 @@ func exposition(t *testing.T) map[string]*dto.MetricFamily {
 	m.StoreError(ctx, "claim")
 	m.UnknownStatus(ctx, "bts")
 	m.ObserveNeedsReview(func(context.Context) (int64, error) { return 1, nil })
+	sm, err := stock.NewMetrics(tel.Meter("github.com/flowbridge/flowbridge/stock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm.Record(ctx, stock.Run{Status: stock.StatusOK, Trigger: "interval", Supplier: "bts", Applied: 3, Failed: 1, Finished: time.Now(), DurationMS: 1500})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })

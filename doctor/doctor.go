@@ -97,6 +97,8 @@ type Options struct {
 	HTTP *http.Client
 	// Timeout bounds each check (15 s when zero).
 	Timeout time.Duration
+	// Stock: the stock sync is configured, so its scopes are required.
+	Stock bool
 }
 
 // Command is `flowbridge doctor` with no supplier check wired.
@@ -178,6 +180,7 @@ type Config struct {
 func (o Options) Run(ctx context.Context, cfg Config) Report {
 	var r Report
 	o.checkShopify(ctx, cfg, &r)
+	o.checkStockScopes(ctx, cfg, &r)
 	o.checkService(ctx, cfg, &r)
 	o.checkSupplier(ctx, cfg, &r)
 	checkTestMode(cfg, &r)

@@ -53,16 +53,19 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		Shop:      cfg.Shop,
 		Logger:    log,
 	}
+	stk := NewStock(cfg, sup, st, log)
 	return Deps{
-		Supplier:  sup,
-		Orders:    svc,
-		Checks:    []handlers.Check{{Name: "store", Fn: st.Ping}},
-		Admin:     op.Register,
-		Open:      func(e *echo.Echo) { console.Register(e) },
-		Timeline:  rec,
-		Timelines: tl,
-		Logger:    log,
-		Now:       now,
+		Supplier:   sup,
+		Orders:     svc,
+		Checks:     []handlers.Check{{Name: "store", Fn: st.Ping}},
+		Admin:      func(g *echo.Group) { op.Register(g); stk.Handler.Register(g) },
+		Stock:      stk.Routes,
+		StockParts: stk,
+		Open:       func(e *echo.Echo) { console.Register(e) },
+		Timeline:   rec,
+		Timelines:  tl,
+		Logger:     log,
+		Now:        now,
 	}
 }
 

@@ -72,6 +72,18 @@ type Config struct {
 	SupplierRateLimit      float64
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
+
+	// Stock sync (stock package): the shop's Admin API credentials and the
+	// merchant's safety rules.
+	ShopifyShop     string
+	ShopifyToken    string
+	ShopifyBaseURL  string
+	StockInterval   time.Duration
+	StockBuffer     int
+	StockMaxChanges int
+	StockMinMargin  float64
+	StockLocation   string
+	StockHistory    int
 }
 
 // MaxRequestTimeout keeps a request well inside Flow's 30 s wait, so a slow
@@ -99,7 +111,7 @@ type Setting struct {
 
 // Settings returns the settings table.
 func Settings() []Setting {
-	return []Setting{
+	return append([]Setting{
 		{Env: "FLOWBRIDGE_ADDR", Flag: "addr", Default: ":8080",
 			Help: "Listen address (`host:port` or `:port`).",
 			Set: func(c *Config, v string) error {
@@ -329,7 +341,7 @@ func Settings() []Setting {
 		{Env: "FLOWBRIDGE_SUPPLIER_ATTEMPT_TIMEOUT", Flag: "supplier-attempt-timeout", Default: "8s",
 			Help: "Deadline of one supplier request attempt (the whole request stays inside FLOWBRIDGE_REQUEST_TIMEOUT).",
 			Set:  setDuration(func(c *Config) *time.Duration { return &c.SupplierAttemptTimeout })},
-	}
+	}, stockSettings()...)
 }
 
 func setURL(field func(*Config) *string) func(*Config, string) error {
@@ -427,6 +439,8 @@ func LoadConfig(args []string, getenv func(string) string) (Config, []string, er
 			}
 		}
 	}
+	problems = append(problems, checkStock(cfg)...)
+	warnings = append(warnings, stockWarnings(cfg)...)
 	switch cfg.Supplier {
 	case "bts":
 		if cfg.BTSToken == "" {

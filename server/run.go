@@ -150,6 +150,9 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 		go c.RunCatalog(ctx)
 	}
 	deps := Assemble(cfg, sup, st, log, nil, MetricsObserver(tel.Metrics))
+	if err := startStock(ctx, deps.StockParts, tel); err != nil {
+		return nil, nil, err
+	}
 	deps.Metrics = tel.MetricsHandler()
 	deps.Wrap = tel.HTTPMiddleware
 	tel.Metrics.ObserveNeedsReview(CountNeedsReview(deps.Timelines))

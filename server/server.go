@@ -46,6 +46,11 @@ type Deps struct {
 	// Open, when set, registers routes that carry their own protection
 	// (the operator console page, which asks for the key in the browser).
 	Open func(e *echo.Echo)
+	// Stock, when set, registers the stock sync's Flow-facing route
+	// (flow is the Flow-key middleware).
+	Stock func(e *echo.Echo, flow echo.MiddlewareFunc)
+	// StockParts is the stock sync behind Stock (Build starts it).
+	StockParts StockParts
 	// Metrics, when set, is served at GET /metrics behind MetricsKeys (or
 	// the operator keys when none are configured).
 	Metrics http.Handler
@@ -170,6 +175,9 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 	e.POST("/rates", h.Rates, flow, requireJSON)
 	e.POST("/orders", h.Orders, flow, requireJSON)
 	e.GET("/tracking/:id", h.Tracking, flow)
+	if s.deps.Stock != nil {
+		s.deps.Stock(e, flow)
+	}
 
 	admin := e.Group("/admin", bearerAuth(s.cfg.OperatorKeys), requireJSON)
 	if s.deps.Admin != nil {

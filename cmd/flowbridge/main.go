@@ -17,6 +17,7 @@ import (
 	"github.com/flowbridge/flowbridge/opscli"
 	"github.com/flowbridge/flowbridge/server"
 	"github.com/flowbridge/flowbridge/shopify"
+	"github.com/flowbridge/flowbridge/stock/stockcli"
 )
 
 func main() {
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string) error {
 		return server.Healthcheck(ctx, args, os.Getenv, os.Stdout)
 	case "orders":
 		return opscli.Run(ctx, append([]string{"orders"}, args...), os.Getenv, os.Stdout, os.Stderr)
+	case "stock":
+		return stockcli.Run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	case "setup":
 		return shopify.SetupCommand(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	case "doctor":
@@ -54,7 +57,7 @@ func run(ctx context.Context, args []string) error {
 	case "simulate":
 		return flowsim.Command(ctx, args, os.Stdout, os.Stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve (default), healthcheck, orders, setup, doctor, templates, simulate", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve (default), healthcheck, orders, stock, setup, doctor, templates, simulate", cmd)
 	}
 }
 
@@ -66,7 +69,7 @@ func doctorOptions(getenv func(string) string) doctor.Options {
 	if err != nil {
 		return doctor.Options{SupplierCheck: func(context.Context) error { return err }}
 	}
-	opts := doctor.Options{Supplier: cfg.Supplier, TestMode: &cfg.TestMode}
+	opts := doctor.Options{Supplier: cfg.Supplier, TestMode: &cfg.TestMode, Stock: cfg.StockConfigured()}
 	sup, err := server.NewSupplier(cfg, server.SupplierDeps{})
 	if err != nil {
 		opts.SupplierCheck = func(context.Context) error { return err }

@@ -322,10 +322,89 @@ async function connect(e) {
     await loadOrders();
     showConnected(true);
     say("Connected.", "ok");
+    loadStock().catch(failed);
     $("orders-h").focus();
   } catch (err) {
     failed(err);
   }
+}
+
+// Stock sync view: the last run in full (changes, failures, variants not
+// synced, low margins) and a table of recent runs.
+const RUN_STATUS = {
+  ok: "ok",
+  dry_run: "dry run",
+  cap_tripped: "cap tripped: nothing written",
+  partial: "partly written",
+  failed: "failed",
+  running: "running",
+};
+
+function stockList(title, rows, cols) {
+  if (!rows || rows.length === 0) return null;
+  const head = el("tr", {}, ...cols.map(([label]) => el("th", { scope: "col", text: label })));
+  const body = el("tbody");
+  for (const r of rows) body.append(el("tr", {}, ...cols.map(([, f]) => el("td", { text: String(f(r) ?? "") }))));
+  return el("table", { class: "stock-list" }, el("caption", { text: title }), el("thead", {}, head), body);
+}
+
+function term(label, value) {
+  return [el("dt", { text: label }), el("dd", { text: value })];
+}
+
+function renderStock(data) {
+  const runs = data.runs || [];
+  $("stock-state").textContent = data.configured
+    ? "Configured. Interval: " + data.interval + (data.location ? ", location " + data.location : "") + "."
+    : "Not configured on this instance (set SHOPIFY_SHOP and SHOPIFY_ADMIN_TOKEN).";
+  if (data.running) $("stock-state").textContent += " A run is going on now (" + data.running + ").";
+  const last = runs[0];
+  const dl = $("stock-last");
+  dl.replaceChildren();
+  const lists = $("stock-lists");
+  lists.replaceChildren();
+  if (!last) {
+    dl.append(...term("Last run", "none yet"));
+  } else {
+    dl.append(
+      ...term("Last run", when(last.started) + " (" + last.trigger + ")"),
+      ...term("Status", RUN_STATUS[last.status] || last.status),
+      ...term("Variants", last.variants + " read, " + last.matched + " matched"),
+      ...term("Changed", last.applied + " of " + last.planned + " planned"),
+      ...term("Failed", String(last.failed)),
+      ...term("Not synced", String(last.unmatched_count)),
+      ...term("Vanished", String(last.vanished)),
+      ...term("Low margin", String(last.low_margin)),
+    );
+    if (last.error) dl.append(...term("Error", last.error));
+    const title = (what, n, shown) => what + (n > shown ? " (first " + shown + " of " + n + ")" : "");
+    for (const t of [
+      stockList(title(last.dry_run || last.status === "cap_tripped" ? "Would change" : "Changed", last.planned, (last.changes || []).length), last.changes, [
+        ["Barcode", (c) => c.ean], ["Variant", (c) => c.title], ["Shopify", (c) => c.from + " → " + c.to],
+        ["Supplier", (c) => (c.vanished ? "gone" : c.supplier)]]),
+      stockList(title("Failed", last.failed, (last.failures || []).length), last.failures, [
+        ["Barcode", (f) => f.ean], ["Variant", (f) => f.variant_id], ["Code", (f) => f.code], ["Detail", (f) => f.detail]]),
+      stockList(title("Not synced (left untouched)", last.unmatched_count, (last.unmatched || []).length), last.unmatched, [
+        ["Barcode", (u) => u.barcode], ["Variant", (u) => u.title], ["Reason", (u) => u.reason], ["Detail", (u) => u.detail]]),
+      stockList(title("Margins below the threshold", last.low_margin, (last.low_margins || []).length), last.low_margins, [
+        ["Barcode", (m) => m.ean], ["Variant", (m) => m.title], ["Margin", (m) => m.percent.toFixed(1) + " %"]]),
+    ]) if (t) lists.append(t);
+  }
+  const rows = $("stock-rows");
+  rows.replaceChildren();
+  for (const r of runs) {
+    rows.append(el("tr", {},
+      el("td", { text: when(r.started, true) }), el("td", { text: r.trigger }),
+      el("td", {}, el("span", { class: "badge run-" + r.status, text: RUN_STATUS[r.status] || r.status })),
+      el("td", { text: String(r.applied) }), el("td", { text: String(r.failed) }),
+      el("td", { text: String(r.unmatched_count) }), el("td", { text: String(r.vanished) }),
+      el("td", { text: (r.duration_ms / 1000).toFixed(1) + " s" })));
+  }
+  $("stock-runs").hidden = runs.length === 0;
+}
+
+async function loadStock() {
+  renderStock(await api("admin/stock?limit=10"));
 }
 
 function start() {
@@ -345,10 +424,11 @@ function start() {
     if (view.selected) select(view.selected.shop, view.selected.order_id, false);
   });
   $("more").addEventListener("click", () => loadOrders(true).catch(failed));
+  $("stock-refresh").addEventListener("click", () => loadStock().catch(failed));
   $("resolve-form").addEventListener("submit", resolveSelected);
   $("number").addEventListener("input", () => { $("act-adopt").checked = true; });
   if (key()) {
-    loadOrders().then(() => showConnected(true)).catch(failed);
+    loadOrders().then(() => { showConnected(true); return loadStock(); }).catch(failed);
   }
 }
 

@@ -4,15 +4,17 @@
 // {"data","errors","extensions":{"cost"}} envelope, userErrors, THROTTLED,
 // HTTP 401/403/429) and keeps order metafield definitions in memory.
 //
-// Every request's document is parsed and validated against schema.graphql
-// (a slice of the real schema) and its variables are coerced against the
-// operation's variable definitions, so tests catch documents Shopify would
-// refuse. Answers are projected onto the request's selection set, so the
-// client only ever sees the fields it asked for.
+// Every request's document is validated against Shopify's real Admin schema
+// (internal/adminschema, API 2026-01) and its variables are coerced against
+// the real input types, so tests catch documents and inputs Shopify would
+// refuse. Root fields are answered by resolvers: the built-in ones (shop,
+// metafield definitions, orders and their fulfillment orders,
+// fulfillmentCreate) and any a test registers with Handle. Answers are
+// projected onto the request's selection set and checked against the schema
+// too, so a fixture cannot say what Shopify never would.
 package shopifytest
 
 import (
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,13 +27,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/validator"
-)
 
-//go:embed schema.graphql
-var schemaSDL string
+	"github.com/flowbridge/flowbridge/internal/adminschema"
+)
 
 // Definition is a stored metafield definition.
 type Definition struct {
@@ -69,7 +68,8 @@ type Request struct {
 // safe for concurrent use.
 type Server struct {
 	*httptest.Server
-	t testing.TB
+	t      testing.TB
+	schema *adminschema.Schema
 
 	mu          sync.Mutex
 	token       string
@@ -84,6 +84,34 @@ type Server struct {
 	createFault map[string]UserError
 	raceCreate  map[string]Definition
 	requests    []Request
+	resolvers   map[string]Resolver
+	orders      map[string]*Order
+	orderIDs    []string
+	nextFulfil  int
+}
+
+// Resolver answers one root field. args are the field's arguments with
+// variables substituted and coerced. It returns the value (maps, lists and
+// scalars; projected onto the selection and checked against the schema by
+// the server) or an error that goes into the response's errors list.
+// Resolvers run with the server's lock held: use the *Locked helpers only.
+type Resolver func(args map[string]any) (any, *Error)
+
+// Error is one GraphQL error entry of a response.
+type Error struct {
+	Message    string
+	Extensions map[string]any
+}
+
+// Handle registers (or replaces) the resolver of a root query or mutation
+// field. The field must exist in the real schema.
+func (s *Server) Handle(field string, r Resolver) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.schema.AST.Query.Fields.ForName(field) == nil && s.schema.AST.Mutation.Fields.ForName(field) == nil {
+		s.t.Fatalf("shopifytest: Handle(%q): no such root field in the Admin schema", field)
+	}
+	s.resolvers[field] = r
 }
 
 // UserError is a scripted metafieldDefinitionCreate userError.
@@ -103,14 +131,22 @@ func New(t testing.TB, token, version string) *Server {
 		nextID:      1000,
 		createFault: map[string]UserError{},
 		raceCreate:  map[string]Definition{},
+		orders:      map[string]*Order{},
 	}
-	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: schemaSDL})
+	schema, err := adminschema.Load()
 	if err != nil {
 		t.Fatalf("shopifytest: schema: %v", err)
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.serve(schema, w, r)
-	}))
+	s.schema = schema
+	s.resolvers = map[string]Resolver{
+		"shop":                      func(map[string]any) (any, *Error) { return s.shopValue(), nil },
+		"metafieldDefinitions":      s.listDefinitions,
+		"metafieldDefinitionCreate": s.createDefinition,
+		"order":                     s.orderField,
+		"fulfillmentOrder":          s.fulfillmentOrderField,
+		"fulfillmentCreate":         s.fulfillmentCreate,
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
 }
@@ -204,7 +240,7 @@ func (s *Server) Count(field string) int {
 
 var pathRE = regexp.MustCompile(`^/admin/api/([0-9]{4}-[0-9]{2}|unstable)/graphql\.json$`)
 
-func (s *Server) serve(schema *ast.Schema, w http.ResponseWriter, r *http.Request) {
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	req := Request{Token: r.Header.Get("X-Shopify-Access-Token"), Path: r.URL.Path}
@@ -240,18 +276,12 @@ func (s *Server) serve(schema *ast.Schema, w http.ResponseWriter, r *http.Reques
 	}
 	req.Variables = body.Variables
 
-	doc, errs := gqlparser.LoadQueryWithRules(schema, body.Query, nil)
-	if len(errs) > 0 {
-		s.t.Errorf("shopifytest: invalid GraphQL document: %v\n%s", errs, body.Query)
-		writeJSON(w, http.StatusOK, map[string]any{"errors": gqlErrors(errs.Error())})
-		return
-	}
-	op := doc.Operations.ForName(body.OperationName)
-	if op == nil && len(doc.Operations) == 1 {
-		op = doc.Operations[0]
-	}
-	if op == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"errors": gqlErrors("operation not found")})
+	op, vars, err := s.schema.Operation(body.Query, body.OperationName, body.Variables)
+	if err != nil {
+		// A document or input Shopify would refuse is a bug in the code
+		// under test, whatever the test goes on to check.
+		s.t.Errorf("shopifytest: Shopify would refuse this request: %v\n%s\nvariables: %v", err, body.Query, body.Variables)
+		writeJSON(w, http.StatusOK, map[string]any{"errors": gqlErrors(err.Error())})
 		return
 	}
 	req.Operation = string(op.Operation)
@@ -259,12 +289,6 @@ func (s *Server) serve(schema *ast.Schema, w http.ResponseWriter, r *http.Reques
 		if f, ok := sel.(*ast.Field); ok {
 			req.Fields = append(req.Fields, f.Name)
 		}
-	}
-	vars, err := validator.VariableValues(schema, op, body.Variables)
-	if err != nil {
-		s.t.Errorf("shopifytest: invalid variables: %v", err)
-		writeJSON(w, http.StatusOK, map[string]any{"errors": gqlErrors(err.Error())})
-		return
 	}
 
 	if len(s.faults) > 0 {
@@ -283,29 +307,45 @@ func (s *Server) serve(schema *ast.Schema, w http.ResponseWriter, r *http.Reques
 			continue
 		}
 		args := f.ArgumentMap(vars)
-		var val any
-		var e map[string]any
-		switch f.Name {
-		case "shop":
-			val = s.shopValue()
-		case "metafieldDefinitions":
-			val, e = s.listDefinitions(args)
-		case "metafieldDefinitionCreate":
-			val, e = s.createDefinition(args)
-		default:
-			e = map[string]any{"message": "field " + f.Name + " is not faked"}
-		}
 		alias := f.Alias
 		if alias == "" {
 			alias = f.Name
 		}
+		if f.Name == "__typename" {
+			data[alias] = rootName(op)
+			continue
+		}
+		var val any
+		var e *Error
+		if r := s.resolvers[f.Name]; r != nil {
+			val, e = r(args)
+		} else {
+			s.t.Errorf("shopifytest: root field %s has no resolver (register one with Handle)", f.Name)
+			e = &Error{Message: "field " + f.Name + " is not faked"}
+		}
 		if e != nil {
-			e["path"] = []any{alias}
-			gerrs = append(gerrs, e)
+			m := map[string]any{"message": e.Message, "path": []any{alias}}
+			if e.Extensions != nil {
+				m["extensions"] = e.Extensions
+			}
+			gerrs = append(gerrs, m)
 			data[alias] = nil
 			continue
 		}
-		data[alias] = project(val, f.SelectionSet)
+		def := s.schema.AST.Query
+		if op.Operation == ast.Mutation {
+			def = s.schema.AST.Mutation
+		}
+		data[alias] = s.project(s.schema.AST.Types[def.Fields.ForName(f.Name).Type.Name()], val, f.SelectionSet)
+	}
+	if len(gerrs) == 0 {
+		// Check the answer as the client will read it: as JSON.
+		var wire map[string]any
+		b, _ := json.Marshal(data)
+		_ = json.Unmarshal(b, &wire)
+		if err := s.schema.CheckData(op, wire); err != nil {
+			s.t.Errorf("shopifytest: the fake's answer is not one Shopify could give: %v", err)
+		}
 	}
 	out := map[string]any{"data": data, "extensions": costExtension(10, 1000, 990, 100)}
 	if len(gerrs) > 0 {
@@ -366,17 +406,17 @@ func (s *Server) shopValue() map[string]any {
 	}
 }
 
-func accessDenied(field, scope string) map[string]any {
-	return map[string]any{
-		"message": fmt.Sprintf("Access denied for %s field. Required access: `%s` access scope.", field, scope),
-		"extensions": map[string]any{
+func accessDenied(field, scope string) *Error {
+	return &Error{
+		Message: fmt.Sprintf("Access denied for %s field. Required access: `%s` access scope.", field, scope),
+		Extensions: map[string]any{
 			"code": "ACCESS_DENIED", "documentation": "https://shopify.dev/api/usage/access-scopes",
 			"requiredAccess": "`" + scope + "` access scope.",
 		},
 	}
 }
 
-func (s *Server) listDefinitions(args map[string]any) (any, map[string]any) {
+func (s *Server) listDefinitions(args map[string]any) (any, *Error) {
 	owner, _ := args["ownerType"].(string)
 	if owner == "ORDER" && !s.scopes["read_orders"] {
 		return nil, accessDenied("metafieldDefinitions", "read_orders")
@@ -394,7 +434,7 @@ func (s *Server) listDefinitions(args map[string]any) (any, map[string]any) {
 	if after, ok := args["after"].(string); ok && after != "" {
 		n, err := strconv.Atoi(after)
 		if err != nil {
-			return nil, map[string]any{"message": "Invalid cursor for current pagination sort."}
+			return nil, &Error{Message: "Invalid cursor for current pagination sort."}
 		}
 		start = n + 1
 	}
@@ -411,10 +451,10 @@ func (s *Server) listDefinitions(args map[string]any) (any, map[string]any) {
 		first = int(n)
 	}
 	if first < 0 {
-		return nil, map[string]any{"message": "you must provide one of first or last"}
+		return nil, &Error{Message: "you must provide one of first or last"}
 	}
 	if first > 250 {
-		return nil, map[string]any{"message": "The page size of the connection can not exceed 250 records."}
+		return nil, &Error{Message: "The page size of the connection can not exceed 250 records."}
 	}
 	end := min(start+first, len(match))
 	start = min(start, end)
@@ -450,7 +490,7 @@ var (
 	keyRE = regexp.MustCompile(`^[A-Za-z0-9_-]{2,64}$`)
 )
 
-func (s *Server) createDefinition(args map[string]any) (any, map[string]any) {
+func (s *Server) createDefinition(args map[string]any) (any, *Error) {
 	in, _ := args["definition"].(map[string]any)
 	str := func(k string) string { v, _ := in[k].(string); return v }
 	d := Definition{Name: str("name"), Namespace: str("namespace"), Key: str("key"), Type: str("type"),
@@ -494,8 +534,10 @@ func (s *Server) createDefinition(args map[string]any) (any, map[string]any) {
 	return payload(defValue(d)), nil
 }
 
-// project keeps only the selected fields of v (maps and lists of maps).
-func project(v any, sel ast.SelectionSet) any {
+// project keeps only the selected fields of v (maps and lists of maps);
+// def is v's type, so __typename answers the real type name (a value may
+// name its concrete type under "__typename" for interfaces and unions).
+func (s *Server) project(def *ast.Definition, v any, sel ast.SelectionSet) any {
 	if len(sel) == 0 || v == nil {
 		return v
 	}
@@ -503,25 +545,37 @@ func project(v any, sel ast.SelectionSet) any {
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = project(e, sel)
+			out[i] = s.project(def, e, sel)
 		}
 		return out
 	case map[string]any:
+		if tn, ok := x["__typename"].(string); ok && s.schema.AST.Types[tn] != nil {
+			def = s.schema.AST.Types[tn]
+		}
 		out := map[string]any{}
-		for _, s := range sel {
-			switch f := s.(type) {
+		for _, sl := range sel {
+			switch f := sl.(type) {
 			case *ast.Field:
 				name := f.Alias
 				if name == "" {
 					name = f.Name
 				}
 				if f.Name == "__typename" {
-					out[name] = "Object"
+					out[name] = def.Name
 					continue
 				}
-				out[name] = project(x[f.Name], f.SelectionSet)
+				var next *ast.Definition
+				if def != nil {
+					if fd := def.Fields.ForName(f.Name); fd != nil {
+						next = s.schema.AST.Types[fd.Type.Name()]
+					}
+				}
+				out[name] = s.project(next, x[f.Name], f.SelectionSet)
 			case *ast.InlineFragment:
-				for k, val := range project(x, f.SelectionSet).(map[string]any) {
+				if def != nil && f.TypeCondition != "" && f.TypeCondition != def.Name && !s.implements(def, f.TypeCondition) {
+					continue
+				}
+				for k, val := range s.project(def, x, f.SelectionSet).(map[string]any) {
 					out[k] = val
 				}
 			}
@@ -529,6 +583,17 @@ func project(v any, sel ast.SelectionSet) any {
 		return out
 	}
 	return v
+}
+
+func (s *Server) implements(def *ast.Definition, iface string) bool {
+	return slices.Contains(def.Interfaces, iface)
+}
+
+func rootName(op *ast.OperationDefinition) string {
+	if op.Operation == ast.Mutation {
+		return "Mutation"
+	}
+	return "QueryRoot"
 }
 
 func costExtension(requested, maximum, available, restore float64) map[string]any {

@@ -54,6 +54,9 @@ type Supplier struct {
 	dropped map[string]bool
 	failed  map[string]bool
 	stats   Stats
+	// stockSet overrides catalogue stock (stock.go), by gtinKey; -1 removes
+	// the product from the stock answers.
+	stockSet map[string]int
 }
 
 // order is a created sandbox order. Its status is never stored: it is

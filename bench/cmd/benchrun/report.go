@@ -363,6 +363,11 @@ func render(o options) error {
 		w("%s\n\n", reason)
 	}
 
+	// The stock sync is measured by go test -bench (stock/bench_test.go);
+	// its figures are kept as text in results/STOCK.md.
+	if st, err := os.ReadFile(filepath.Join(o.results, "STOCK.md")); err == nil && len(st) > 0 {
+		w("## 6. Stock sync of a 10,000-variant catalogue\n\n%s\n\n", strings.TrimSpace(string(st)))
+	}
 	notes, _ := os.ReadFile(filepath.Join(o.results, "NOTES.md"))
 	if len(notes) > 0 {
 		w("## Notes on the figures\n\n%s\n", strings.TrimSpace(string(notes)))
