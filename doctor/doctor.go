@@ -230,6 +230,21 @@ func (o Options) checkShopify(ctx context.Context, cfg Config, r *Report) {
 			Message: "plan " + orDefault(shop.Plan, "unknown") + ": make sure Flow's Send HTTP request action is available (Grow, Advanced, Plus)"})
 	}
 
+	// The lean workflow (flowbridge fulfils, POST /tracking/{id}/fulfil)
+	// uses this token too; the Flow-fulfils workflow does not need these.
+	ctxS, cancelS := context.WithTimeout(ctx, o.timeout())
+	defer cancelS()
+	if scopes, err := c.AccessScopes(ctxS); err != nil {
+		r.add(Check{Area: "shopify", Name: "fulfil scopes", Level: Warn, Message: "cannot read the token's scopes: " + detail(err),
+			Fix: "Needed only when flowbridge fulfils (templates --fulfil-by flowbridge): give the app read_orders and write_merchant_managed_fulfillment_orders"})
+	} else if missing := shopify.FulfilScopes(scopes); len(missing) > 0 {
+		r.add(Check{Area: "shopify", Name: "fulfil scopes", Level: Warn,
+			Message: "the token lacks " + strings.Join(missing, ", ") + ": POST /tracking/{id}/fulfil (the lean workflow) cannot fulfil orders",
+			Fix:     "Add the scopes " + strings.Join(missing, ", ") + " to the custom app, save and reinstall it (or generate the workflow with --fulfil-by flow)"})
+	} else {
+		r.add(Check{Area: "shopify", Name: "fulfil scopes", Level: Pass, Message: "the token may fulfil orders (read_orders, write fulfilment orders)"})
+	}
+
 	ctx2, cancel2 := context.WithTimeout(ctx, o.timeout())
 	defer cancel2()
 	results, err := c.CheckMetafieldDefinitions(ctx2, cfg.Shopify.Params().Metafields())

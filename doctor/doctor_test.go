@@ -82,6 +82,7 @@ type scenario struct {
 func run(t *testing.T, sc scenario) (string, error) {
 	t.Helper()
 	shop := shopifytest.New(t, shopToken, "2026-01")
+	shop.SetScopes("read_orders", "write_orders", "read_merchant_managed_fulfillment_orders", "write_merchant_managed_fulfillment_orders")
 	ns := sc.shopNamespace
 	if ns == "" {
 		ns = "flowbridge"
@@ -217,6 +218,14 @@ func TestDoctor(t *testing.T) {
 			sc:    scenario{shop: func(s *shopifytest.Server) { s.SetScopes("read_products") }},
 			fails: true,
 			wants: []want{{"FAIL", "metafield definitions", "read_orders and write_orders"}},
+		},
+		{
+			name: "token that cannot fulfil: WARN (needed by the lean workflow only)",
+			sc:   scenario{shop: func(s *shopifytest.Server) { s.SetScopes("read_orders", "write_orders") }},
+			wants: []want{
+				{"WARN", "shopify fulfil scopes", "write_merchant_managed_fulfillment_orders"},
+				{"PASS", "metafield flowbridge.supplier_order_id", "defined"},
+			},
 		},
 		{
 			name: "Basic plan: WARN",

@@ -29,8 +29,19 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	timeout := fs.Duration("request-timeout", 30*time.Second, "real time one HTTP attempt may take (Flow: 30s)")
 	pause := fs.Float64("real-pause", 0.001, "real pause per virtual re-send interval (0.001: 30s → 30ms)")
 	noLint := fs.Bool("no-lint", false, "run even when lint finds problems")
+	taskFlags := flowtemplates.TaskFlags{}
+	fs.Var(taskFlags, "task-id", "task id the workflow uses for a table entry: name=id[@version] (repeatable)")
+	taskFile := fs.String("task-ids", "", "JSON file of task id overrides: {\"name\": \"id@version\"}")
 	if err := fs.Parse(args); err != nil {
 		return problem.Wrap(err, problem.Invalid, "invalid_arguments", "bad simulate arguments")
+	}
+	refs, err := taskFlags.Merge(*taskFile)
+	if err != nil {
+		return err
+	}
+	tasks, err := flowtemplates.TaskTable().WithOverrides(refs)
+	if err != nil {
+		return problem.Wrap(err, problem.Invalid, "invalid_arguments", err.Error())
 	}
 	if *wfPath == "" || *orderPath == "" {
 		return problem.New(problem.Invalid, "invalid_arguments", "--workflow and --order are required")
@@ -55,7 +66,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			defs = append(defs, flowtemplates.Metafield{Namespace: pf.Arguments["namespace"], Key: pf.Arguments["key"]})
 		}
 	}
-	if issues := Lint(w, defs); len(issues) > 0 {
+	if issues := Lint(w, defs, tasks); len(issues) > 0 {
 		for _, is := range issues {
 			fmt.Fprintln(stdout, "lint:", is)
 		}
@@ -80,6 +91,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Clock:       clock,
 		Secrets:     secrets,
 		Definitions: defs,
+		Tasks:       tasks,
 		HTTP:        HTTPBehaviour{Timeout: *timeout, RealPause: *pause, RewriteBase: *base},
 		Observe: func(ev Event) {
 			fmt.Fprintf(stdout, "%-11s %-10s %s\n            %s\n", "+"+fmtElapsed(ev.At.Sub(t0)), ev.Outcome, ev.Title, oneLine(ev.Detail))

@@ -14,8 +14,13 @@ import (
 // include? (and not_ forms), in?/not_in? with a comma list, unary nil?
 // not_nil? empty_or_nil? not_empty_and_not_nil?, list operators any? all?
 // none? with |item| bindings, and && / || (not mixed at one level). String
-// comparisons ignore case, as in Flow. Liquid is not allowed.
+// comparisons ignore case, as in Flow. Liquid is not allowed. src may also
+// be the JSON tree a real export stores (see ConditionDSL).
 func Condition(src string, env map[string]any) (bool, error) {
+	src, err := ConditionDSL(src)
+	if err != nil {
+		return false, err
+	}
 	if strings.Contains(src, "{{") || strings.Contains(src, "{%") {
 		return false, fmt.Errorf("condition: Liquid is not allowed in conditions")
 	}
@@ -35,8 +40,12 @@ func Condition(src string, env map[string]any) (bool, error) {
 }
 
 // ParseCondition checks the syntax of a condition and returns the
-// variable paths it reads (for lint).
+// variable paths it reads (for lint). Both forms are accepted.
 func ParseCondition(src string) ([]string, error) {
+	src, err := ConditionDSL(src)
+	if err != nil {
+		return nil, err
+	}
 	if strings.Contains(src, "{{") || strings.Contains(src, "{%") {
 		return nil, fmt.Errorf("condition: Liquid is not allowed in conditions")
 	}

@@ -145,6 +145,23 @@ type Options struct {
 	RunCodeTimeout time.Duration
 	// Observe, when set, sees each event as it happens.
 	Observe func(Event)
+	// Tasks is the task table the workflow's ids are read with (default
+	// flowtemplates.TaskTable(); pass the merchant's overrides here).
+	Tasks flowtemplates.Tasks
+	// Admin runs Send Admin API request actions after their inputs were
+	// coerced against Shopify's Admin schema. Nil applies them to the
+	// Store (fulfillmentCreate closes the listed fulfilment orders).
+	Admin AdminAPI
+	// Refresh, when set, re-reads store data from the shop (e.g. a fake
+	// Admin API) into the order fixture at the start and after each Wait,
+	// as Flow re-fetches store data then.
+	Refresh func(ctx context.Context, order map[string]any) error
+}
+
+// AdminAPI executes one Admin API mutation with its (coerced) inputs, the
+// arguments of the mutation field, and returns the payload.
+type AdminAPI interface {
+	Mutate(ctx context.Context, mutation string, inputs map[string]any) (map[string]any, error)
 }
 
 // Event is what happened at one step.
@@ -177,6 +194,9 @@ func New(opts Options) *Sim {
 	if opts.Clock == nil {
 		opts.Clock = NewVirtualClock(time.Now().UTC())
 	}
+	if opts.Tasks == nil {
+		opts.Tasks = flowtemplates.TaskTable()
+	}
 	return &Sim{opts: opts, liquid: NewLiquid(), code: RunCode{Timeout: opts.RunCodeTimeout}}
 }
 
@@ -206,11 +226,25 @@ func (s *Sim) Run(ctx context.Context, w flowtemplates.Workflow, store *Store) (
 	if store.Shop == nil {
 		store.Shop = map[string]any{"myshopifyDomain": "example.myshopify.com", "name": "Example"}
 	}
-	r := &run{sim: s, w: w, store: store, vars: flowtemplates.StepVariables(w), outputs: map[string]any{},
+	r := &run{sim: s, w: w, store: store, vars: flowtemplates.StepVariables(w, s.opts.Tasks), outputs: map[string]any{},
 		res: &Result{}}
-	r.order = store.orderView(w.Root.PatchedFields)
+	if err := r.refresh(ctx); err != nil {
+		return nil, err
+	}
 	err := r.exec(ctx, triggers[0].StepID)
 	return r.res, err
+}
+
+// refresh rebuilds the order view, first re-reading the shop when a
+// Refresh hook is set.
+func (r *run) refresh(ctx context.Context) error {
+	if f := r.sim.opts.Refresh; f != nil {
+		if err := f(ctx, r.store.Order); err != nil {
+			return fmt.Errorf("refresh store data: %w", err)
+		}
+	}
+	r.order = r.store.orderView(r.w.Root.PatchedFields)
+	return nil
 }
 
 func (r *run) env() map[string]any {
@@ -230,7 +264,7 @@ func (r *run) env() map[string]any {
 
 func (r *run) emit(st flowtemplates.Step, outcome, detail string) {
 	kind := st.TaskID
-	if t, ok := flowtemplates.TaskByID(st.TaskID); ok {
+	if t, ok := r.sim.opts.Tasks.ByID(st.TaskID); ok {
 		kind = t.Label
 	}
 	ev := Event{At: r.sim.opts.Clock.Now(), StepID: st.StepID, Title: st.Title(), Kind: kind, Outcome: outcome, Detail: detail}
@@ -290,7 +324,7 @@ func (r *run) render(src string) (string, error) {
 
 // step executes one step and returns the port to continue from ("" = stop).
 func (r *run) step(ctx context.Context, st flowtemplates.Step) (string, error) {
-	tt := flowtemplates.TaskTable()
+	tt := r.sim.opts.Tasks
 	switch st.TaskID {
 	case tt["order_paid"].ID:
 		r.emit(st, "fired", fmt.Sprintf("order %v", r.order["name"]))
@@ -303,7 +337,9 @@ func (r *run) step(ctx context.Context, st flowtemplates.Step) (string, error) {
 		}
 		r.sim.opts.Clock.Advance(d)
 		// Flow re-fetches store data after a Wait.
-		r.order = r.store.orderView(r.w.Root.PatchedFields)
+		if err := r.refresh(ctx); err != nil {
+			return "", err
+		}
 		r.emit(st, "waited "+flowtemplates.FormatDuration(d), "")
 		return flowtemplates.PortOutput, nil
 
@@ -312,7 +348,8 @@ func (r *run) step(ctx context.Context, st flowtemplates.Step) (string, error) {
 		if err != nil {
 			return "", r.fail(st, err)
 		}
-		r.emit(st, fmt.Sprint(ok), r.cfg(st, "condition"))
+		dsl, _ := ConditionDSL(r.cfg(st, "condition"))
+		r.emit(st, fmt.Sprint(ok), dsl)
 		if ok {
 			return flowtemplates.PortTrue, nil
 		}
@@ -366,7 +403,7 @@ func (r *run) step(ctx context.Context, st flowtemplates.Step) (string, error) {
 		return flowtemplates.PortOutput, nil
 
 	case tt["admin_api"].ID:
-		return r.adminStep(st)
+		return r.adminStep(ctx, st)
 
 	case tt["foreach"].ID:
 		return "", r.forEach(ctx, st)
@@ -437,7 +474,7 @@ func (r *run) httpStep(ctx context.Context, st flowtemplates.Step) (string, erro
 	return flowtemplates.PortOutput, nil
 }
 
-func (r *run) adminStep(st flowtemplates.Step) (string, error) {
+func (r *run) adminStep(ctx context.Context, st flowtemplates.Step) (string, error) {
 	var call struct {
 		Name string `json:"name"`
 		Blob string `json:"blob"`
@@ -453,24 +490,62 @@ func (r *run) adminStep(st flowtemplates.Step) (string, error) {
 	if err := json.Unmarshal([]byte(blob), &input); err != nil {
 		return "", r.fail(st, fmt.Errorf("%s inputs are not valid JSON after Liquid: %w", call.Name, err))
 	}
+	// Shopify coerces the inputs against the mutation's argument types;
+	// anything it would refuse fails the step here.
+	if err := CoerceMutationInputs(call.Name, input); err != nil {
+		return "", r.fail(st, err)
+	}
 	r.store.AdminCalls = append(r.store.AdminCalls, AdminCall{At: r.sim.opts.Clock.Now(), Mutation: call.Name, Input: input})
-	out := map[string]any{"userErrors": []any{}}
-	if call.Name == "fulfillmentCreate" {
-		// The fake shop applies it, so a later "already fulfilled?" check
-		// sees the change after the next Wait.
-		r.store.Order["displayFulfillmentStatus"] = "FULFILLED"
-		if fos, ok := r.store.Order["fulfillmentOrders"].([]any); ok {
-			for _, fo := range fos {
-				if m, ok := fo.(map[string]any); ok {
-					m["status"] = "CLOSED"
-				}
-			}
+	var out map[string]any
+	if a := r.sim.opts.Admin; a != nil {
+		if out, err = a.Mutate(ctx, call.Name, input); err != nil {
+			return "", r.fail(st, err)
 		}
-		out["fulfillment"] = map[string]any{"status": "SUCCESS"}
+	} else {
+		out = r.store.applyMutation(call.Name, input)
 	}
 	r.outputs[r.vars[st.StepID]] = out
 	r.emit(st, "called", call.Name+" "+compactJSON(blob))
 	return flowtemplates.PortOutput, nil
+}
+
+// applyMutation is the built-in shop: fulfillmentCreate closes the listed
+// fulfilment orders, and the order is FULFILLED once none is open.
+func (s *Store) applyMutation(name string, input map[string]any) map[string]any {
+	out := map[string]any{"userErrors": []any{}}
+	if name != "fulfillmentCreate" {
+		return out
+	}
+	listed := map[string]bool{}
+	f, _ := input["fulfillment"].(map[string]any)
+	groups, _ := f["lineItemsByFulfillmentOrder"].([]any)
+	for _, g := range groups {
+		if m, ok := g.(map[string]any); ok {
+			id, _ := m["fulfillmentOrderId"].(string)
+			listed[id] = true
+		}
+	}
+	open := 0
+	fos, _ := s.Order["fulfillmentOrders"].([]any)
+	for _, fo := range fos {
+		m, ok := fo.(map[string]any)
+		if !ok {
+			continue
+		}
+		if id, _ := m["id"].(string); listed[id] {
+			m["status"] = "CLOSED"
+		}
+		if st, _ := m["status"].(string); st == "OPEN" || st == "IN_PROGRESS" {
+			open++
+		}
+	}
+	if open == 0 {
+		s.Order["displayFulfillmentStatus"] = "FULFILLED"
+	} else {
+		s.Order["displayFulfillmentStatus"] = "PARTIALLY_FULFILLED"
+	}
+	out["fulfillment"] = map[string]any{"status": "SUCCESS"}
+	return out
 }
 
 func (r *run) forEach(ctx context.Context, st flowtemplates.Step) error {

@@ -29,7 +29,7 @@ func (i Issue) String() string {
 // days, no Wait inside For each, every metafield referenced is defined,
 // every step reachable from the trigger, no cycles, every link's ports
 // valid for its steps, conditions parse.
-func Lint(w flowtemplates.Workflow, defs []flowtemplates.Metafield) []Issue {
+func Lint(w flowtemplates.Workflow, defs []flowtemplates.Metafield, tasks ...flowtemplates.Tasks) []Issue {
 	var issues []Issue
 	add := func(rule string, id flowtemplates.StepID, format string, a ...any) {
 		issues = append(issues, Issue{Rule: rule, StepID: id, Msg: fmt.Sprintf(format, a...)})
@@ -101,6 +101,9 @@ func Lint(w flowtemplates.Workflow, defs []flowtemplates.Metafield) []Issue {
 	}
 
 	tt := flowtemplates.TaskTable()
+	if len(tasks) > 0 && tasks[0] != nil {
+		tt = tasks[0]
+	}
 	// Waits: longest path total, and none inside a For each body.
 	if len(cyc) == 0 {
 		memo := map[flowtemplates.StepID]time.Duration{}
@@ -156,6 +159,14 @@ func Lint(w flowtemplates.Workflow, defs []flowtemplates.Metafield) []Issue {
 			if l.FromPortID == flowtemplates.PortLoopBody {
 				body(l.ToStepID)
 			}
+		}
+	}
+
+	// Task ids: the simulator (and this table) must know every one; an
+	// export with Flow's real ids needs --task-id overrides.
+	for _, s := range w.Root.Steps {
+		if _, ok := tt.ByID(s.TaskID); !ok {
+			add("unknown_task", s.StepID, "task %s is not in the task table; pass --task-id <name>=%s@%s if an export shows it", s.TaskID, s.TaskID, s.TaskVersion)
 		}
 	}
 

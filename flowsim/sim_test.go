@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowbridge/flowbridge/flowtemplates"
+	"github.com/flowbridge/flowbridge/shopify/shopifytest"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
@@ -19,7 +21,7 @@ func fixture(address2, country, zip string, barcodes ...string) map[string]any {
 	var items []any
 	for i, b := range barcodes {
 		items = append(items, map[string]any{
-			"sku": "SKU-" + b, "quantity": float64(i + 1), "variant": map[string]any{"barcode": b},
+			"sku": "SKU-" + b, "quantity": float64(i + 1), "currentQuantity": float64(i + 1), "variant": map[string]any{"barcode": b},
 			"originalUnitPriceSet": map[string]any{"shopMoney": map[string]any{"amount": "19.99", "currencyCode": "EUR"}},
 		})
 	}
@@ -31,37 +33,88 @@ func fixture(address2, country, zip string, barcodes ...string) map[string]any {
 			"address2": address2, "city": "Valencia", "zip": zip, "provinceCode": "V", "countryCodeV2": country, "phone": "+34600000000"},
 		"lineItems": items, "currencyCode": "EUR", "paymentGatewayNames": []any{"shopify_payments"},
 		"displayFulfillmentStatus": "UNFULFILLED", "cancelledAt": nil, "edited": false, "metafields": []any{},
-		"fulfillmentOrders": []any{map[string]any{"id": "gid://shopify/FulfillmentOrder/9001", "status": "OPEN"}},
+		"fulfillmentOrders": []any{foFixture("9001", "OPEN", "1")},
+	}
+}
+
+func foFixture(id, status, loc string) map[string]any {
+	return map[string]any{"id": "gid://shopify/FulfillmentOrder/" + id, "status": status,
+		"assignedLocation": map[string]any{"location": map[string]any{"id": "gid://shopify/Location/" + loc}}}
+}
+
+// modes are the two workflows every scenario runs in.
+var modes = []string{flowtemplates.FulfilByFlow, flowtemplates.FulfilByFlowbridge}
+
+// eachMode runs f once per fulfilment mode, as a subtest.
+func eachMode(t *testing.T, f func(t *testing.T, mode string)) {
+	for _, m := range modes {
+		t.Run("fulfil-by-"+m, func(t *testing.T) { f(t, m) })
 	}
 }
 
 type outcome struct {
 	sb    *sandbox.Supplier
+	shop  *shopifytest.Server
 	store *Store
 	res   *Result
 	clock *VirtualClock
 	p     flowtemplates.Params
+	// byHand is how many fulfilments existed before the run.
+	byHand int
 }
 
-// tracking returns the tracking GET attempts' count, i.e. checks made.
+// checks counts the tracking calls made (one event per step).
 func (o outcome) checks() int {
 	n := 0
 	for _, e := range o.res.Events {
-		if strings.HasPrefix(e.Detail, "GET ") {
+		if strings.Contains(e.Detail, "/tracking/") && (strings.HasPrefix(e.Detail, "GET ") || strings.HasPrefix(e.Detail, "POST ")) {
 			n++
 		}
 	}
 	return n
 }
 
-func (o outcome) fulfilments() []AdminCall {
-	var out []AdminCall
-	for _, c := range o.store.AdminCalls {
-		if c.Mutation == "fulfillmentCreate" {
-			out = append(out, c)
-		}
+// fulfilments are those the run created, as the (fake) shop has them —
+// whoever sent fulfillmentCreate: Flow's Send Admin API request or
+// flowbridge.
+func (o outcome) fulfilments() []shopifytest.Fulfillment {
+	return o.shop.Fulfillments(orderGID)[o.byHand:]
+}
+
+const orderGID = "gid://shopify/Order/5550001"
+
+// seedShop puts the fixture's fulfilment orders into the fake shop: one
+// line item each.
+func seedShop(shop *shopifytest.Server, order map[string]any) {
+	var fos []shopifytest.FulfillmentOrder
+	list, _ := order["fulfillmentOrders"].([]any)
+	for i, x := range list {
+		m := x.(map[string]any)
+		loc := m["assignedLocation"].(map[string]any)["location"].(map[string]any)["id"].(string)
+		id := m["id"].(string)
+		fos = append(fos, shopifytest.FulfillmentOrder{ID: id, Status: m["status"].(string), LocationID: loc, LocationName: loc,
+			LineItems: []shopifytest.FulfillmentOrderLineItem{{ID: id + "-line", LineItemID: "gid://shopify/LineItem/" + strconv.Itoa(i+1), SKU: "S", TotalQuantity: 1}}})
 	}
-	return out
+	shop.AddOrder(shopifytest.Order{ID: order["id"].(string), Name: order["name"].(string), FulfillmentOrders: fos})
+}
+
+// refreshFrom re-reads the order's fulfilment state from the fake shop the
+// way Flow re-fetches store data after a Wait.
+func refreshFrom(shop *shopifytest.Server) func(context.Context, map[string]any) error {
+	return func(_ context.Context, order map[string]any) error {
+		o, ok := shop.Order(order["id"].(string))
+		if !ok {
+			return nil
+		}
+		order["displayFulfillmentStatus"] = o.DisplayFulfillmentStatus
+		var fos []any
+		for _, fo := range o.FulfillmentOrders {
+			fos = append(fos, map[string]any{"id": fo.ID, "status": fo.Status,
+				"assignedLocation": map[string]any{"location": map[string]any{"id": fo.LocationID}}})
+		}
+		order["fulfillmentOrders"] = fos
+		return nil
+	}
 }
 
 type scenario struct {
@@ -70,16 +123,36 @@ type scenario struct {
 	mod     func(*flowtemplates.Params)
 	http    HTTPBehaviour
 	prepare func(store *Store)
+	// shop prepares the fake shop (fulfil by hand, faults, …).
+	shop func(*shopifytest.Server)
+	// mode is the fulfilment mode (flowtemplates.FulfilBy…).
+	mode string
 }
+
+const adminToken = "shpat_flowsim"
 
 func simulate(t *testing.T, sc scenario) outcome {
 	t.Helper()
 	clock := NewVirtualClock(simStart)
 	sc.sandbox.Now = clock.Now
 	sb := sandbox.New(sc.sandbox)
-	url, key := startFlowbridge(t, sb, clock.Now)
+	// The Admin API: Shopify's real schema validates every request, from
+	// Flow's Send Admin API request and from flowbridge alike.
+	shop := shopifytest.New(t, adminToken, "2026-01")
+	shop.SetScopes("read_orders", "write_orders", "read_merchant_managed_fulfillment_orders", "write_merchant_managed_fulfillment_orders")
+	shop.SetClock(clock.Now)
+	seedShop(shop, sc.order)
+	if sc.shop != nil {
+		sc.shop(shop)
+	}
+	byHand := len(shop.Fulfillments(orderGID))
+	url, key := startFlowbridge(t, sb, clock.Now, map[string]string{
+		"SHOPIFY_SHOP": "example.myshopify.com", "SHOPIFY_ADMIN_TOKEN": adminToken, "SHOPIFY_ADMIN_BASE_URL": shop.URL})
 	p := flowtemplates.Defaults()
 	p.BaseURL = url
+	if sc.mode != "" {
+		p.FulfilBy = sc.mode
+	}
 	if sc.mod != nil {
 		sc.mod(&p)
 	}
@@ -94,7 +167,9 @@ func simulate(t *testing.T, sc scenario) outcome {
 	if h.Timeout == 0 {
 		h.Timeout = 5 * time.Second
 	}
-	sim := New(Options{Clock: clock, Secrets: map[string]string{p.SecretName: key}, Definitions: p.Metafields(), HTTP: h})
+	sim := New(Options{Clock: clock, Secrets: map[string]string{p.SecretName: key}, Definitions: p.Metafields(), HTTP: h,
+		Admin:   GraphQLAdmin{URL: shop.URL + "/admin/api/2026-01/graphql.json", Token: adminToken},
+		Refresh: refreshFrom(shop)})
 	store := &Store{Order: sc.order}
 	if sc.prepare != nil {
 		sc.prepare(store)
@@ -108,7 +183,7 @@ func simulate(t *testing.T, sc scenario) outcome {
 	if res.Failed {
 		t.Fatalf("run failed: %s (supplier orders created: %d)", res.Reason, sb.Stats().Creates)
 	}
-	return outcome{sb: sb, store: store, res: res, clock: clock, p: p}
+	return outcome{sb: sb, shop: shop, store: store, res: res, clock: clock, p: p, byHand: byHand}
 }
 
 func cumulative(p flowtemplates.Params, n int) time.Duration {
@@ -133,110 +208,169 @@ func TestSimulatedShipment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := simulate(t, scenario{order: fixture(tt.address2, "ES", "46005", "8400000000017", "84000019")})
-			if got := o.sb.Stats().Creates; got != 1 {
-				t.Fatalf("supplier orders = %d, want 1", got)
-			}
-			number, ok := o.store.Metafield(o.p.Namespace, o.p.SupplierOrderKey)
-			if !ok || len(number) != 12 {
-				t.Fatalf("supplier order metafield = %q", number)
-			}
-			if rate, _ := o.store.Metafield(o.p.Namespace, o.p.ShippingCostKey); rate == "" {
-				t.Errorf("shipping cost metafield = %q", rate)
-			}
-			if got := o.checks(); got != tt.check {
-				t.Errorf("tracking checks = %d, want %d", got, tt.check)
-			}
-			if len(o.store.Emails) != 0 {
-				t.Errorf("unexpected alert: %s", o.store.Emails[0].Subject)
-			}
-			fs := o.fulfilments()
-			if len(fs) != 1 || len(o.store.AdminCalls) != 1 {
-				t.Fatalf("fulfilments = %d (admin calls %d), want exactly 1", len(fs), len(o.store.AdminCalls))
-			}
-			if at := fs[0].At.Sub(simStart); at != cumulative(o.p, tt.check) {
-				t.Errorf("fulfilled at +%s, want +%s", at, cumulative(o.p, tt.check))
-			}
-			tr, err := o.sb.Tracking(context.Background(), number)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := fs[0].Input["fulfillment"].(map[string]any)
-			if f["notifyCustomer"] != true {
-				t.Errorf("notifyCustomer = %v", f["notifyCustomer"])
-			}
-			info := f["trackingInfo"].(map[string]any)
-			nums := info["numbers"].([]any)
-			urls := info["urls"].([]any)
-			if len(nums) != tt.parcels || len(tr.Parcels) != tt.parcels {
-				t.Fatalf("numbers %v, parcels %v", nums, tr.Parcels)
-			}
-			for i, p := range tr.Parcels {
-				if nums[i] != p.Number || urls[i] != p.URL {
-					t.Errorf("parcel %d: got %v %v, want %s %s", i, nums[i], urls[i], p.Number, p.URL)
+			eachMode(t, func(t *testing.T, mode string) {
+				o := simulate(t, scenario{mode: mode, order: fixture(tt.address2, "ES", "46005", "8400000000017", "84000019")})
+				if got := o.sb.Stats().Creates; got != 1 {
+					t.Fatalf("supplier orders = %d, want 1", got)
 				}
-			}
-			if info["company"] != tr.Parcels[0].Carrier {
-				t.Errorf("company = %v, want %s", info["company"], tr.Parcels[0].Carrier)
-			}
-			fos := f["lineItemsByFulfillmentOrder"].([]any)
-			if len(fos) != 1 || fos[0].(map[string]any)["fulfillmentOrderId"] != "gid://shopify/FulfillmentOrder/9001" {
-				t.Errorf("lineItemsByFulfillmentOrder = %v", fos)
-			}
+				number, ok := o.store.Metafield(o.p.Namespace, o.p.SupplierOrderKey)
+				if !ok || len(number) != 12 {
+					t.Fatalf("supplier order metafield = %q", number)
+				}
+				if rate, _ := o.store.Metafield(o.p.Namespace, o.p.ShippingCostKey); rate == "" {
+					t.Errorf("shipping cost metafield = %q", rate)
+				}
+				if got := o.checks(); got != tt.check {
+					t.Errorf("tracking checks = %d, want %d", got, tt.check)
+				}
+				if len(o.store.Emails) != 0 {
+					t.Errorf("unexpected alert: %s", o.store.Emails[0].Subject)
+				}
+				fs := o.fulfilments()
+				if len(fs) != 1 {
+					t.Fatalf("fulfilments = %d, want exactly 1", len(fs))
+				}
+				if mode == flowtemplates.FulfilByFlowbridge && len(o.store.AdminCalls) != 0 {
+					t.Errorf("lean workflow sent %d Admin API requests from Flow", len(o.store.AdminCalls))
+				}
+				if at := fs[0].CreatedAt.Sub(simStart); at != cumulative(o.p, tt.check) {
+					t.Errorf("fulfilled at +%s, want +%s", at, cumulative(o.p, tt.check))
+				}
+				tr, err := o.sb.Tracking(context.Background(), number)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := fs[0]
+				if !f.NotifyCustomer || f.LocationID != "gid://shopify/Location/1" || f.Lines["gid://shopify/FulfillmentOrder/9001-line"] != 1 {
+					t.Errorf("fulfilment %+v", f)
+				}
+				if len(f.Numbers) != tt.parcels || len(tr.Parcels) != tt.parcels || len(f.URLs) != tt.parcels {
+					t.Fatalf("numbers %v urls %v, parcels %v", f.Numbers, f.URLs, tr.Parcels)
+				}
+				for i, p := range tr.Parcels {
+					if f.Numbers[i] != p.Number || f.URLs[i] != p.URL {
+						t.Errorf("parcel %d: got %v %v, want %s %s", i, f.Numbers[i], f.URLs[i], p.Number, p.URL)
+					}
+				}
+				if f.Company != tr.Parcels[0].Carrier {
+					t.Errorf("company = %v, want %s", f.Company, tr.Parcels[0].Carrier)
+				}
+			})
 		})
 	}
 }
 
+// Fault 1: an order whose fulfilment orders sit at two locations gets one
+// fulfilment per location (fulfillmentCreate takes one location per call);
+// a closed one is left alone.
+func TestSimulatedMultiLocation(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode string) {
+		order := fixture("sandbox:split sandbox:ship-after=26h", "ES", "46005", "8400000000017", "84000019")
+		order["fulfillmentOrders"] = []any{foFixture("9001", "OPEN", "1"), foFixture("9002", "OPEN", "2"), foFixture("9003", "OPEN", "1"), foFixture("9004", "CLOSED", "2")}
+		o := simulate(t, scenario{mode: mode, order: order})
+		fs := o.fulfilments()
+		if len(fs) != 2 || len(o.store.Emails) != 0 {
+			t.Fatalf("fulfilments %d (want one per location: 2), e-mails %d", len(fs), len(o.store.Emails))
+		}
+		byLoc := map[string]shopifytest.Fulfillment{}
+		for _, f := range fs {
+			byLoc[f.LocationID] = f
+			if len(f.Numbers) != 2 || !f.NotifyCustomer {
+				t.Errorf("fulfilment %+v lacks a parcel or the notification", f)
+			}
+		}
+		if l := byLoc["gid://shopify/Location/1"].Lines; len(l) != 2 {
+			t.Errorf("location 1 covers %v, want fulfilment orders 9001 and 9003", l)
+		}
+		if l := byLoc["gid://shopify/Location/2"].Lines; len(l) != 1 || l["gid://shopify/FulfillmentOrder/9002-line"] != 1 {
+			t.Errorf("location 2 covers %v, want fulfilment order 9002", l)
+		}
+	})
+}
+
+// An order whose fulfilment orders are all on hold: nothing can be
+// fulfilled, and a person hears about it with the reason.
+func TestSimulatedNothingOpen(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode string) {
+		order := fixture("", "ES", "46005", "8400000000017")
+		order["fulfillmentOrders"] = []any{foFixture("9001", "ON_HOLD", "1")}
+		o := simulate(t, scenario{mode: mode, order: order})
+		if n := len(o.fulfilments()); n != 0 || len(o.store.AdminCalls) != 0 {
+			t.Fatalf("fulfilments %d, admin calls %d; want none", n, len(o.store.AdminCalls))
+		}
+		if len(o.store.Emails) != 1 {
+			t.Fatalf("e-mails = %d, want 1", len(o.store.Emails))
+		}
+		e := o.store.Emails[0]
+		want := "nothing open to fulfil"
+		if mode == flowtemplates.FulfilByFlowbridge {
+			want = "nothing_to_fulfil"
+		}
+		if !strings.Contains(e.Subject+e.Message, want) || !strings.Contains(e.Message, "hold") {
+			t.Errorf("alert lacks the reason %q:\n%s\n%s", want, e.Subject, e.Message)
+		}
+	})
+}
+
 func TestSimulatedCancelledOnCheck3(t *testing.T) {
-	o := simulate(t, scenario{order: fixture("sandbox:cancel sandbox:ship-after=35h", "ES", "46005", "8400000000024")})
-	if n := len(o.fulfilments()); n != 0 {
-		t.Fatalf("fulfilments = %d, want 0", n)
-	}
-	if o.checks() != 3 {
-		t.Errorf("checks = %d, want 3", o.checks())
-	}
-	if len(o.store.Emails) != 1 {
-		t.Fatalf("emails = %d, want 1", len(o.store.Emails))
-	}
-	e := o.store.Emails[0]
-	number, _ := o.store.Metafield(o.p.Namespace, o.p.SupplierOrderKey)
-	for _, want := range []string{"#1042", "CANCELLED"} {
-		if !strings.Contains(e.Subject, want) {
-			t.Errorf("subject %q lacks %q", e.Subject, want)
+	eachMode(t, func(t *testing.T, mode string) {
+		o := simulate(t, scenario{mode: mode, order: fixture("sandbox:cancel sandbox:ship-after=35h", "ES", "46005", "8400000000024")})
+		if n := len(o.fulfilments()); n != 0 {
+			t.Fatalf("fulfilments = %d, want 0", n)
 		}
-	}
-	for _, want := range []string{number, "check 3 of 7", "Ana García", "refund"} {
-		if !strings.Contains(e.Message, want) {
-			t.Errorf("message lacks %q:\n%s", want, e.Message)
+		if o.checks() != 3 {
+			t.Errorf("checks = %d, want 3", o.checks())
 		}
-	}
-	if e.To[0] != "ops@example.com" {
-		t.Errorf("to = %v", e.To)
-	}
+		if len(o.store.Emails) != 1 {
+			t.Fatalf("emails = %d, want 1", len(o.store.Emails))
+		}
+		e := o.store.Emails[0]
+		number, _ := o.store.Metafield(o.p.Namespace, o.p.SupplierOrderKey)
+		subject := []string{"#1042", "CANCELLED"}
+		message := []string{number, "check 3 of 7", "Ana García", "refund"}
+		if mode == flowtemplates.FulfilByFlowbridge {
+			subject = []string{"#1042", "supplier_cancelled"}
+		}
+		for _, want := range subject {
+			if !strings.Contains(e.Subject, want) {
+				t.Errorf("subject %q lacks %q", e.Subject, want)
+			}
+		}
+		for _, want := range message {
+			if !strings.Contains(e.Message, want) {
+				t.Errorf("message lacks %q:\n%s", want, e.Message)
+			}
+		}
+		if e.To[0] != "ops@example.com" {
+			t.Errorf("to = %v", e.To)
+		}
+	})
 }
 
 func TestSimulatedNeverShips(t *testing.T) {
-	o := simulate(t, scenario{order: fixture("sandbox:never-ship", "ES", "46005", "8400000000017")})
-	if n := len(o.fulfilments()); n != 0 {
-		t.Fatalf("fulfilments = %d", n)
-	}
-	if o.checks() != 7 {
-		t.Errorf("checks = %d, want 7", o.checks())
-	}
-	if len(o.store.Emails) != 1 {
-		t.Fatalf("emails = %d, want exactly 1", len(o.store.Emails))
-	}
-	e := o.store.Emails[0]
-	if e.At.Sub(simStart) != cumulative(o.p, 7) {
-		t.Errorf("alert at +%s, want after the 7th check", e.At.Sub(simStart))
-	}
-	number, _ := o.store.Metafield(o.p.Namespace, o.p.SupplierOrderKey)
-	for _, want := range []string{"#1042", "gid://shopify/Order/5550001", "Ana García", "ana@example.com", number,
-		"processing", simStart.Add(-time.Minute).Format(time.RFC3339), simStart.Format(time.RFC3339), "Valencia"} {
-		if !strings.Contains(e.Message, want) {
-			t.Errorf("alert lacks %q:\n%s", want, e.Message)
+	eachMode(t, func(t *testing.T, mode string) {
+		o := simulate(t, scenario{mode: mode, order: fixture("sandbox:never-ship", "ES", "46005", "8400000000017")})
+		if n := len(o.fulfilments()); n != 0 {
+			t.Fatalf("fulfilments = %d", n)
 		}
-	}
+		if o.checks() != 7 {
+			t.Errorf("checks = %d, want 7", o.checks())
+		}
+		if len(o.store.Emails) != 1 {
+			t.Fatalf("emails = %d, want exactly 1", len(o.store.Emails))
+		}
+		e := o.store.Emails[0]
+		if e.At.Sub(simStart) != cumulative(o.p, 7) {
+			t.Errorf("alert at +%s, want after the 7th check", e.At.Sub(simStart))
+		}
+		number, _ := o.store.Metafield(o.p.Namespace, o.p.SupplierOrderKey)
+		for _, want := range []string{"#1042", "gid://shopify/Order/5550001", "Ana García", "ana@example.com", number,
+			"processing", simStart.Add(-time.Minute).Format(time.RFC3339), simStart.Format(time.RFC3339), "Valencia"} {
+			if !strings.Contains(e.Message, want) {
+				t.Errorf("alert lacks %q:\n%s", want, e.Message)
+			}
+		}
+	})
 }
 
 func TestSimulatedStage1Refusals(t *testing.T) {
@@ -333,13 +467,43 @@ func TestSimulatedOrdersTimeout(t *testing.T) {
 	}
 }
 
-func TestSimulatedAlreadyFulfilled(t *testing.T) {
-	order := fixture("", "ES", "46005", "8400000000017")
-	order["displayFulfillmentStatus"] = "FULFILLED"
-	o := simulate(t, scenario{order: order})
-	if len(o.store.AdminCalls) != 0 || len(o.store.Emails) != 0 {
-		t.Errorf("admin calls %d, emails %d; want none for an order fulfilled by hand", len(o.store.AdminCalls), len(o.store.Emails))
+// Flow re-sends the lean check while flowbridge is fulfilling: Shopify
+// applied the first fulfillmentCreate but its answer was lost (503), so
+// flowbridge answered 503 and Flow re-sent; the re-send finds nothing
+// open and answers done. One fulfilment, no alert.
+func TestSimulatedResendDuringFulfilment(t *testing.T) {
+	o := simulate(t, scenario{mode: flowtemplates.FulfilByFlowbridge, order: fixture("", "ES", "46005", "8400000000017"),
+		shop: func(s *shopifytest.Server) {
+			s.EnqueueFor("fulfillmentCreate", shopifytest.Fault{Status: 503, Applied: true})
+		}})
+	if n := len(o.fulfilments()); n != 1 || len(o.store.Emails) != 0 {
+		t.Fatalf("fulfilments %d, e-mails %d", n, len(o.store.Emails))
 	}
+	var detail string
+	for _, e := range o.res.Events {
+		if strings.Contains(e.Detail, "/fulfil") {
+			detail = e.Detail
+		}
+	}
+	if !strings.Contains(detail, "attempts=[503 200]") || !strings.Contains(detail, "already_fulfilled") {
+		t.Errorf("fulfil step: %s", detail)
+	}
+	if n := o.shop.Count("fulfillmentCreate"); n != 0 {
+		// Count leaves out requests answered with a fault: the one create
+		// that took effect is the faulted one.
+		t.Errorf("fulfillmentCreate answered normally %d times, want 0", n)
+	}
+}
+
+func TestSimulatedAlreadyFulfilled(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode string) {
+		o := simulate(t, scenario{mode: mode, order: fixture("", "ES", "46005", "8400000000017"),
+			shop: func(s *shopifytest.Server) { s.FulfilByHand(orderGID) }})
+		if o.byHand != 1 || len(o.fulfilments()) != 0 || len(o.store.AdminCalls) != 0 || len(o.store.Emails) != 0 {
+			t.Errorf("by hand %d; new fulfilments %d, admin calls %d, emails %d; want none for an order fulfilled by hand",
+				o.byHand, len(o.fulfilments()), len(o.store.AdminCalls), len(o.store.Emails))
+		}
+	})
 }
 
 func TestSimulatedHold(t *testing.T) {
@@ -359,13 +523,15 @@ func TestSimulatedHold(t *testing.T) {
 		}
 	})
 	t.Run("untouched", func(t *testing.T) {
-		o := simulate(t, scenario{order: fixture("", "ES", "46005", "8400000000017"), mod: hold})
-		if o.sb.Stats().Creates != 1 || len(o.fulfilments()) != 1 {
-			t.Errorf("creates %d, fulfilments %d", o.sb.Stats().Creates, len(o.fulfilments()))
-		}
-		if at := o.fulfilments()[0].At.Sub(simStart); at != 2*time.Hour+24*time.Hour {
-			t.Errorf("fulfilled at +%s", at)
-		}
+		eachMode(t, func(t *testing.T, mode string) {
+			o := simulate(t, scenario{mode: mode, order: fixture("", "ES", "46005", "8400000000017"), mod: hold})
+			if o.sb.Stats().Creates != 1 || len(o.fulfilments()) != 1 {
+				t.Fatalf("creates %d, fulfilments %d", o.sb.Stats().Creates, len(o.fulfilments()))
+			}
+			if at := o.fulfilments()[0].CreatedAt.Sub(simStart); at != 2*time.Hour+24*time.Hour {
+				t.Errorf("fulfilled at +%s", at)
+			}
+		})
 	})
 }
 
@@ -398,5 +564,20 @@ func TestCommandRunsCommittedWorkflow(t *testing.T) {
 	}
 	if sb.Stats().Creates != 1 {
 		t.Errorf("creates = %d", sb.Stats().Creates)
+	}
+}
+
+// The status-only variant of the lean workflow (no Run code in stage 2)
+// reaches the same ends, should the editor show that a Condition can read
+// the Send HTTP request's status.
+func TestSimulatedLeanBranchOnStatus(t *testing.T) {
+	onStatus := func(p *flowtemplates.Params) { p.BranchOnStatus = true }
+	o := simulate(t, scenario{mode: flowtemplates.FulfilByFlowbridge, mod: onStatus, order: fixture("sandbox:ship-after=50h", "ES", "46005", "8400000000017")})
+	if o.checks() != 4 || len(o.fulfilments()) != 1 || len(o.store.Emails) != 0 {
+		t.Fatalf("checks %d, fulfilments %d, e-mails %d", o.checks(), len(o.fulfilments()), len(o.store.Emails))
+	}
+	o = simulate(t, scenario{mode: flowtemplates.FulfilByFlowbridge, mod: onStatus, order: fixture("sandbox:cancel sandbox:ship-after=35h", "ES", "46005", "8400000000024")})
+	if o.checks() != 3 || len(o.fulfilments()) != 0 || len(o.store.Emails) != 1 || !strings.Contains(o.store.Emails[0].Message, "supplier_cancelled") {
+		t.Fatalf("cancelled: checks %d, fulfilments %d, e-mails %v", o.checks(), len(o.fulfilments()), o.store.Emails)
 	}
 }

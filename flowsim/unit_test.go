@@ -2,6 +2,7 @@ package flowsim
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -164,12 +165,14 @@ type Pair { a: Int! }
 // TestGeneratedRunCodeScripts runs the generated parsers on the answers
 // the service gives (success, problem body, non-JSON body).
 func TestGeneratedRunCodeScripts(t *testing.T) {
-	w, err := flowtemplates.Build(flowtemplates.Defaults())
+	p := flowtemplates.Defaults()
+	p.FulfilBy = flowtemplates.FulfilByFlow
+	w, err := flowtemplates.Build(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	scripts := map[string]flowtemplates.Step{}
-	vars := flowtemplates.StepVariables(w)
+	vars := flowtemplates.StepVariables(w, flowtemplates.TaskTable())
 	for _, s := range w.Root.Steps {
 		if v := vars[s.StepID]; strings.HasPrefix(v, "runCode") {
 			scripts[v] = s
@@ -183,8 +186,7 @@ func TestGeneratedRunCodeScripts(t *testing.T) {
 		schema, _ := s.Config("output_schema")
 		env := map[string]any{httpVar: map[string]any{"status": float64(status), "body": body},
 			"order": map[string]any{"fulfillmentOrders": []any{
-				map[string]any{"id": "gid://shopify/FulfillmentOrder/1", "status": "OPEN"},
-				map[string]any{"id": "gid://shopify/FulfillmentOrder/2", "status": "CLOSED"}}}}
+				fo("1", "OPEN", "10"), fo("2", "CLOSED", "10"), fo("3", "IN_PROGRESS", "20"), fo("4", "OPEN", "10"), fo("5", "ON_HOLD", "20")}}}
 		out, err := RunCode{}.Run(in, js, schema, env)
 		if err != nil {
 			t.Fatalf("%s: %v", v, err)
@@ -212,12 +214,91 @@ func TestGeneratedRunCodeScripts(t *testing.T) {
 		t.Errorf("orders placed: %v", out)
 	}
 	out = run("runCode2", "sendHttpRequest2", 200, `{"ok":true,"status":"shipped","fulfillable":true,"tracking_company":"GLS","tracking_numbers":["1","2"],"tracking_urls":["u1","u2"]}`)
-	if out["fulfillable"] != true || len(out["trackingNumbers"].([]any)) != 2 || len(out["fulfillmentOrderIds"].([]any)) != 1 {
+	if out["fulfillable"] != true || len(out["trackingNumbers"].([]any)) != 2 || out["openFulfillmentOrders"] != float64(3) {
 		t.Errorf("tracking shipped: %v", out)
+	}
+	// Fault 1: one fulfillmentCreate per location, only open fulfilment
+	// orders, each input valid against Shopify's FulfillmentInput.
+	fs, _ := out["fulfillments"].([]any)
+	if len(fs) != 2 {
+		t.Fatalf("fulfillments per location = %v", fs)
+	}
+	wantFOs := map[string][]string{"gid://shopify/Location/10": {"gid://shopify/FulfillmentOrder/1", "gid://shopify/FulfillmentOrder/4"},
+		"gid://shopify/Location/20": {"gid://shopify/FulfillmentOrder/3"}}
+	for _, f := range fs {
+		m := f.(map[string]any)
+		var inputs map[string]any
+		if err := json.Unmarshal([]byte(m["input"].(string)), &inputs); err != nil {
+			t.Fatal(err)
+		}
+		if err := CoerceMutationInputs("fulfillmentCreate", inputs); err != nil {
+			t.Errorf("location %v: %v", m["locationId"], err)
+		}
+		fi := inputs["fulfillment"].(map[string]any)
+		var got []string
+		for _, g := range fi["lineItemsByFulfillmentOrder"].([]any) {
+			got = append(got, g.(map[string]any)["fulfillmentOrderId"].(string))
+		}
+		if want := wantFOs[m["locationId"].(string)]; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("location %v: fulfilment orders %v, want %v", m["locationId"], got, want)
+		}
+		ti := fi["trackingInfo"].(map[string]any)
+		if fi["notifyCustomer"] != true || ti["company"] != "GLS" || len(ti["numbers"].([]any)) != 2 || len(ti["urls"].([]any)) != 2 {
+			t.Errorf("fulfilment input %v", fi)
+		}
 	}
 	out = run("runCode2", "sendHttpRequest2", 404, `{"ok":false,"code":"order_not_found"}`)
 	if out["fulfillable"] != false || out["supplierStatus"] != "order_not_found" {
 		t.Errorf("tracking 404: %v", out)
+	}
+}
+
+func fo(id, status, loc string) map[string]any {
+	return map[string]any{"id": "gid://shopify/FulfillmentOrder/" + id, "status": status,
+		"assignedLocation": map[string]any{"location": map[string]any{"id": "gid://shopify/Location/" + loc}}}
+}
+
+// The lean workflow's one short parser, on each answer POST
+// /tracking/{id}/fulfil gives.
+func TestLeanParser(t *testing.T) {
+	p := flowtemplates.Defaults()
+	p.FulfilBy = flowtemplates.FulfilByFlowbridge
+	w, err := flowtemplates.Build(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parse flowtemplates.Step
+	vars := flowtemplates.StepVariables(w, flowtemplates.TaskTable())
+	for _, s := range w.Root.Steps {
+		if vars[s.StepID] == "runCode2" {
+			parse = s
+		}
+	}
+	in, _ := parse.Config("input")
+	js, _ := parse.Config("script")
+	schema, _ := parse.Config("output_schema")
+	if n := strings.Count(js, "\n"); n > 30 {
+		t.Errorf("the lean parser has %d lines; it should stay short", n)
+	}
+	for _, tc := range []struct {
+		status        int
+		body          string
+		done, waiting bool
+		code          string
+	}{
+		{200, `{"ok":true,"done":true,"outcome":"fulfilled","status":"shipped"}`, true, false, "fulfilled"},
+		{200, `{"ok":true,"done":true,"outcome":"already_fulfilled"}`, true, false, "already_fulfilled"},
+		{202, `{"ok":true,"done":false,"outcome":"not_shipped","status":"pending"}`, false, true, "not_shipped"},
+		{422, `{"ok":false,"code":"supplier_cancelled","detail":"x"}`, false, false, "supplier_cancelled"},
+		{502, `<html>bad gateway</html>`, false, false, "http_502"},
+	} {
+		out, err := RunCode{}.Run(in, js, schema, map[string]any{"sendHttpRequest2": map[string]any{"status": float64(tc.status), "body": tc.body}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["done"] != tc.done || out["waiting"] != tc.waiting || out["code"] != tc.code {
+			t.Errorf("%d %s: %v", tc.status, tc.body, out)
+		}
 	}
 }
 

@@ -13,12 +13,14 @@ const WorkflowName = "flowbridge: place supplier order and fulfil with tracking"
 
 // builder assembles a workflow, numbering step variables the way Flow does.
 type builder struct {
-	w    Workflow
-	vars map[string]int
+	w     Workflow
+	vars  map[string]int
+	tasks Tasks
 }
 
-func newBuilder(name string) *builder {
+func newBuilder(name string, tasks Tasks) *builder {
 	return &builder{
+		tasks: tasks,
 		w: Workflow{Metadata: Metadata{Version: 0.1}, Root: Root{
 			Steps: []Step{}, Links: []Link{}, PatchedFields: []PatchedField{}, WorkflowName: name}},
 		vars: map[string]int{},
@@ -37,7 +39,7 @@ func (b *builder) stepID(key string) StepID {
 // add appends a step; col/row place it on the canvas. It returns the step
 // id and the variable the step adds ("" when none).
 func (b *builder) add(key, taskName string, col, row int, desc string, cfg ...string) (StepID, string) {
-	t := task(taskName)
+	t := b.tasks.Get(taskName)
 	if len(cfg)%2 != 0 {
 		panic("flowtemplates: odd config list for " + key) // programming error
 	}
@@ -148,8 +150,12 @@ func Build(p Params) (Workflow, error) {
 	if err := p.Validate(); err != nil {
 		return Workflow{}, err
 	}
+	tasks, err := p.Tasks()
+	if err != nil {
+		return Workflow{}, err // Validate has refused this already
+	}
 	base := strings.TrimRight(p.BaseURL, "/")
-	b := newBuilder(WorkflowName)
+	b := newBuilder(WorkflowName, tasks)
 	for _, m := range p.Metafields() {
 		b.w.Root.PatchedFields = append(b.w.Root.PatchedFields, PatchedField{
 			Field: "metafield", Arguments: map[string]string{"namespace": m.Namespace, "key": m.Key},
@@ -213,10 +219,28 @@ func Build(p Params) (Workflow, error) {
 		"value", "{{ "+pv+".supplierOrderId }}", "value_type", "single_line_text_field")
 	b.link(placed, PortTrue, saveOrder)
 
-	// Stage 2: one block per check. Each block's "not yet" branch leads to
-	// the next block's Wait; the last one's to the no-tracking alert.
-	prev, port = saveOrder, PortOutput
-	col += 8
+	b.stage2(p, saveOrder, col+8)
+	return b.w, nil
+}
+
+// stage2 adds the tracking checks after step prev (output port), starting
+// at canvas column col.
+func (b *builder) stage2(p Params, prev StepID, col int) {
+	if p.FulfilBy == FulfilByFlowbridge {
+		b.stage2Lean(p, prev, col)
+		return
+	}
+	b.stage2Flow(p, prev, col)
+}
+
+// stage2Flow is the workflow where Flow fulfils: each check parses the
+// tracking answer in Run code, which also prepares one fulfillmentCreate
+// input per location (fulfillmentCreate takes fulfilment orders of one
+// location only), and a For each sends them with Send Admin API request.
+// Each block's "not yet" branch leads to the next block's Wait; the last
+// one's to the no-tracking alert.
+func (b *builder) stage2Flow(p Params, prev StepID, col int) {
+	port := PortOutput
 	n := len(p.Schedule)
 	var lastTrack string
 	for i, d := range p.Schedule {
@@ -238,20 +262,85 @@ func Build(p Params) (Workflow, error) {
 		notDone, _ := b.add(key+".not_fulfilled", "condition", c+3, 3, fmt.Sprintf("Stage 2: check %d — order not already fulfilled?", k),
 			"condition", "(order.displayFulfillmentStatus != 'FULFILLED')")
 		b.link(ship, PortTrue, notDone)
-		fulfil, _ := b.add(key+".fulfil", "admin_api", c+4, 3, fmt.Sprintf("Stage 2: check %d — fulfil with tracking (fulfillmentCreate)", k),
+		open, _ := b.add(key+".has_open", "condition", c+4, 3, fmt.Sprintf("Stage 2: check %d — any open fulfilment order?", k),
+			"condition", "("+tv+".openFulfillmentOrders > 0)")
+		b.link(notDone, PortTrue, open)
+		subj, msg := noOpenFulfillmentOrderEmail(p, tv, k)
+		noOpen, _ := b.add(key+".no_open_alert", "email", c+5, 4, fmt.Sprintf("Alert: shipped but nothing left to fulfil (check %d)", k), emailStep(p, subj, msg)...)
+		b.link(open, PortFalse, noOpen)
+		each, _ := b.add(key+".each_location", "foreach", c+5, 3, fmt.Sprintf("Stage 2: check %d — for each location", k),
+			"listpath", tv+".fulfillments")
+		b.link(open, PortTrue, each)
+		fulfil, _ := b.add(key+".fulfil", "admin_api", c+6, 3, fmt.Sprintf("Stage 2: check %d — fulfil one location with tracking (fulfillmentCreate)", k),
 			"api_call", fulfillmentCall(tv))
-		b.link(notDone, PortTrue, fulfil)
+		b.link(each, PortLoopBody, fulfil)
 		cancelled, _ := b.add(key+".cancelled", "condition", c+3, 2, fmt.Sprintf("Stage 2: check %d — cancelled by the supplier?", k),
 			"condition", "("+tv+".cancelled == true)")
 		b.link(ship, PortFalse, cancelled)
-		subj, msg := cancelledEmail(p, tv, k, n)
+		subj, msg = cancelledEmail(p, tv+".supplierStatus", tv+".rawStatus", tv+".checkedAt", k, n)
 		alert, _ := b.add(key+".cancelled_alert", "email", c+4, 1, fmt.Sprintf("Alert: supplier cancelled (check %d)", k), emailStep(p, subj, msg)...)
 		b.link(cancelled, PortTrue, alert)
 		prev, port = cancelled, PortFalse
 		lastTrack = tv
 	}
-	subj, msg = noTrackingEmail(p, lastTrack, n)
+	subj, msg := noTrackingEmail(p, lastTrack+".supplierStatus", lastTrack+".rawStatus", lastTrack+".detail", lastTrack+".checkedAt", n)
+	final, _ := b.add("no_tracking.alert", "email", col+n*4+3, 2, fmt.Sprintf("Alert: no tracking after %d checks", n), emailStep(p, subj, msg)...)
+	b.link(prev, port, final)
+}
+
+// stage2Lean is the workflow where flowbridge fulfils: each check is one
+// POST /tracking/{id}/fulfil, which fulfils the Shopify order through the
+// Admin API exactly once when the supplier has shipped, and answers 200
+// (done), 202 (not shipped yet) or a problem (cancelled, nothing to fulfil,
+// …). A short Run code step reads that answer: no Shopify source shows a
+// Condition reading a Send HTTP request's status directly (Shopify's
+// examples read it in Run code), so the status-only variant is opt-in
+// (Params.BranchOnStatus).
+func (b *builder) stage2Lean(p Params, prev StepID, col int) {
+	port := PortOutput
+	n := len(p.Schedule)
+	var last leanVars
+	for i, d := range p.Schedule {
+		k := i + 1
+		key := "check" + strconv.Itoa(k)
+		c := col + i*4
+		wait, _ := b.add(key+".wait", "wait", c, 0, fmt.Sprintf("Stage 2: wait %s before tracking check %d of %d", FormatDuration(d), k, n), waitConfig(d)...)
+		b.link(prev, port, wait)
+		req, hv := b.add(key+".request", "http", c, 2, fmt.Sprintf("Stage 2: check %d — flowbridge fulfils if shipped (POST /tracking/…/fulfil)", k),
+			httpStep("POST", fulfilURL(p), headersJSON(p, true), fulfilBody())...)
+		b.link(wait, PortOutput, req)
+		from := req
+		var v leanVars
+		if p.BranchOnStatus {
+			v = leanVars{done: hv + ".status == 200", waiting: hv + ".status == 202", code: hv + ".status", detail: hv + ".body",
+				status: hv + ".status", checked: hv + ".status"}
+		} else {
+			lc := leanParser(hv)
+			parse, lv := b.add(key+".parse", "run_code", c+1, 2, fmt.Sprintf("Stage 2: check %d — read the answer", k),
+				"input", lc.Input, "script", lc.Script, "output_schema", lc.Output)
+			b.link(req, PortOutput, parse)
+			from = parse
+			v = leanVars{done: lv + ".done == true", waiting: lv + ".waiting == true", code: lv + ".code", detail: lv + ".detail",
+				status: lv + ".supplierStatus", checked: lv + ".checkedAt"}
+		}
+		done, _ := b.add(key+".done", "condition", c+2, 2, fmt.Sprintf("Stage 2: check %d — fulfilled (now or before)?", k),
+			"condition", "("+v.done+")")
+		b.link(from, PortOutput, done)
+		waiting, _ := b.add(key+".waiting", "condition", c+3, 2, fmt.Sprintf("Stage 2: check %d — not shipped yet?", k),
+			"condition", "("+v.waiting+")")
+		b.link(done, PortFalse, waiting)
+		subj, msg := leanProblemEmail(p, v, k, n)
+		alert, _ := b.add(key+".problem_alert", "email", c+4, 3, fmt.Sprintf("Alert: cancelled or not fulfillable (check %d)", k), emailStep(p, subj, msg)...)
+		b.link(waiting, PortFalse, alert)
+		prev, port = waiting, PortTrue
+		last = v
+	}
+	subj, msg := noTrackingEmail(p, last.status, last.code, last.detail, last.checked, n)
 	final, _ := b.add("no_tracking.alert", "email", col+n*4, 2, fmt.Sprintf("Alert: no tracking after %d checks", n), emailStep(p, subj, msg)...)
 	b.link(prev, port, final)
-	return b.w, nil
+}
+
+// leanVars are the Liquid/condition expressions one lean check exposes.
+type leanVars struct {
+	done, waiting, code, detail, status, checked string
 }

@@ -82,12 +82,12 @@ func Guide(p Params, w Workflow) []byte {
 	for i, s := range w.Root.Steps {
 		num[s.StepID] = i + 1
 	}
-	vars := StepVariables(w)
-	table := TaskTable()
+	table, _ := p.Tasks() // Build has accepted p
+	vars := StepVariables(w, table)
 	pf("## Steps\n\n")
 	for i, s := range w.Root.Steps {
 		label := s.TaskID
-		if t, ok := TaskByID(s.TaskID); ok {
+		if t, ok := table.ByID(s.TaskID); ok {
 			label = t.Label
 		}
 		pf("### %d. %s — *%s*\n\n", i+1, s.Title(), label)
@@ -111,6 +111,20 @@ func Guide(p Params, w Workflow) []byte {
 			continue
 		}
 		for _, c := range s.ConfigFieldValues {
+			if c.ConfigFieldID == "api_call" {
+				// The editor has two fields: the mutation's name and its
+				// inputs (JSON). Each gets its own value, unescaped.
+				var call struct{ Name, Blob string }
+				if json.Unmarshal([]byte(c.Value), &call) == nil {
+					pf("- **Mutation**: `%s`\n", call.Name)
+					pf("- **Mutation inputs** (paste exactly this one line; the Run code step prepares the whole JSON):\n\n```liquid\n%s\n```\n\n", call.Blob)
+					continue
+				}
+			}
+			if c.ConfigFieldID == "listpath" {
+				pf("- **List**: `%s` (inside the loop each item is `%s`)\n", c.Value, forEachItem(c.Value))
+				continue
+			}
 			name := fieldLabel(s.TaskID, c.ConfigFieldID, table)
 			var pairs [][2]string
 			if c.ConfigFieldID == "headers" && json.Unmarshal([]byte(c.Value), &pairs) == nil {
@@ -139,21 +153,39 @@ func Guide(p Params, w Workflow) []byte {
 		pf("\n")
 	}
 
-	pf("## Task ids used in the workflow JSON\n\n| step | task id | confirmed | source |\n|---|---|---|---|\n")
-	keys := make([]string, 0, len(table))
-	for k := range table {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	pf("## Task ids, versions and config fields used in the workflow JSON\n\n")
+	pf("The build guide above does not depend on these; the workflow JSON does. One wrong id makes Shopify's `workflow validate` / `push` ")
+	pf("refuse the whole file. Entries marked *assumed* are not shown by any Shopify source.\n\n")
+	pf("| step | task id | version | config fields | source |\n|---|---|---|---|---|\n")
+	for _, k := range table.Names() {
 		t := table[k]
-		c := "no (guess)"
-		if t.Confirmed {
-			c = "yes"
+		fs := make([]string, 0, len(t.Fields))
+		for _, f := range t.Fields {
+			fs = append(fs, "`"+f.ID+"` "+confirmedWord(f.Fact))
 		}
-		pf("| %s | `%s` | %s | %s |\n", t.Label, t.ID, c, t.Source)
+		srcs := []string{"id: " + t.IDFact.Source, "version: " + t.VersionFact.Source}
+		if len(t.Fields) > 0 {
+			srcs = append(srcs, "fields: "+t.Fields[0].Fact.Source)
+		}
+		pf("| %s (`%s`) | `%s` %s | `%s` %s | %s | %s |\n", t.Label, k, t.ID, confirmedWord(t.IDFact), t.Version,
+			confirmedWord(t.VersionFact), strings.Join(fs, ", "), strings.Join(srcs, "; "))
 	}
+	pf("\n### Reading the real ids from an exported workflow\n\n")
+	pf("1. In Flow, build any small workflow with the steps marked *assumed* (an **Order paid** trigger, a **Send HTTP request**, a **Wait**), ")
+	pf("or build this one from the guide, and choose **Export**. The file is `<64 hex digits>:<JSON>`.\n")
+	pf("2. Everything after the first `:` is the workflow JSON. Each entry of `root.steps` has `task_id`, `task_version` and ")
+	pf("`config_field_values[].config_field_id`.\n")
+	pf("3. Regenerate with what it shows, e.g. `flowbridge templates --task-id order_paid=<task_id>@<task_version> --task-id http=… --task-id wait=…` ")
+	pf("(or `--task-ids file.json` holding `{\"order_paid\": \"<task_id>@<version>\"}`), and check the config field names against the table above. ")
+	pf("`flowbridge simulate --task-id …` takes the same overrides, and reads the export file itself.\n")
 	return b.Bytes()
+}
+
+func confirmedWord(f Fact) string {
+	if f.Confirmed {
+		return "(confirmed)"
+	}
+	return "(**assumed**)"
 }
 
 func holdText(p Params) string {
@@ -164,7 +196,7 @@ func holdText(p Params) string {
 }
 
 // fieldLabel is the editor's name for a config field.
-func fieldLabel(taskID, field string, table map[string]Task) string {
+func fieldLabel(taskID, field string, table Tasks) string {
 	labels := map[string]string{
 		"method": "HTTP method", "url": "URL", "headers": "Headers (name, value pairs)", "body": "Body",
 		"on_client_error": "On client error (4XX)", "on_server_error": "On server error (5XX or 429)",
@@ -172,7 +204,7 @@ func fieldLabel(taskID, field string, table map[string]Task) string {
 		"condition": "Condition", "namespace": "Namespace", "key": "Key", "value": "Value",
 		"value_type": "Type", "order_id": "Order (hidden, set by the trigger)",
 		"address": "Recipients", "subject": "Subject", "message": "Message",
-		"api_call": "Mutation and inputs (fulfillmentCreate)",
+		"listpath": "List",
 	}
 	if l, ok := labels[field]; ok {
 		return l
@@ -197,12 +229,22 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	schedule := fs.String("schedule", joinDurations(d.Schedule), "comma-separated waits before each tracking check (e.g. 24h,6h,12h,1d)")
 	fs.DurationVar(&d.Hold, "hold", d.Hold, "wait after payment before placing (0 = none)")
 	carriers := fs.String("carriers", "", "comma-separated preferred carriers (overrides the service's list)")
+	fs.StringVar(&d.FulfilBy, "fulfil-by", d.FulfilBy, "who fulfils the order when the supplier ships: "+FulfilByFlowbridge+" (POST /tracking/{id}/fulfil) or "+FulfilByFlow+" (Send Admin API request)")
+	fs.BoolVar(&d.BranchOnStatus, "branch-on-status", false, "lean workflow: branch on the HTTP status in Conditions, no Run code (unconfirmed: check the variable picker first)")
+	taskFlags := TaskFlags{}
+	fs.Var(taskFlags, "task-id", "override a task id: name=id[@version] (repeatable; names: "+strings.Join(TaskTable().Names(), ", ")+")")
+	taskFile := fs.String("task-ids", "", "JSON file of task id overrides: {\"name\": \"id@version\"}")
 	if err := fs.Parse(args); err != nil {
 		return problem.Wrap(err, problem.Invalid, "invalid_arguments", "bad templates arguments")
 	}
 	if *out == "" {
 		return problem.New(problem.Invalid, "invalid_arguments", "--out is required")
 	}
+	refs, err := taskFlags.Merge(*taskFile)
+	if err != nil {
+		return err
+	}
+	d.TaskIDs = refs
 	d.AlertEmails = splitList(*alerts)
 	d.Carriers = splitList(*carriers)
 	sched, err := ParseSchedule(*schedule)
@@ -285,4 +327,62 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// TaskFlags collects repeated --task-id name=id[@version] flags (flowbridge
+// templates and flowbridge simulate share it).
+type TaskFlags map[string]TaskRef
+
+// String implements flag.Value.
+func (t TaskFlags) String() string {
+	parts := make([]string, 0, len(t))
+	for k, v := range t {
+		parts = append(parts, k+"="+v.ID+"@"+v.Version)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// Set implements flag.Value.
+func (t TaskFlags) Set(s string) error {
+	name, ref, ok := strings.Cut(s, "=")
+	if !ok || strings.TrimSpace(name) == "" {
+		return errors.New("want name=id[@version]")
+	}
+	r, err := ParseTaskRef(ref)
+	if err != nil {
+		return err
+	}
+	t[strings.TrimSpace(name)] = r
+	return nil
+}
+
+// Merge returns the flags plus the overrides in file (a JSON object of
+// name → "id@version"); flags win.
+func (t TaskFlags) Merge(file string) (map[string]TaskRef, error) {
+	out := map[string]TaskRef{}
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, problem.Wrap(err, problem.Invalid, "invalid_arguments", "cannot read --task-ids file")
+		}
+		var m map[string]string
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, problem.Wrap(err, problem.Invalid, "invalid_arguments", "--task-ids must be a JSON object of name → \"id@version\"")
+		}
+		for k, v := range m {
+			r, err := ParseTaskRef(v)
+			if err != nil {
+				return nil, problem.InvalidFields("invalid_arguments", "bad --task-ids entry", problem.Field{Pointer: "/" + k, Message: err.Error()})
+			}
+			out[k] = r
+		}
+	}
+	for k, v := range t {
+		out[k] = v
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite flowtemplates/generated from th
 // TestGeneratedUpToDate fails when the committed default outputs drift from
 // the generator. Refresh with: go test ./flowtemplates -run Generated -update
 func TestGeneratedUpToDate(t *testing.T) {
-	files, err := Generate(Defaults())
+	files, err := committedFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +58,29 @@ func TestGeneratedUpToDate(t *testing.T) {
 	}
 }
 
+// committedFiles is what flowtemplates/generated holds: the default mode at
+// the top, the other mode under fulfil-by-<mode>/.
+func committedFiles() ([]File, error) {
+	d := Defaults()
+	files, err := Generate(d)
+	if err != nil {
+		return nil, err
+	}
+	other := d
+	other.FulfilBy = FulfilByFlow
+	if d.FulfilBy == FulfilByFlow {
+		other.FulfilBy = FulfilByFlowbridge
+	}
+	more, err := Generate(other)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range more {
+		files = append(files, File{Name: "fulfil-by-" + other.FulfilBy + "/" + f.Name, Data: f.Data})
+	}
+	return files, nil
+}
+
 func countTasks(w Workflow) map[string]int {
 	n := map[string]int{}
 	for _, s := range w.Root.Steps {
@@ -75,12 +99,24 @@ func TestBuildShape(t *testing.T) {
 		conditions  int
 		emails      int
 		fulfilments int
+		forEach     int
 	}{
-		{name: "defaults", mod: func(*Params) {}, waits: 7, runCodes: 9, conditions: 2 + 7*3, emails: 2 + 7 + 1, fulfilments: 7},
-		{name: "hold and three checks", mod: func(p *Params) {
+		// Flow fulfils: per check a parse, four conditions (shipped, not
+		// fulfilled, any open, cancelled), a For each over locations with
+		// one Admin API request, two alerts (no open FO, cancelled).
+		{name: "fulfil by flow", mod: func(p *Params) { p.FulfilBy = FulfilByFlow },
+			waits: 7, runCodes: 2 + 7, conditions: 2 + 7*4, emails: 2 + 7*2 + 1, fulfilments: 7, forEach: 7},
+		{name: "fulfil by flow, hold and three checks", mod: func(p *Params) {
+			p.FulfilBy = FulfilByFlow
 			p.Hold = 2 * time.Hour
 			p.Schedule = []time.Duration{time.Hour, 2 * time.Hour, 3 * time.Hour}
-		}, waits: 4, runCodes: 5, conditions: 4 + 3*3, emails: 3 + 3 + 1, fulfilments: 3},
+		}, waits: 4, runCodes: 2 + 3, conditions: 4 + 3*4, emails: 3 + 3*2 + 1, fulfilments: 3, forEach: 3},
+		// flowbridge fulfils: per check one short parse, two conditions
+		// (done, waiting), one alert; no Admin API request.
+		{name: "fulfil by flowbridge", mod: func(p *Params) { p.FulfilBy = FulfilByFlowbridge },
+			waits: 7, runCodes: 2 + 7, conditions: 2 + 7*2, emails: 2 + 7 + 1},
+		{name: "fulfil by flowbridge, branch on status", mod: func(p *Params) { p.FulfilBy = FulfilByFlowbridge; p.BranchOnStatus = true },
+			waits: 7, runCodes: 2, conditions: 2 + 7*2, emails: 2 + 7 + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,6 +137,7 @@ func TestBuildShape(t *testing.T) {
 			check("condition", tt.conditions)
 			check("email", tt.emails)
 			check("admin_api", tt.fulfilments)
+			check("foreach", tt.forEach)
 			check("order_paid", 1)
 			// every link joins existing steps, ends at "input", uses a valid port
 			ids := map[StepID]Step{}
@@ -133,6 +170,7 @@ func TestBuildShape(t *testing.T) {
 
 func TestBuildContents(t *testing.T) {
 	p := Defaults()
+	p.FulfilBy = FulfilByFlow
 	p.BaseURL = "https://svc.example.org/fb/"
 	p.SecretName = "MY_KEY"
 	p.Namespace = "shopx"
@@ -142,7 +180,7 @@ func TestBuildContents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := StepVariables(w)
+	vars := StepVariables(w, TaskTable())
 	var urls, bodies, headers []string
 	var apiCalls []string
 	for _, s := range w.Root.Steps {
@@ -197,8 +235,20 @@ func TestBuildContents(t *testing.T) {
 	if err := json.Unmarshal([]byte(apiCalls[0]), &call); err != nil || call.Name != "fulfillmentCreate" {
 		t.Fatalf("api_call = %s (%v)", apiCalls[0], err)
 	}
-	if !strings.Contains(call.Blob, `"notifyCustomer": true`) || !strings.Contains(call.Blob, "runCode2.trackingNumbers") {
+	// Fault 2: the Mutation inputs are one value the Run code step
+	// prepared (no Liquid filter inside the Admin API request).
+	if call.Blob != "{{ fulfillmentsForeachitem.input }}" || strings.Contains(call.Blob, "| json") {
 		t.Errorf("fulfilment blob: %s", call.Blob)
+	}
+	var each Step
+	for _, s := range w.Root.Steps {
+		if s.TaskType == TypeForEach {
+			each = s
+			break
+		}
+	}
+	if lp, _ := each.Config("listpath"); lp != "runCode2.fulfillments" {
+		t.Errorf("For each listpath = %q", lp)
 	}
 	if got := len(w.Root.PatchedFields); got != 2 || w.Root.PatchedFields[1].Arguments["namespace"] != "shopx" {
 		t.Errorf("patched fields = %+v", w.Root.PatchedFields)
@@ -310,5 +360,66 @@ func TestParseFlowExport(t *testing.T) {
 	}
 	if _, err := Parse([]byte(`{"root":{"steps":[{"step_id":1,"task_id":"x"}]}}`)); err != nil {
 		t.Errorf("integer step ids: %v", err)
+	}
+}
+
+// Fault 5: every task id comes from one table, a merchant can override
+// entries from the command line or a file, and the guide says which are
+// confirmed and how to read the real ones from an export.
+func TestTaskIDOverrides(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ids.json")
+	if err := os.WriteFile(file, []byte(`{"wait": "shopify::flow::delay@1.0", "http": "shopify::flow::http_request"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	err := Command(context.Background(), []string{"--out", dir, "--task-ids", file,
+		"--task-id", "order_paid=shopify::admin::order_transaction_paid@0.2", "--task-id", "http=shopify::flow::send_http@0.3"}, &out, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(WorkflowFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := countTasks(w)
+	if n["shopify::admin::order_transaction_paid"] != 1 || n["shopify::flow::delay"] != 7 || n["shopify::flow::send_http"] == 0 ||
+		n["shopify::admin::order_paid"] != 0 || n["shopify::flow::wait"] != 0 || n["shopify::flow::http_request"] != 0 {
+		t.Fatalf("task ids after override: %v", n)
+	}
+	for _, s := range w.Root.Steps {
+		if s.TaskID == "shopify::flow::delay" && s.TaskVersion != "1.0" {
+			t.Fatalf("wait version %s", s.TaskVersion)
+		}
+	}
+	guide, _ := os.ReadFile(filepath.Join(dir, GuideFile))
+	for _, want := range []string{"`shopify::flow::delay` (confirmed)", "set by the merchant", "Reading the real ids from an exported workflow",
+		"`shopify::flow::condition` (confirmed)", "`address` (**assumed**)"} {
+		if !bytes.Contains(guide, []byte(want)) {
+			t.Errorf("guide lacks %q", want)
+		}
+	}
+	for _, bad := range [][]string{{"--task-id", "nosuch=shopify::x::y"}, {"--task-id", "wait=not an id"}, {"--task-id", "wait"}} {
+		err := Command(context.Background(), append([]string{"--out", dir}, bad...), &out, &errb)
+		var pe *problem.Error
+		if !errors.As(err, &pe) || pe.Kind != problem.Invalid {
+			t.Errorf("%v: err = %v, want an invalid-arguments problem", bad, err)
+		}
+	}
+	// Defaults: the ids no Shopify source shows are marked assumed.
+	tt := TaskTable()
+	for _, name := range []string{"order_paid", "http", "wait"} {
+		if tt[name].IDFact.Confirmed {
+			t.Errorf("%s marked confirmed", name)
+		}
+	}
+	for _, name := range []string{"run_code", "condition", "metafield", "admin_api", "foreach", "email"} {
+		if !tt[name].IDFact.Confirmed || tt[name].IDFact.Source == "" {
+			t.Errorf("%s id not confirmed with a source", name)
+		}
 	}
 }

@@ -26,6 +26,30 @@ type Params struct {
 	Hold time.Duration
 	// Carriers overrides the service's carrier preference list when non-empty.
 	Carriers []string
+	// FulfilBy chooses who fulfils the Shopify order when the supplier
+	// ships: FulfilByFlowbridge (the lean workflow: flowbridge calls the
+	// Admin API itself, POST /tracking/{id}/fulfil) or FulfilByFlow (each
+	// check parses the answer and Flow's Send Admin API request fulfils).
+	FulfilBy string
+	// BranchOnStatus (lean workflow only) branches on the Send HTTP
+	// request's status in Conditions, without a Run code step. No Shopify
+	// source confirms a Condition can read `status`; use it after checking
+	// in the editor's variable picker.
+	BranchOnStatus bool
+	// TaskIDs overrides task ids (and versions) of the task table by name,
+	// for when an exported workflow shows Flow's real ids.
+	TaskIDs map[string]TaskRef
+}
+
+// Fulfilment modes.
+const (
+	FulfilByFlowbridge = "flowbridge"
+	FulfilByFlow       = "flow"
+)
+
+// Tasks returns the task table with p's overrides applied.
+func (p Params) Tasks() (Tasks, error) {
+	return TaskTable().WithOverrides(p.TaskIDs)
 }
 
 // Defaults returns the parameters the committed templates are built with.
@@ -41,6 +65,7 @@ func Defaults() Params {
 			24 * time.Hour, 48 * time.Hour, 72 * time.Hour,
 		},
 		AlertEmails: []string{"ops@example.com"},
+		FulfilBy:    FulfilByFlowbridge,
 	}
 }
 

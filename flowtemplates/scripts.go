@@ -142,7 +142,7 @@ export default function main(input) {
 
 func trackingParser(httpVar string) runCode {
 	return runCode{
-		Input: fmt.Sprintf("query {\n  %s {\n    status\n    body\n  }\n  order {\n    fulfillmentOrders {\n      id\n      status\n    }\n  }\n}\n", httpVar),
+		Input: fmt.Sprintf("query {\n  %s {\n    status\n    body\n  }\n  order {\n    fulfillmentOrders {\n      id\n      status\n      assignedLocation {\n        location {\n          id\n        }\n      }\n    }\n  }\n}\n", httpVar),
 		Script: parseHelper + fmt.Sprintf(`
 // Fulfilment orders that can still take a fulfilment; the tracking lands
 // on these.
@@ -161,10 +161,36 @@ export default function main(input) {
   if (ok && urls.length === 0 && str(b.tracking_url) !== "") {
     urls.push(str(b.tracking_url));
   }
+  const company = str(b.tracking_company) || str(b.carrier);
+  // fulfillmentCreate takes fulfilment orders of one location only, so
+  // group the open ones by assigned location: one input per location,
+  // each carrying every parcel's number and URL.
+  const byLocation = {};
+  const order = [];
   const fos = (input.order && input.order.fulfillmentOrders) || [];
-  const openIds = fos.filter(function (fo) {
-    return OPEN_STATUSES.indexOf(String(fo.status).toUpperCase()) >= 0;
-  }).map(function (fo) { return String(fo.id); });
+  fos.forEach(function (fo) {
+    if (OPEN_STATUSES.indexOf(String(fo.status).toUpperCase()) < 0) {
+      return;
+    }
+    const loc = fo.assignedLocation && fo.assignedLocation.location ? str(fo.assignedLocation.location.id) : "";
+    if (!byLocation[loc]) {
+      byLocation[loc] = [];
+      order.push(loc);
+    }
+    byLocation[loc].push({ fulfillmentOrderId: String(fo.id) });
+  });
+  const fulfillments = order.map(function (loc) {
+    const tracking = { numbers: numbers, urls: urls };
+    if (company !== "") {
+      tracking.company = company;
+    }
+    return {
+      locationId: loc,
+      input: JSON.stringify({
+        fulfillment: { notifyCustomer: true, trackingInfo: tracking, lineItemsByFulfillmentOrder: byLocation[loc] },
+      }),
+    };
+  });
   return {
     ok: ok,
     status: r.status,
@@ -174,12 +200,13 @@ export default function main(input) {
     rawStatus: str(b.raw_status),
     fulfillable: ok && b.fulfillable === true && numbers.length > 0,
     cancelled: ok && b.cancelled === true,
-    trackingCompany: str(b.tracking_company) || str(b.carrier),
+    trackingCompany: company,
     trackingNumbers: numbers,
     trackingUrls: urls,
     parcelsCount: numbers.length,
     checkedAt: str(b.checked_at),
-    fulfillmentOrderIds: openIds,
+    openFulfillmentOrders: order.reduce(function (n, loc) { return n + byLocation[loc].length; }, 0),
+    fulfillments: fulfillments,
   };
 }
 `, httpVar),
@@ -205,8 +232,17 @@ export default function main(input) {
   trackingUrls: [String!]!
   parcelsCount: Int!
   checkedAt: String!
-  "fulfilment orders of this order that are still open"
-  fulfillmentOrderIds: [String!]!
+  "fulfilment orders of this order still open (OPEN or IN_PROGRESS)"
+  openFulfillmentOrders: Int!
+  "one fulfillmentCreate per location of the open fulfilment orders"
+  fulfillments: [Fulfillment!]!
+}
+
+type Fulfillment {
+  "the location the fulfilment orders are assigned to"
+  locationId: String!
+  "the Mutation inputs of fulfillmentCreate for that location (JSON)"
+  input: String!
 }
 `,
 	}
@@ -225,15 +261,15 @@ func headersJSON(p Params, withBody bool) string {
 	return string(b)
 }
 
-// lineItemsLiquid renders the order's lines; fields names the JSON keys
-// wanted ("price" only for /orders).
-func lineItemsLiquid(withPrice bool) string {
-	price := ""
-	if withPrice {
-		price = `, "price": {{ li.originalUnitPriceSet.shopMoney.amount | json }}`
-	}
+// lineItemsLiquid renders the order's lines. The quantity is
+// currentQuantity: LineItem.quantity still counts refunded and removed
+// units (Admin schema), which the supplier must not ship. (A line edited
+// down to zero still goes out with quantity 0; the service refuses it with
+// a clear error rather than silently dropping it.)
+func lineItemsLiquid() string {
+	price := `, "price": {{ li.originalUnitPriceSet.shopMoney.amount | json }}`
 	return `[{% for li in order.lineItems %}
-    {"barcode": {{ li.variant.barcode | json }}, "sku": {{ li.sku | json }}, "quantity": {{ li.quantity | json }}` + price + `}{% unless forloop.last %},{% endunless %}{% endfor %}
+    {"barcode": {{ li.variant.barcode | json }}, "sku": {{ li.sku | json }}, "quantity": {{ li.currentQuantity | json }}` + price + `}{% unless forloop.last %},{% endunless %}{% endfor %}
   ]`
 }
 
@@ -246,16 +282,30 @@ func carriersJSON(p Params) string {
 }
 
 // ratesBody is POST /rates (docs/DESIGN.md), every variable through | json.
+// It sends shop, prices and currency like /orders does: shop keys the
+// order in multi-shop deployments (without it /rates and /orders would key
+// one order under two shops), and prices with their currency are what a
+// supplier needs for value-dependent options (insurance, free-shipping
+// thresholds). The README shows exactly this body (a test checks).
 func ratesBody(p Params) string {
 	return `{
   "order_id": {{ order.id | json }},
+  "shop": {{ shop.myshopifyDomain | json }},
   "shipping_address": {
     "country_code": {{ order.shippingAddress.countryCodeV2 | json }},
     "zip": {{ order.shippingAddress.zip | json }}
   },
-  "line_items": ` + lineItemsLiquid(false) + carriersJSON(p) + `
+  "line_items": ` + lineItemsLiquid() + `,
+  "currency": {{ order.currencyCode | json }}` + carriersJSON(p) + `
 }`
 }
+
+// RatesBody and OrdersBody are the request bodies the generated workflow
+// sends for p (the README quotes the default ones).
+func RatesBody(p Params) string { return ratesBody(p) }
+
+// OrdersBody: see RatesBody; ratesVar is the rates Run code step's variable.
+func OrdersBody(p Params, ratesVar string) string { return ordersBody(p, ratesVar) }
 
 // ordersBody is POST /orders (docs/DESIGN.md). supplier_order_id is the
 // order's supplier-order metafield, so the service creates nothing when a
@@ -279,7 +329,7 @@ func ordersBody(p Params, ratesVar string) string {
     "country_code": {{ order.shippingAddress.countryCodeV2 | json }},
     "phone": {{ order.shippingAddress.phone | json }}
   },
-  "line_items": ` + lineItemsLiquid(true) + `,
+  "line_items": ` + lineItemsLiquid() + `,
   "currency": {{ order.currencyCode | json }},
   "shipping_cost_id": {{ ` + ratesVar + `.shippingCostId | json }},
   "payment_gateway_names": [{% for g in order.paymentGatewayNames %}{{ g | json }}{% unless forloop.last %}, {% endunless %}{% endfor %}],
@@ -291,26 +341,36 @@ func trackingURL(p Params) string {
 	return strings.TrimRight(p.BaseURL, "/") + "/tracking/{{ order." + CamelHandle(p.SupplierOrderKey) + ".value | url_encode }}"
 }
 
+// FulfillmentMutation is the mutation the Send Admin API request steps run.
+const FulfillmentMutation = "fulfillmentCreate"
+
+// fulfillmentInputs is the Mutation inputs field: one value the Run code
+// step prepared, unchanged. Shopify documents the json and url_encode
+// filters for the HTTP action's body and URL only, and its own Admin API
+// request examples build the inputs without filters, so nothing here
+// depends on a filter working in this field.
+func fulfillmentInputs(item string) string {
+	return "{{ " + item + ".input }}"
+}
+
 // fulfillmentCall is the Send Admin API request api_call value for
-// fulfillmentCreate (not the deprecated fulfillmentCreateV2), with every
-// parcel's number and notifyCustomer set explicitly (it defaults to false).
+// fulfillmentCreate (not the deprecated fulfillmentCreateV2): the mutation
+// name and the inputs, as the workflow JSON stores them ({"name","blob"}).
+// In the editor they are two fields; the build guide shows them apart.
 func fulfillmentCall(trackVar string) string {
-	blob := `{
-  "fulfillment": {
-    "notifyCustomer": true,
-    "trackingInfo": {
-      "company": {{ ` + trackVar + `.trackingCompany | json }},
-      "numbers": [{% for n in ` + trackVar + `.trackingNumbers %}{{ n | json }}{% unless forloop.last %}, {% endunless %}{% endfor %}],
-      "urls": [{% for u in ` + trackVar + `.trackingUrls %}{{ u | json }}{% unless forloop.last %}, {% endunless %}{% endfor %}]
-    },
-    "lineItemsByFulfillmentOrder": [{% for id in ` + trackVar + `.fulfillmentOrderIds %}{"fulfillmentOrderId": {{ id | json }}}{% unless forloop.last %}, {% endunless %}{% endfor %}]
-  }
-}`
 	b, _ := json.Marshal(struct {
 		Name string `json:"name"`
 		Blob string `json:"blob"`
-	}{"fulfillmentCreate", blob})
+	}{FulfillmentMutation, fulfillmentInputs(forEachItem(trackVar + ".fulfillments"))})
 	return string(b)
+}
+
+// forEachItem is the variable For each exposes for one item of listpath:
+// the list's last path element + "Foreachitem" (Flow skill: order.lineItems
+// → lineItemsForeachitem).
+func forEachItem(listpath string) string {
+	parts := strings.Split(listpath, ".")
+	return parts[len(parts)-1] + "Foreachitem"
 }
 
 // Alert e-mails. Each names the order and says what a person must do.
@@ -363,13 +423,13 @@ What to do:
 `
 }
 
-func cancelledEmail(p Params, tv string, check, total int) (subject, message string) {
+func cancelledEmail(p Params, status, raw, checked string, check, total int) (subject, message string) {
 	return "flowbridge: the supplier CANCELLED order {{ order.name }}",
 		`The supplier cancelled its order for {{ order.name }} ({{ order.id }}) — seen at tracking check ` + fmt.Sprint(check) + ` of ` + fmt.Sprint(total) + `.
 
 Customer: {{ order.customer.firstName }} {{ order.customer.lastName }} <{{ order.email }}>
 Supplier order number: {{ order.` + CamelHandle(p.SupplierOrderKey) + `.value }}
-Supplier status: {{ ` + tv + `.supplierStatus }} ({{ ` + tv + `.rawStatus }}), checked {{ ` + tv + `.checkedAt }}
+Supplier status: {{ ` + status + ` }} ({{ ` + raw + ` }}), checked {{ ` + checked + ` }}
 
 What to do:
 - Ask the supplier why, then either place the order again (by hand or another supplier) or refund the customer.
@@ -377,7 +437,7 @@ What to do:
 `
 }
 
-func noTrackingEmail(p Params, tv string, total int) (subject, message string) {
+func noTrackingEmail(p Params, status, raw, detail, checked string, total int) (subject, message string) {
 	return "flowbridge: no tracking for order {{ order.name }} after " + fmt.Sprint(total) + " checks",
 		`Order {{ order.name }} has not shipped after ` + fmt.Sprint(total) + ` tracking checks (` + scheduleText(p) + `).
 
@@ -385,14 +445,27 @@ Order: {{ order.name }} ({{ order.id }})
 Customer: {{ order.customer.firstName }} {{ order.customer.lastName }} <{{ order.email }}>
 Ship to: {{ order.shippingAddress.city }} {{ order.shippingAddress.zip }} {{ order.shippingAddress.countryCodeV2 }}
 Supplier order number: {{ order.` + CamelHandle(p.SupplierOrderKey) + `.value }}
-Last supplier status: {{ ` + tv + `.supplierStatus }} ({{ ` + tv + `.rawStatus }}) {{ ` + tv + `.detail }}
+Last supplier status: {{ ` + status + ` }} ({{ ` + raw + ` }}) {{ ` + detail + ` }}
 Ordered: {{ order.createdAt }}
 Paid/processed: {{ order.processedAt }}
-Last checked: {{ ` + tv + `.checkedAt }}
+Last checked: {{ ` + checked + ` }}
 
 What to do:
 - Ask the supplier about the order. When it ships, fulfil it in Shopify with the tracking number(s) and notify the customer.
 - flowbridge will not check this order again automatically.
+`
+}
+
+func noOpenFulfillmentOrderEmail(p Params, tv string, check int) (subject, message string) {
+	return "flowbridge: order {{ order.name }} shipped, but Shopify has nothing open to fulfil",
+		`The supplier shipped order {{ order.name }} ({{ order.id }}) — seen at tracking check ` + fmt.Sprint(check) + ` — but the order has no open fulfilment order
+(none is OPEN or IN_PROGRESS: they may be on hold, scheduled, cancelled or closed), so no fulfilment was created and the customer was not notified.
+
+Tracking: {{ ` + tv + `.trackingCompany }} {% for n in ` + tv + `.trackingNumbers %}{{ n }} {% endfor %}
+Supplier order number: {{ order.` + CamelHandle(p.SupplierOrderKey) + `.value }}
+
+What to do:
+- Open the order in Shopify admin, release any hold or fix the fulfilment orders, then fulfil it with the tracking above and notify the customer.
 `
 }
 
@@ -402,4 +475,77 @@ func scheduleText(p Params) string {
 		parts[i] = FormatDuration(d)
 	}
 	return "waits " + strings.Join(parts, ", ")
+}
+
+// fulfilURL is the lean check: the tracking call that fulfils.
+func fulfilURL(p Params) string {
+	return strings.TrimRight(p.BaseURL, "/") + "/tracking/{{ order." + CamelHandle(p.SupplierOrderKey) + ".value | url_encode }}/fulfil"
+}
+
+// fulfilBody names the Shopify order to fulfil (docs/DESIGN.md).
+func fulfilBody() string {
+	return `{
+  "order_id": {{ order.id | json }},
+  "shop": {{ shop.myshopifyDomain | json }}
+}`
+}
+
+// leanParser reads a POST /tracking/{id}/fulfil answer. It is the same
+// short script at every check.
+func leanParser(httpVar string) runCode {
+	return runCode{
+		Input: fmt.Sprintf("query {\n  %s {\n    status\n    body\n  }\n}\n", httpVar),
+		Script: fmt.Sprintf(`export default function main(input) {
+  const res = input.%s || {};
+  let b = null;
+  try {
+    b = JSON.parse(res.body || "");
+  } catch (e) {
+    b = null;
+  }
+  if (b === null || typeof b !== "object" || Array.isArray(b)) {
+    b = {};
+  }
+  const status = typeof res.status === "number" ? res.status : 0;
+  const s = function (v) { return v === undefined || v === null ? "" : String(v); };
+  return {
+    done: status === 200 && b.done === true,
+    waiting: status === 202 && b.done === false,
+    code: s(b.code) || s(b.outcome) || "http_" + status,
+    detail: s(b.detail),
+    supplierStatus: s(b.status),
+    checkedAt: s(b.checked_at),
+  };
+}
+`, httpVar),
+		Output: `type Output {
+  "flowbridge fulfilled the order, now or at an earlier call (or it was fulfilled by hand)"
+  done: Boolean!
+  "the supplier has not shipped yet"
+  waiting: Boolean!
+  "outcome or problem code (supplier_cancelled, nothing_to_fulfil, ...)"
+  code: String!
+  detail: String!
+  supplierStatus: String!
+  checkedAt: String!
+}
+`,
+	}
+}
+
+func leanProblemEmail(p Params, v leanVars, check, total int) (subject, message string) {
+	return "flowbridge: order {{ order.name }} was not fulfilled ({{ " + v.code + " }})",
+		`Tracking check ` + fmt.Sprint(check) + ` of ` + fmt.Sprint(total) + ` for order {{ order.name }} ({{ order.id }}) ended without a fulfilment.
+
+Reason: {{ ` + v.code + ` }}
+{{ ` + v.detail + ` }}
+
+Customer: {{ order.customer.firstName }} {{ order.customer.lastName }} <{{ order.email }}>
+Supplier order number: {{ order.` + CamelHandle(p.SupplierOrderKey) + `.value }}
+
+What to do:
+- supplier_cancelled: ask the supplier why, then place the order again (by hand or with another supplier) or refund the customer. Nothing was fulfilled and the customer was not notified.
+- nothing_to_fulfil: the order has no open fulfilment order (on hold, scheduled or cancelled). Fix it in Shopify admin, then fulfil it with the supplier's tracking.
+- anything else: check flowbridge's log for order {{ order.name }}; fulfil by hand when it ships. flowbridge will not check this order again.
+`
 }

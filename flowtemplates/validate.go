@@ -67,6 +67,14 @@ func (p Params) Validate() error {
 			bad("/carriers/"+strconv.Itoa(i), "must be a plain carrier name")
 		}
 	}
+	switch p.FulfilBy {
+	case FulfilByFlowbridge, FulfilByFlow:
+	default:
+		bad("/fulfil_by", "must be "+FulfilByFlowbridge+" or "+FulfilByFlow)
+	}
+	if _, err := p.Tasks(); err != nil {
+		bad("/task_ids", err.Error())
+	}
 	if len(fields) > 0 {
 		return &problem.Error{Kind: problem.Invalid, Code: "invalid_template_params",
 			Detail: "the template parameters cannot produce a valid workflow", Fields: fields}

@@ -3,14 +3,17 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowbridge/flowbridge/console"
+	"github.com/flowbridge/flowbridge/fulfilment"
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/shopify"
 	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/timeline"
@@ -53,8 +56,15 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		Shop:      cfg.Shop,
 		Logger:    log,
 	}
+	if shopifyClient(cfg) == nil {
+		log.Info("fulfilment: SHOPIFY_SHOP/SHOPIFY_ADMIN_TOKEN not set; POST /tracking/{id}/fulfil answers 503 fulfilment_not_configured once an order ships (needed by the lean workflow, templates --fulfil-by flowbridge)")
+	}
+	fulfil := &handlers.Fulfil{SupplierName: sup.Name(), TestMode: cfg.TestMode, Now: now,
+		Service: fulfilment.New(fulfilment.Config{Shopify: shopifyClient(cfg), Store: st, Tracker: svc,
+			Shop: cfg.Shop, Lease: cfg.Lease, TTL: cfg.RecordTTL, Logger: log, Now: now})}
 	stk := NewStock(cfg, sup, st, log)
 	return Deps{
+		Fulfil:     fulfil.Handle,
 		Supplier:   sup,
 		Orders:     svc,
 		Checks:     []handlers.Check{{Name: "store", Fn: st.Ping}},
@@ -67,6 +77,17 @@ func Assemble(cfg Config, sup supplier.Supplier, st store.Store, log *slog.Logge
 		Logger:     log,
 		Now:        now,
 	}
+}
+
+// shopifyClient is the Admin API client of the fulfil call, nil when no
+// token is configured (the call then answers fulfilment_not_configured).
+func shopifyClient(cfg Config) fulfilment.Shopify {
+	if cfg.ShopifyToken == "" || (cfg.ShopifyShop == "" && cfg.ShopifyBaseURL == "") {
+		return nil
+	}
+	return &shopify.Client{Shop: cfg.ShopifyShop, Token: cfg.ShopifyToken, BaseURL: cfg.ShopifyBaseURL,
+		// The fulfil call must answer Flow well inside its 30 s.
+		HTTP: &http.Client{Timeout: 10 * time.Second}, MaxAttempts: 2, MaxWait: 2 * time.Second}
 }
 
 // fanOut sends each orders event to every non-nil observer.

@@ -73,8 +73,8 @@ type Config struct {
 	SupplierBurst          int
 	SupplierAttemptTimeout time.Duration
 
-	// Stock sync (stock package): the shop's Admin API credentials and the
-	// merchant's safety rules.
+	// The shop's Admin API credentials (stock sync, and the fulfil call of
+	// the lean workflow) and the stock sync's safety rules.
 	ShopifyShop     string
 	ShopifyToken    string
 	ShopifyBaseURL  string

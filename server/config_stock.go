@@ -13,14 +13,14 @@ import (
 func stockSettings() []Setting {
 	return []Setting{
 		{Env: shopify.EnvShop, Flag: "shopify-shop",
-			Help: "Shop domain (`example.myshopify.com`) whose inventory the stock sync keeps in step with the supplier. Needed for stock sync only.",
+			Help: "Shop domain (`example.myshopify.com`) whose inventory the stock sync keeps in step with the supplier, and whose orders `POST /tracking/{id}/fulfil` fulfils (the default, lean workflow).",
 			Set: func(c *Config, v string) error {
 				d, err := shopify.NormalizeShop(v)
 				c.ShopifyShop = d
 				return err
 			}},
 		{Env: shopify.EnvToken, Flag: "shopify-admin-token", Secret: true,
-			Help: "Admin API access token of the shop's custom app, with the scopes `read_products`, `read_inventory`, `write_inventory` and `read_locations` (`flowbridge doctor` checks them). Needed for stock sync only.",
+			Help: "Admin API access token of the shop's custom app, with the scopes `read_products`, `read_inventory`, `write_inventory` and `read_locations` for stock sync, and `read_orders` and `write_merchant_managed_fulfillment_orders` for `POST /tracking/{id}/fulfil` (`flowbridge doctor` checks them). Without it that call answers 503 `fulfilment_not_configured` once an order ships.",
 			Set:  func(c *Config, v string) error { c.ShopifyToken = strings.TrimSpace(v); return nil }},
 		{Env: shopify.EnvBaseURL, Flag: "shopify-admin-base-url",
 			Help: "Replaces `https://<shop>` in Admin API calls (a proxy or a test server).",

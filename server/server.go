@@ -57,6 +57,9 @@ type Deps struct {
 	// Wrap, when set, wraps the whole handler (tracing middleware), so the
 	// server span encloses routing, auth and the error handler.
 	Wrap func(http.Handler) http.Handler
+	// Fulfil serves POST /tracking/:id/fulfil (the lean workflow; behind
+	// the Flow key). Nil leaves the route out.
+	Fulfil echo.HandlerFunc
 	// Timeline records each call's effect on its order (nil: none).
 	Timeline *timeline.Recorder
 	// Timelines is the timeline store behind Timeline (for gauges).
@@ -175,6 +178,9 @@ func (s *Server) routes(h *handlers.Handlers) *echo.Echo {
 	e.POST("/rates", h.Rates, flow, requireJSON)
 	e.POST("/orders", h.Orders, flow, requireJSON)
 	e.GET("/tracking/:id", h.Tracking, flow)
+	if s.deps.Fulfil != nil {
+		e.POST("/tracking/:id/fulfil", s.deps.Fulfil, flow, requireJSON)
+	}
 	if s.deps.Stock != nil {
 		s.deps.Stock(e, flow)
 	}

@@ -412,6 +412,9 @@ func (s *Server) fulfil(o *Order, fos []*FulfillmentOrder, lines map[string]int,
 	f.ID = "gid://shopify/Fulfillment/" + strconv.Itoa(7000+s.nextFulfil)
 	f.Lines = lines
 	f.CreatedAt = time.Now()
+	if s.now != nil {
+		f.CreatedAt = s.now()
+	}
 	o.Fulfillments = append(o.Fulfillments, f)
 	open, closed := 0, 0
 	for _, fo := range o.FulfillmentOrders {
@@ -429,6 +432,13 @@ func (s *Server) fulfil(o *Order, fos []*FulfillmentOrder, lines map[string]int,
 		o.DisplayFulfillmentStatus = "PARTIALLY_FULFILLED"
 	}
 	return f
+}
+
+// SetClock makes fulfilments carry times from now (a test's virtual clock).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
 }
 
 // Fulfillments returns every fulfillment created on the order.

@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -52,6 +53,17 @@ type Fault struct {
 	// Throttled answers 200 with errors[].extensions.code THROTTLED and these
 	// cost figures (or 429 with the same body when Status is 429).
 	Throttled *Throttle
+	// Applied makes the request take effect before the fault replaces its
+	// answer: the outcome the client sees is unknown (a 5xx or timeout
+	// after Shopify committed the mutation). Applied with no Status and no
+	// Throttled only delays the normal answer (see Hold).
+	Applied bool
+	// Hold, when set, blocks the request (after it took effect, with
+	// Applied) until the channel is closed, without holding the server's
+	// lock, so tests can line up concurrent calls without sleeping.
+	Hold <-chan struct{}
+	// Reached, when set, is closed as the request starts waiting on Hold.
+	Reached chan struct{}
 }
 
 // Request is one request as the server understood it.
@@ -81,6 +93,7 @@ type Server struct {
 	defs        []Definition
 	nextID      int
 	faults      []Fault
+	fieldFaults map[string][]Fault
 	createFault map[string]UserError
 	raceCreate  map[string]Definition
 	requests    []Request
@@ -88,6 +101,7 @@ type Server struct {
 	orders      map[string]*Order
 	orderIDs    []string
 	nextFulfil  int
+	now         func() time.Time
 }
 
 // Resolver answers one root field. args are the field's arguments with
@@ -145,6 +159,7 @@ func New(t testing.TB, token, version string) *Server {
 		"order":                     s.orderField,
 		"fulfillmentOrder":          s.fulfillmentOrderField,
 		"fulfillmentCreate":         s.fulfillmentCreate,
+		"currentAppInstallation":    s.appInstallation,
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
@@ -202,6 +217,17 @@ func (s *Server) Enqueue(f ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, f...)
+}
+
+// EnqueueFor makes the next requests that ask for the root field answer
+// with these faults, one each (before any Enqueue'd fault).
+func (s *Server) EnqueueFor(field string, f ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fieldFaults == nil {
+		s.fieldFaults = map[string][]Fault{}
+	}
+	s.fieldFaults[field] = append(s.fieldFaults[field], f...)
 }
 
 // FailCreate makes metafieldDefinitionCreate for namespace.key answer this
@@ -291,12 +317,43 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if len(s.faults) > 0 {
+	var applied *Fault
+	var fault *Fault
+	for _, name := range req.Fields {
+		if q := s.fieldFaults[name]; len(q) > 0 {
+			f := q[0]
+			s.fieldFaults[name] = q[1:]
+			fault = &f
+			break
+		}
+	}
+	if fault == nil && len(s.faults) > 0 {
 		f := s.faults[0]
 		s.faults = s.faults[1:]
+		fault = &f
+	}
+	if fault != nil {
+		f := *fault
 		req.Fault = &f
-		s.writeFault(w, f)
-		return
+		if !f.Applied {
+			s.hold(f)
+			s.writeFault(w, f)
+			return
+		}
+		applied = &f
+	}
+	if applied != nil {
+		real := w
+		fw := &faultWriter{header: http.Header{}}
+		w = fw
+		defer func() {
+			s.hold(*applied)
+			if applied.Status == 0 && applied.Throttled == nil {
+				fw.flush(real) // only held: the normal answer, late
+				return
+			}
+			s.writeFault(real, *applied) // the answer is lost; the effect stays
+		}()
 	}
 
 	data := map[string]any{}
@@ -354,6 +411,41 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// hold waits for f.Hold with the server's lock released.
+func (s *Server) hold(f Fault) {
+	if f.Hold == nil {
+		return
+	}
+	if f.Reached != nil {
+		close(f.Reached)
+	}
+	s.mu.Unlock()
+	<-f.Hold
+	s.mu.Lock()
+}
+
+// faultWriter keeps the normal answer of an Applied fault.
+type faultWriter struct {
+	header http.Header
+	status int
+	body   []byte
+}
+
+func (f *faultWriter) Header() http.Header         { return f.header }
+func (f *faultWriter) WriteHeader(status int)      { f.status = status }
+func (f *faultWriter) Write(b []byte) (int, error) { f.body = append(f.body, b...); return len(b), nil }
+
+func (f *faultWriter) flush(w http.ResponseWriter) {
+	for k, v := range f.header {
+		w.Header()[k] = v
+	}
+	if f.status == 0 {
+		f.status = http.StatusOK
+	}
+	w.WriteHeader(f.status)
+	_, _ = w.Write(f.body)
+}
+
 func (s *Server) writeFault(w http.ResponseWriter, f Fault) {
 	if f.Throttled != nil {
 		th := f.Throttled
@@ -404,6 +496,19 @@ func (s *Server) shopValue() map[string]any {
 			"partnerDevelopment": s.plan == "Development",
 		},
 	}
+}
+
+func (s *Server) appInstallation(map[string]any) (any, *Error) {
+	names := make([]string, 0, len(s.scopes))
+	for sc := range s.scopes {
+		names = append(names, sc)
+	}
+	slices.Sort(names)
+	list := make([]any, len(names))
+	for i, n := range names {
+		list[i] = map[string]any{"handle": n, "description": n}
+	}
+	return map[string]any{"id": "gid://shopify/AppInstallation/1", "accessScopes": list}, nil
 }
 
 func accessDenied(field, scope string) *Error {
