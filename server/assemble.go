@@ -105,6 +105,8 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 const (
 	timelineShards = 4
 	timelineQueue  = 2048
+	// timelineDrain bounds the drain of the queue on shutdown.
+	timelineDrain = 5 * time.Second
 )
 
 // flushing is the timeline as the operator API reads it: this process's
@@ -123,6 +125,17 @@ func (f flushing) Get(ctx context.Context, shop, orderID string) (timeline.Order
 func (f flushing) List(ctx context.Context, fl timeline.Filter) (timeline.Page, error) {
 	f.flush(ctx)
 	return f.Store.List(ctx, fl)
+}
+
+// Append records an operator's event through the same writers as the
+// orders events, so it lands behind the order's queued events instead of
+// overtaking them (a held_for_review still queued would otherwise be
+// written after "resolved" and put the order back to needs_review). The
+// Recorder logs and counts a failed write; the decision is applied by
+// then, so it is not the operator's error.
+func (f flushing) Append(ctx context.Context, shop, orderID string, ev timeline.Event) error {
+	f.rec.Record(ctx, shop, orderID, ev)
+	return nil
 }
 
 func (f flushing) flush(ctx context.Context) {

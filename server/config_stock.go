@@ -87,10 +87,11 @@ func checkStock(c Config) []string {
 }
 
 // stockWarnings flags an interval BigBuy's hourly stock quota cannot keep
-// up with (25 productsstockbyreference calls an hour).
+// up with (10 calls an hour per stock list, and a sync may page the whole
+// catalogue).
 func stockWarnings(c Config) []string {
-	if c.Supplier == "bigbuy" && c.StockInterval > 0 && c.StockInterval < 30*time.Minute {
-		return []string{"FLOWBRIDGE_STOCK_SYNC_INTERVAL: BigBuy allows 25 stock calls an hour (1,000 products each); an interval under 30m runs into its rate limit"}
+	if c.Supplier == "bigbuy" && c.StockInterval > 0 && c.StockInterval < time.Hour {
+		return []string{"FLOWBRIDGE_STOCK_SYNC_INTERVAL: BigBuy allows 10 stock-list calls an hour (10,000 catalogue rows each, the whole catalogue paged until every SKU is seen); an interval under 1h runs into its rate limit"}
 	}
 	return nil
 }

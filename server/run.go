@@ -161,7 +161,16 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 		return nil, nil, err
 	}
 	deps.Timeline.Dropped = func(ctx context.Context, reason string) { tel.Metrics.StoreError(ctx, "timeline_"+reason) }
-	closers = append(closers, deps.Timeline.Close) // before the store closes (closers run last first)
+	// On a normal stop the queued timeline events are written before the
+	// store closes (closers run last first): they are often the last
+	// answers' events, the ones an operator looks for. The drain is
+	// bounded, so a hung Redis cannot hold the shutdown; what is left is
+	// dropped and counted (timeline_shutdown).
+	closers = append(closers, func() {
+		dctx, cancel := context.WithTimeout(context.Background(), timelineDrain)
+		defer cancel()
+		deps.Timeline.Drain(dctx)
+	})
 	if err := startStock(ctx, deps.StockParts, tel); err != nil {
 		return nil, nil, err
 	}

@@ -96,7 +96,7 @@ func TestStockSettings(t *testing.T) {
 	}
 	cfg, warn, err := server.LoadConfig(nil, env("FLOWBRIDGE_SUPPLIER", "bigbuy", "FLOWBRIDGE_BIGBUY_API_KEY", "k-AbCdEfGh12345678",
 		"FLOWBRIDGE_STOCK_SYNC_INTERVAL", "10m", "SHOPIFY_SHOP", "shop", "SHOPIFY_ADMIN_TOKEN", "shpat_x", "FLOWBRIDGE_STOCK_BUFFER", "2"))
-	if err != nil || cfg.ShopifyShop != "shop.myshopify.com" || cfg.StockBuffer != 2 || cfg.StockMaxChanges != 500 || !strings.Contains(strings.Join(warn, " "), "25 stock calls an hour") {
+	if err != nil || cfg.ShopifyShop != "shop.myshopify.com" || cfg.StockBuffer != 2 || cfg.StockMaxChanges != 500 || !strings.Contains(strings.Join(warn, " "), "10 stock-list calls an hour") {
 		t.Errorf("cfg %+v warnings %v err %v", cfg, warn, err)
 	}
 	if _, _, err := server.LoadConfig(nil, env("FLOWBRIDGE_STOCK_BUFFER", "-1")); err == nil || !strings.Contains(err.Error(), "FLOWBRIDGE_STOCK_BUFFER") {

@@ -24,6 +24,15 @@ import (
 // Async, events are written by background workers from a bounded queue
 // (one worker per order shard, so one order's events keep their order);
 // a full queue drops the event (counted) rather than wait.
+//
+// A tracking call by supplier number names no Shopify order; the order is
+// found from the number's link, which the placement event writes. When
+// that event is still queued in this Recorder, the number is resolved
+// from the queue itself and the tracking event joins the order's shard,
+// behind the placement event; otherwise the link is already in the store
+// (or its write failed) and the writer looks it up there. Without this the
+// lookup, run by another shard's writer, could come before the placement
+// event was written and the tracking event was lost.
 // A nil *Recorder records nothing, so callers need no checks.
 type Recorder struct {
 	store Store
@@ -44,6 +53,22 @@ type Recorder struct {
 	// mu guards closed against sends racing Close.
 	mu     sync.RWMutex
 	closed bool
+	// stopped ends when a Drain's deadline passes: writers drop what is
+	// left instead of writing it, and the write in progress is cancelled.
+	stopped context.Context
+	stop    context.CancelFunc
+
+	// linkMu guards links: supplier number (shop + "\n" + number) → the
+	// order of a queued event that carries it, with how many such events
+	// are queued. An entry lives only while its events are queued, so the
+	// map is bounded by the queue.
+	linkMu sync.Mutex
+	links  map[string]queuedLink
+}
+
+type queuedLink struct {
+	order string
+	n     int
 }
 
 type job struct {
@@ -54,6 +79,8 @@ type job struct {
 	number  string
 	ev      Event
 	barrier chan struct{}
+	// linked: the job counts in Recorder.links until written.
+	linked bool
 }
 
 // DefaultWriteTimeout is Recorder.WriteTimeout's default.
@@ -81,6 +108,8 @@ func (r *Recorder) Async(shards, queue int) {
 		return
 	}
 	r.shards = make([]chan job, shards)
+	r.stopped, r.stop = context.WithCancel(context.Background())
+	r.links = map[string]queuedLink{}
 	for i := range r.shards {
 		ch := make(chan job, queue)
 		r.shards[i] = ch
@@ -90,7 +119,13 @@ func (r *Recorder) Async(shards, queue int) {
 					close(j.barrier)
 					continue
 				}
-				r.write(j)
+				select {
+				case <-r.stopped.Done():
+					r.drop(j.ctx, j.ev, "shutdown", nil)
+				default:
+					r.write(j)
+				}
+				r.unlink(j)
 			}
 		})
 	}
@@ -127,8 +162,25 @@ func (r *Recorder) Flush(ctx context.Context) {
 	}
 }
 
-// Close drains the queue and stops the workers.
+// DefaultDrainTimeout bounds Close's drain.
+const DefaultDrainTimeout = 5 * time.Second
+
+// Close drains the queue, bounded by DefaultDrainTimeout (see Drain).
 func (r *Recorder) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultDrainTimeout)
+	defer cancel()
+	r.Drain(ctx)
+}
+
+// Drain stops the workers after they have written every queued event, or
+// when ctx ends: then the events still queued are dropped (counted as
+// "shutdown") and the write in progress is cancelled. A normal stop must
+// drain, or the last answers' events (often the ones an operator looks
+// for: a placement, a held order) would be lost with the process; the
+// deadline keeps a hung store from holding the shutdown (each write alone
+// may take WriteTimeout, and the queue holds thousands). Events recorded
+// after Drain are written synchronously. Safe to call more than once.
+func (r *Recorder) Drain(ctx context.Context) {
 	if r == nil || len(r.shards) == 0 {
 		return
 	}
@@ -136,13 +188,19 @@ func (r *Recorder) Close() {
 	was := r.closed
 	r.closed = true
 	r.mu.Unlock()
-	if was {
-		return
+	if !was {
+		for _, ch := range r.shards {
+			close(ch)
+		}
 	}
-	for _, ch := range r.shards {
-		close(ch)
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.stop()
+		<-done
 	}
-	r.wg.Wait()
 }
 
 // Record appends ev to an order's timeline; failures are logged and
@@ -177,18 +235,54 @@ func (r *Recorder) enqueue(ctx context.Context, j job) {
 			j.ev.At = time.Now()
 		}
 	}
+	r.linkMu.Lock()
+	if j.order == "" {
+		// Queued behind the placement event that links the number, on
+		// the order's shard (see the type's documentation).
+		if l, ok := r.links[j.shop+"\n"+j.number]; ok {
+			j.order, j.number = l.order, ""
+		}
+	}
+	if j.order != "" && j.ev.SupplierOrderID != "" {
+		k := j.shop + "\n" + j.ev.SupplierOrderID
+		l := r.links[k]
+		r.links[k] = queuedLink{order: j.order, n: l.n + 1}
+		j.linked = true
+	}
+	r.linkMu.Unlock()
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(j.shop + "\n" + j.order + j.number))
 	select {
 	case r.shards[h.Sum32()%uint32(len(r.shards))] <- j:
 	default:
 		r.drop(j.ctx, j.ev, "queue_full", nil)
+		r.unlink(j)
+	}
+}
+
+// unlink forgets a queued event's supplier link once it is written (the
+// store has it now) or dropped.
+func (r *Recorder) unlink(j job) {
+	if !j.linked {
+		return
+	}
+	k := j.shop + "\n" + j.ev.SupplierOrderID
+	r.linkMu.Lock()
+	defer r.linkMu.Unlock()
+	if l := r.links[k]; l.n > 1 {
+		r.links[k] = queuedLink{order: l.order, n: l.n - 1}
+	} else {
+		delete(r.links, k)
 	}
 }
 
 func (r *Recorder) write(j job) {
 	ctx, cancel := context.WithTimeout(j.ctx, r.WriteTimeout)
 	defer cancel()
+	if r.stopped != nil {
+		// A drain past its deadline cancels the write in progress.
+		defer context.AfterFunc(r.stopped, cancel)()
+	}
 	if j.order == "" {
 		found, ok, err := r.store.OrderFor(ctx, j.shop, j.number)
 		if err != nil {

@@ -2,12 +2,16 @@ package timeline_test
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/flowbridge/flowbridge/internal/redistest"
+	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/store/redisstore"
+	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
@@ -56,4 +60,116 @@ func TestAsyncRecorderNeverWaitsForAHungRedis(t *testing.T) {
 	if got := len(o.Events) + full; got != 10 {
 		t.Fatalf("written %d + dropped %d != 10 recorded", len(o.Events), full)
 	}
+}
+
+// gatedStore holds every placement write until open is closed and counts
+// the supplier-number lookups.
+type gatedStore struct {
+	timeline.Store
+	open    chan struct{}
+	lookups atomic.Int32
+}
+
+func (g *gatedStore) Append(ctx context.Context, shop, orderID string, ev timeline.Event) error {
+	if ev.Kind == timeline.KindOrderCreated {
+		select {
+		case <-g.open:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return g.Store.Append(ctx, shop, orderID, ev)
+}
+
+func (g *gatedStore) OrderFor(ctx context.Context, shop, number string) (string, bool, error) {
+	g.lookups.Add(1)
+	return g.Store.OrderFor(ctx, shop, number)
+}
+
+// A tracking call by supplier number, answered while the placement event
+// that links the number is still queued, lands on the order's timeline
+// after the placement: it is resolved from the queue, not looked up in
+// the store by another shard's writer that could run first and miss the
+// link (the cause of the e2e "attention" list coming back empty).
+func TestTrackingByNumberFollowsAQueuedPlacement(t *testing.T) {
+	g := &gatedStore{Store: timeline.NewMemoryStore(timeline.Options{}), open: make(chan struct{})}
+	rec := timeline.NewRecorder(g, "shop", nil)
+	rec.WriteTimeout = time.Minute // only the gate decides when the placement is written
+	rec.Async(8, 16)
+	t.Cleanup(rec.Close)
+	ctx := context.Background()
+
+	rec.Observe(ctx, orders.Observation{Event: orders.EventPlaceAnswered, Place: &orders.PlaceCall{
+		In:  orders.PlaceInput{Shop: "shop", OrderID: "gid://shopify/Order/5103"},
+		Out: orders.PlaceResult{SupplierOrderID: "900001", Status: "processing", Outcome: orders.OutcomePlaced}}})
+	rec.Observe(ctx, orders.Observation{Event: orders.EventTrackAnswered, Track: &orders.TrackCall{
+		In:  orders.TrackInput{Shop: "shop", SupplierOrderID: "900001"},
+		Out: orders.TrackResult{Tracking: supplier.Tracking{SupplierOrderID: "900001", Status: "cancelled"}}}})
+	close(g.open)
+	rec.Flush(ctx)
+
+	o, err := g.Get(ctx, "shop", "5103")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range o.Events {
+		kinds = append(kinds, e.Kind)
+	}
+	if want := []string{timeline.KindOrderCreated, timeline.KindTrackingChecked}; !slices.Equal(kinds, want) {
+		t.Fatalf("events = %v, want %v", kinds, want)
+	}
+	if o.LastStatus != "cancelled" || o.Attention(0) != timeline.FilterCancelled {
+		t.Fatalf("summary = %+v, want last status cancelled (attention)", o.Summary)
+	}
+	if n := g.lookups.Load(); n != 0 {
+		t.Fatalf("store lookups = %d, want 0 (the number was known from the queue)", n)
+	}
+
+	// Once the placement is written the number is looked up in the store.
+	rec.Observe(ctx, orders.Observation{Event: orders.EventTrackAnswered, Track: &orders.TrackCall{
+		In:  orders.TrackInput{Shop: "shop", SupplierOrderID: "900001"},
+		Out: orders.TrackResult{Tracking: supplier.Tracking{SupplierOrderID: "900001", Status: "cancelled"}}}})
+	rec.Flush(ctx)
+	if o, err = g.Get(ctx, "shop", "5103"); err != nil || o.Checks != 2 || g.lookups.Load() != 1 {
+		t.Fatalf("after a second check: checks=%d lookups=%d err=%v", o.Checks, g.lookups.Load(), err)
+	}
+}
+
+// Drain writes what is queued on a normal stop; past its deadline it
+// drops the rest (counted) instead of waiting for a hung store.
+func TestDrainWritesQueuedEventsAndIsBounded(t *testing.T) {
+	ctx := context.Background()
+	t.Run("normal stop", func(t *testing.T) {
+		st := timeline.NewMemoryStore(timeline.Options{})
+		rec := timeline.NewRecorder(st, "shop", nil)
+		rec.Async(2, 64)
+		for range 20 {
+			rec.Record(ctx, "shop", "1", timeline.Event{Kind: timeline.KindRatesQuoted, Op: "rates"})
+		}
+		rec.Drain(ctx) // no Flush: Drain alone must leave nothing behind
+		if o, err := st.Get(ctx, "shop", "1"); err != nil || len(o.Events) != 20 {
+			t.Fatalf("after drain: %d events, err %v; want 20", len(o.Events), err)
+		}
+	})
+	t.Run("hung store", func(t *testing.T) {
+		g := &gatedStore{Store: timeline.NewMemoryStore(timeline.Options{}), open: make(chan struct{})} // never opened
+		rec := timeline.NewRecorder(g, "shop", nil)
+		rec.WriteTimeout = time.Hour
+		var mu sync.Mutex
+		dropped := map[string]int{}
+		rec.Dropped = func(_ context.Context, reason string) { mu.Lock(); dropped[reason]++; mu.Unlock() }
+		rec.Async(1, 8)
+		for range 5 {
+			rec.Record(ctx, "shop", "2", timeline.Event{Kind: timeline.KindOrderCreated, Op: "place"})
+		}
+		dctx, cancel := context.WithCancel(ctx)
+		cancel() // the deadline has passed
+		rec.Drain(dctx)
+		mu.Lock()
+		defer mu.Unlock()
+		if dropped["shutdown"]+dropped["failed"] != 5 || dropped["shutdown"] < 4 {
+			t.Fatalf("dropped = %v, want the 5 queued events dropped (at most one as a cancelled write)", dropped)
+		}
+	})
 }

@@ -382,6 +382,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, 200, list)
 	case get && (p == "catalog/products" || p == "catalog/productsvariations"):
 		s.catalog(w, r, p == "catalog/products")
+	case get && (p == "catalog/productsstockbyhandlingdays" || p == "catalog/productsvariationsstockbyhandlingdays"):
+		s.stockList(w, r, p == "catalog/productsstockbyhandlingdays")
+	// catalog/productsstockbyreference (POST) and catalog/productsstock were
+	// removed by BigBuy (PyBigBuy CHANGELOG 3.20.0): they fall through to
+	// the unknown-route 404 below, as any removed route does.
 	default:
 		WriteJSON(w, http.StatusNotFound, map[string]any{"code": 404, "message": "No route found for \"" + r.Method + " " + r.URL.Path + "\""})
 	}
@@ -849,6 +854,54 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request, products bool) 
 		return
 	}
 	WriteJSON(w, 200, rows[lo:hi])
+}
+
+// stockList answers the stock lists by handling days: the same paging as
+// the product and variation feeds, one row per feed row, {id, sku,
+// stocks:[{quantity, minHandlingDays, maxHandlingDays, warehouse}]}
+// (PyBigBuy types BBProductStockByHandlingDaysDict). Every product has two
+// bands, 0–1 and 1–2 days, in its warehouse, zero rows included, as
+// measured in production (WonZo LEVERANCIER.md §7); the live stock is
+// split across them so a reader that takes only one band is wrong.
+func (s *Server) stockList(w http.ResponseWriter, r *http.Request, products bool) {
+	q := r.URL.Query()
+	page, err1 := strconv.Atoi(q.Get("page"))
+	size, err2 := strconv.Atoi(q.Get("pageSize"))
+	parent := q.Get("parentTaxonomy")
+	if err1 != nil || err2 != nil || size <= 0 || s.cfg.NoCatalogue || (s.cfg.RequireParentTaxonomy && parent == "") {
+		WriteJSON(w, http.StatusBadRequest, map[string]any{"code": 400, "message": "Bad request"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows := s.vars
+	if products {
+		rows = s.feed
+	}
+	if parent != "" {
+		rows = s.inTaxonomy(rows, atoi(parent))
+	}
+	lo, hi := min(page*size, len(rows)), min((page+1)*size, len(rows))
+	if lo == hi {
+		w.WriteHeader(200) // past the last page: an empty 200
+		return
+	}
+	out := make([]map[string]any, 0, hi-lo)
+	for _, row := range rows[lo:hi] {
+		sku := str(row["sku"])
+		wh := 1
+		for _, p := range s.cfg.Products {
+			if p.SKU == sku && p.Warehouse != 0 {
+				wh = p.Warehouse
+			}
+		}
+		n := s.stock[sku]
+		out = append(out, map[string]any{"id": row["id"], "sku": sku, "stocks": []map[string]any{
+			{"quantity": n - n/2, "minHandlingDays": 0, "maxHandlingDays": 1, "warehouse": wh},
+			{"quantity": n / 2, "minHandlingDays": 1, "maxHandlingDays": 2, "warehouse": wh},
+		}})
+	}
+	WriteJSON(w, 200, out)
 }
 
 // inTaxonomy keeps the rows whose SKU's product (a variation's SKU starts

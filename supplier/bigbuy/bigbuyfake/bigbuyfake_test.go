@@ -105,3 +105,54 @@ func TestDifferentWarehouses(t *testing.T) {
 		t.Fatalf("%d %s", st, body)
 	}
 }
+
+// BigBuy removed productsstockbyreference and productsstock (PyBigBuy
+// CHANGELOG 3.20.0): the fake answers them as any unknown route, 404, so a
+// reader still calling them fails its tests.
+func TestRemovedStockRoutesAre404(t *testing.T) {
+	srv := httptest.NewServer(New(DefaultConfig()))
+	defer srv.Close()
+	key := DefaultConfig().Key
+	for _, c := range []struct{ method, path, body string }{
+		{http.MethodPost, "/rest/catalog/productsstockbyreference.json", `{"product_stock_request":{"products":[{"sku":"V1300179"}]}}`},
+		{http.MethodGet, "/rest/catalog/productsstock.json?page=0&pageSize=10", ""},
+		{http.MethodGet, "/rest/catalog/productsstockavailable.json?page=0&pageSize=10", ""},
+	} {
+		st, _, body := do(t, srv, key, c.method, c.path, c.body)
+		var m map[string]any
+		if st != http.StatusNotFound || json.Unmarshal([]byte(body), &m) != nil || m["code"] != float64(404) {
+			t.Errorf("%s %s: %d %s, want BigBuy's 404 {code,message}", c.method, c.path, st, body)
+		}
+	}
+}
+
+// The stock list by handling days: one row per feed row, zero stock
+// included, {id, sku, stocks:[{quantity, minHandlingDays, maxHandlingDays,
+// warehouse}]}, paged like the feeds, the live stock split over two bands.
+func TestStockByHandlingDaysShape(t *testing.T) {
+	srv := httptest.NewServer(New(DefaultConfig()))
+	defer srv.Close()
+	key := DefaultConfig().Key
+	st, _, body := do(t, srv, key, http.MethodGet, "/rest/catalog/productsstockbyhandlingdays.json?page=0&pageSize=2", "")
+	var rows []struct {
+		ID     int    `json:"id"`
+		SKU    string `json:"sku"`
+		Stocks []struct {
+			Quantity, MinHandlingDays, MaxHandlingDays, Warehouse int
+		} `json:"stocks"`
+	}
+	if st != 200 || json.Unmarshal([]byte(body), &rows) != nil || len(rows) != 2 {
+		t.Fatalf("%d %s", st, body)
+	}
+	if r := rows[0]; r.SKU != "V1300179" || r.ID == 0 || len(r.Stocks) != 2 ||
+		r.Stocks[0].Quantity+r.Stocks[1].Quantity != 10 || r.Stocks[0].Quantity == 10 ||
+		r.Stocks[0].MaxHandlingDays != 1 || r.Stocks[1].MinHandlingDays != 1 || r.Stocks[0].Warehouse != 1 {
+		t.Errorf("row %+v", r)
+	}
+	if st, _, body := do(t, srv, key, http.MethodGet, "/rest/catalog/productsstockbyhandlingdays.json?page=9&pageSize=2", ""); st != 200 || body != "" {
+		t.Errorf("past the last page: %d %q, want an empty 200", st, body)
+	}
+	if st, _, _ := do(t, srv, key, http.MethodGet, "/rest/catalog/productsvariationsstockbyhandlingdays.json?page=0&pageSize=2", ""); st != 200 {
+		t.Errorf("variation stock list: %d", st)
+	}
+}
