@@ -60,6 +60,9 @@ type fulfilOut struct {
 	CheckedAt       string   `json:"checked_at"`
 	Supplier        string   `json:"supplier"`
 	TestMode        bool     `json:"test_mode"`
+	// Some, not all, parts of a split order were cancelled by the supplier
+	// (the shipped parts are still fulfilled).
+	PartlyCancelled bool `json:"partly_cancelled"`
 }
 
 // Handle handles POST /tracking/:id/fulfil.
@@ -109,7 +112,8 @@ func (f *Fulfil) Handle(c echo.Context) error {
 	}
 	out := fulfilOut{OK: true, Done: res.Done, Outcome: res.Outcome, Replayed: res.Replayed, SupplierOrderID: res.Tracking.SupplierOrderID,
 		Status: string(st), TrackingNumbers: []string{}, TrackingURLs: []string{}, FulfillmentIDs: append([]string{}, res.FulfillmentIDs...),
-		Locations: res.Locations, CheckedAt: now().UTC().Format(time.RFC3339), Supplier: f.SupplierName, TestMode: res.Tracking.TestMode || f.TestMode}
+		Locations: res.Locations, CheckedAt: now().UTC().Format(time.RFC3339), Supplier: f.SupplierName, TestMode: res.Tracking.TestMode || f.TestMode,
+		PartlyCancelled: res.Tracking.PartlyCancelled}
 	for _, p := range res.Tracking.Parcels {
 		if p.Number == "" {
 			continue
