@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/stock"
 	"github.com/flowbridge/flowbridge/timeline"
@@ -33,7 +34,8 @@ func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() [
 	var calls []string
 	op := &handlers.Operator{
 		Timeline: tl,
-		Resolve: func(ctx context.Context, shop, orderID, action, number, actor string) error {
+		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, actor string) error {
+			action, number := r.Action, r.SupplierOrderID
 			o, err := tl.Get(ctx, shop, orderID)
 			if err != nil {
 				return err

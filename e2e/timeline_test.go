@@ -135,7 +135,7 @@ func TestOrderLifecycle(t *testing.T) {
 			{"not json", `{"action":"release"}`, map[string]string{"Authorization": "Bearer " + app.OperatorKey, "Content-Type": "text/plain"}, 415, "unsupported_media_type"},
 			{"adopt without number", map[string]any{"action": "adopt"}, nil, 400, "validation_failed"},
 			{"unknown action", map[string]any{"action": "forget"}, nil, 400, "validation_failed"},
-			{"unknown field", map[string]any{"action": "release", "force": true}, nil, 400, "invalid_json"},
+			{"unknown field", map[string]any{"action": "release", "force": true}, nil, 400, "validation_failed"},
 		} {
 			h := tc.headers
 			if h == nil {

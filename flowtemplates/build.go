@@ -68,6 +68,18 @@ func (b *builder) add(key, taskName string, col, row int, desc string, cfg ...st
 	return s.StepID, v
 }
 
+// linkFrom links to step to: from the entries on the first check, from
+// prev's port afterwards.
+func (b *builder) linkFrom(entries []exit, prev StepID, port string, to StepID) {
+	if port == "" {
+		for _, e := range entries {
+			b.link(e.step, e.port, to)
+		}
+		return
+	}
+	b.link(prev, port, to)
+}
+
 func (b *builder) link(from StepID, port string, to StepID) {
 	b.w.Root.Links = append(b.w.Root.Links, Link{FromStepID: from, FromPortID: port, ToStepID: to, ToPortID: PortInput})
 }
@@ -218,19 +230,34 @@ func Build(p Params) (Workflow, error) {
 		"order_id", "order.id", "namespace", p.Namespace, "key", p.SupplierOrderKey,
 		"value", "{{ "+pv+".supplierOrderId }}", "value_type", "single_line_text_field")
 	b.link(placed, PortTrue, saveOrder)
+	// A split order (BigBuy: one order per warehouse) may be created only
+	// in part; the metafield keeps the parts that exist, tracking follows
+	// them, and a person hears about the rest.
+	partial, _ := b.add("orders.partial", "condition", col+8, 0, "Stage 1: only some supplier orders created?",
+		"condition", "("+pv+".partial == true)")
+	b.link(saveOrder, PortOutput, partial)
+	subj, msg = partialPlacementEmail(p, pv)
+	partialAlert, _ := b.add("orders.partial_alert", "email", col+9, 1, "Alert: order only partly placed", emailStep(p, subj, msg)...)
+	b.link(partial, PortTrue, partialAlert)
 
-	b.stage2(p, saveOrder, col+8)
+	b.stage2(p, []exit{{partial, PortFalse}, {partialAlert, PortOutput}}, col+10)
 	return b.w, nil
+}
+
+// exit is a step port that continues the workflow.
+type exit struct {
+	step StepID
+	port string
 }
 
 // stage2 adds the tracking checks after step prev (output port), starting
 // at canvas column col.
-func (b *builder) stage2(p Params, prev StepID, col int) {
+func (b *builder) stage2(p Params, from []exit, col int) {
 	if p.FulfilBy == FulfilByFlowbridge {
-		b.stage2Lean(p, prev, col)
+		b.stage2Lean(p, from, col)
 		return
 	}
-	b.stage2Flow(p, prev, col)
+	b.stage2Flow(p, from, col)
 }
 
 // stage2Flow is the workflow where Flow fulfils: each check parses the
@@ -239,8 +266,9 @@ func (b *builder) stage2(p Params, prev StepID, col int) {
 // location only), and a For each sends them with Send Admin API request.
 // Each block's "not yet" branch leads to the next block's Wait; the last
 // one's to the no-tracking alert.
-func (b *builder) stage2Flow(p Params, prev StepID, col int) {
-	port := PortOutput
+func (b *builder) stage2Flow(p Params, from []exit, col int) {
+	var prev StepID
+	port := ""
 	n := len(p.Schedule)
 	var lastTrack string
 	for i, d := range p.Schedule {
@@ -248,7 +276,7 @@ func (b *builder) stage2Flow(p Params, prev StepID, col int) {
 		key := "check" + strconv.Itoa(k)
 		c := col + i*4
 		wait, _ := b.add(key+".wait", "wait", c, 0, fmt.Sprintf("Stage 2: wait %s before tracking check %d of %d", FormatDuration(d), k, n), waitConfig(d)...)
-		b.link(prev, port, wait)
+		b.linkFrom(from, prev, port, wait)
 		req, hv := b.add(key+".request", "http", c, 2, fmt.Sprintf("Stage 2: check %d — ask flowbridge for tracking (GET /tracking)", k),
 			httpStep("GET", trackingURL(p), headersJSON(p, false), "")...)
 		b.link(wait, PortOutput, req)
@@ -259,13 +287,20 @@ func (b *builder) stage2Flow(p Params, prev StepID, col int) {
 		ship, _ := b.add(key+".fulfillable", "condition", c+2, 2, fmt.Sprintf("Stage 2: check %d — shipped with tracking?", k),
 			"condition", "("+tv+".fulfillable == true)")
 		b.link(parse, PortOutput, ship)
+		partly, _ := b.add(key+".partly_cancelled", "condition", c+2, 4, fmt.Sprintf("Stage 2: check %d — part of a split order cancelled?", k),
+			"condition", "("+tv+".partlyCancelled == true)")
+		b.link(ship, PortTrue, partly)
+		subj, msg := partlyCancelledEmail(p, tv+".supplierStatus", tv+".checkedAt", k, n)
+		partlyAlert, _ := b.add(key+".partly_cancelled_alert", "email", c+3, 5, fmt.Sprintf("Alert: supplier cancelled part of the order (check %d)", k), emailStep(p, subj, msg)...)
+		b.link(partly, PortTrue, partlyAlert)
 		notDone, _ := b.add(key+".not_fulfilled", "condition", c+3, 3, fmt.Sprintf("Stage 2: check %d — order not already fulfilled?", k),
 			"condition", "(order.displayFulfillmentStatus != 'FULFILLED')")
-		b.link(ship, PortTrue, notDone)
+		b.link(partly, PortFalse, notDone)
+		b.link(partlyAlert, PortOutput, notDone)
 		open, _ := b.add(key+".has_open", "condition", c+4, 3, fmt.Sprintf("Stage 2: check %d — any open fulfilment order?", k),
 			"condition", "("+tv+".openFulfillmentOrders > 0)")
 		b.link(notDone, PortTrue, open)
-		subj, msg := noOpenFulfillmentOrderEmail(p, tv, k)
+		subj, msg = noOpenFulfillmentOrderEmail(p, tv, k)
 		noOpen, _ := b.add(key+".no_open_alert", "email", c+5, 4, fmt.Sprintf("Alert: shipped but nothing left to fulfil (check %d)", k), emailStep(p, subj, msg)...)
 		b.link(open, PortFalse, noOpen)
 		each, _ := b.add(key+".each_location", "foreach", c+5, 3, fmt.Sprintf("Stage 2: check %d — for each location", k),
@@ -296,8 +331,9 @@ func (b *builder) stage2Flow(p Params, prev StepID, col int) {
 // Condition reading a Send HTTP request's status directly (Shopify's
 // examples read it in Run code), so the status-only variant is opt-in
 // (Params.BranchOnStatus).
-func (b *builder) stage2Lean(p Params, prev StepID, col int) {
-	port := PortOutput
+func (b *builder) stage2Lean(p Params, from []exit, col int) {
+	var prev StepID
+	port := ""
 	n := len(p.Schedule)
 	var last leanVars
 	for i, d := range p.Schedule {
@@ -305,11 +341,12 @@ func (b *builder) stage2Lean(p Params, prev StepID, col int) {
 		key := "check" + strconv.Itoa(k)
 		c := col + i*4
 		wait, _ := b.add(key+".wait", "wait", c, 0, fmt.Sprintf("Stage 2: wait %s before tracking check %d of %d", FormatDuration(d), k, n), waitConfig(d)...)
-		b.link(prev, port, wait)
+		b.linkFrom(from, prev, port, wait)
 		req, hv := b.add(key+".request", "http", c, 2, fmt.Sprintf("Stage 2: check %d — flowbridge fulfils if shipped (POST /tracking/…/fulfil)", k),
 			httpStep("POST", fulfilURL(p), headersJSON(p, true), fulfilBody())...)
 		b.link(wait, PortOutput, req)
-		from := req
+		src := req
+		partlyCancelled := "" // the status-only variant reads no body
 		var v leanVars
 		if p.BranchOnStatus {
 			v = leanVars{done: hv + ".status == 200", waiting: hv + ".status == 202", code: hv + ".status", detail: hv + ".body",
@@ -319,13 +356,23 @@ func (b *builder) stage2Lean(p Params, prev StepID, col int) {
 			parse, lv := b.add(key+".parse", "run_code", c+1, 2, fmt.Sprintf("Stage 2: check %d — read the answer", k),
 				"input", lc.Input, "script", lc.Script, "output_schema", lc.Output)
 			b.link(req, PortOutput, parse)
-			from = parse
+			src = parse
+			partlyCancelled = lv + ".partlyCancelled"
 			v = leanVars{done: lv + ".done == true", waiting: lv + ".waiting == true", code: lv + ".code", detail: lv + ".detail",
 				status: lv + ".supplierStatus", checked: lv + ".checkedAt"}
 		}
 		done, _ := b.add(key+".done", "condition", c+2, 2, fmt.Sprintf("Stage 2: check %d — fulfilled (now or before)?", k),
 			"condition", "("+v.done+")")
-		b.link(from, PortOutput, done)
+		b.link(src, PortOutput, done)
+		if partlyCancelled != "" {
+			// Fulfilled, but part of the split order was cancelled.
+			partly, _ := b.add(key+".partly_cancelled", "condition", c+3, 0, fmt.Sprintf("Stage 2: check %d — part of a split order cancelled?", k),
+				"condition", "("+partlyCancelled+" == true)")
+			b.link(done, PortTrue, partly)
+			subj, msg := partlyCancelledEmail(p, v.status, v.checked, k, n)
+			partlyAlert, _ := b.add(key+".partly_cancelled_alert", "email", c+4, 1, fmt.Sprintf("Alert: supplier cancelled part of the order (check %d)", k), emailStep(p, subj, msg)...)
+			b.link(partly, PortTrue, partlyAlert)
+		}
 		waiting, _ := b.add(key+".waiting", "condition", c+3, 2, fmt.Sprintf("Stage 2: check %d — not shipped yet?", k),
 			"condition", "("+v.waiting+")")
 		b.link(done, PortFalse, waiting)

@@ -101,6 +101,11 @@ func Guide(p Params, w Workflow) []byte {
 	pf("and likewise `runCode`, `runCode1`, …. Add the steps in the order below so the names match the Liquid in the later steps; ")
 	pf("if the editor's variable picker shows other names, use those.\n\n")
 
+	pf("Split orders: a supplier may split one order into several (BigBuy: one per warehouse). The metafield `%s.%s` then holds ", p.Namespace, p.SupplierOrderKey)
+	pf("every supplier number, comma-joined; leave it so. If only some parts were created, an alert names them: order the missing items by hand ")
+	pf("or refund them. If the supplier later cancels some parts, the shipped parts are still fulfilled and an alert says so: ")
+	pf("order the cancelled items again (by hand or elsewhere) and fulfil them by hand, or refund them.\n\n")
+
 	table, _ := p.Tasks() // Build has accepted p
 	pf("## Steps\n\n")
 	writeSteps(&b, w, table)

@@ -104,22 +104,26 @@ func TestBuildShape(t *testing.T) {
 		fulfilments int
 		forEach     int
 	}{
-		// Flow fulfils: per check a parse, four conditions (shipped, not
-		// fulfilled, any open, cancelled), a For each over locations with
-		// one Admin API request, two alerts (no open FO, cancelled).
+		// Stage 1: rates ok, orders ok, partial placement (3 conditions);
+		// alerts for rates, placement, partial placement (3 emails).
+		// Flow fulfils: per check a parse, five conditions (shipped, partly
+		// cancelled, not fulfilled, any open, cancelled), a For each over
+		// locations with one Admin API request, three alerts (partly
+		// cancelled, no open FO, cancelled).
 		{name: "fulfil by flow", mod: func(p *Params) { p.FulfilBy = FulfilByFlow },
-			waits: 7, runCodes: 2 + 7, conditions: 2 + 7*4, emails: 2 + 7*2 + 1, fulfilments: 7, forEach: 7},
+			waits: 7, runCodes: 2 + 7, conditions: 3 + 7*5, emails: 3 + 7*3 + 1, fulfilments: 7, forEach: 7},
 		{name: "fulfil by flow, hold and three checks", mod: func(p *Params) {
 			p.FulfilBy = FulfilByFlow
 			p.Hold = 2 * time.Hour
 			p.Schedule = []time.Duration{time.Hour, 2 * time.Hour, 3 * time.Hour}
-		}, waits: 4, runCodes: 2 + 3, conditions: 4 + 3*4, emails: 3 + 3*2 + 1, fulfilments: 3, forEach: 3},
-		// flowbridge fulfils: per check one short parse, two conditions
-		// (done, waiting), one alert; no Admin API request.
+		}, waits: 4, runCodes: 2 + 3, conditions: 5 + 3*5, emails: 4 + 3*3 + 1, fulfilments: 3, forEach: 3},
+		// flowbridge fulfils: per check one short parse, three conditions
+		// (done, partly cancelled, waiting), two alerts; no Admin API request.
 		{name: "fulfil by flowbridge", mod: func(p *Params) { p.FulfilBy = FulfilByFlowbridge },
-			waits: 7, runCodes: 2 + 7, conditions: 2 + 7*2, emails: 2 + 7 + 1},
+			waits: 7, runCodes: 2 + 7, conditions: 3 + 7*3, emails: 3 + 7*2 + 1},
+		// Reading only the status, a check cannot see partly_cancelled.
 		{name: "fulfil by flowbridge, branch on status", mod: func(p *Params) { p.FulfilBy = FulfilByFlowbridge; p.BranchOnStatus = true },
-			waits: 7, runCodes: 2, conditions: 2 + 7*2, emails: 2 + 7 + 1},
+			waits: 7, runCodes: 2, conditions: 3 + 7*2, emails: 3 + 7 + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

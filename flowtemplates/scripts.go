@@ -113,6 +113,8 @@ export default function main(input) {
     supplierOrderId: str(b.supplier_order_id),
     supplierStatus: str(b.supplier_status),
     testMode: b.test_mode === true,
+    partial: ok && b.partial === true,
+    partsCount: typeof b.parts_count === "number" ? b.parts_count : 0,
   };
 }
 `, httpVar),
@@ -135,6 +137,10 @@ export default function main(input) {
   supplierOrderId: String!
   supplierStatus: String!
   testMode: Boolean!
+  "the supplier split the order and only some parts were created"
+  partial: Boolean!
+  "how many supplier orders the order was split into"
+  partsCount: Int!
 }
 `,
 	}
@@ -200,6 +206,7 @@ export default function main(input) {
     rawStatus: str(b.raw_status),
     fulfillable: ok && b.fulfillable === true && numbers.length > 0,
     cancelled: ok && b.cancelled === true,
+    partlyCancelled: ok && b.partly_cancelled === true,
     trackingCompany: company,
     trackingNumbers: numbers,
     trackingUrls: urls,
@@ -226,6 +233,8 @@ export default function main(input) {
   fulfillable: Boolean!
   "the supplier cancelled the order"
   cancelled: Boolean!
+  "the supplier cancelled some, not all, parts of a split order"
+  partlyCancelled: Boolean!
   trackingCompany: String!
   "one per parcel"
   trackingNumbers: [String!]!
@@ -515,6 +524,7 @@ func leanParser(httpVar string) runCode {
     detail: s(b.detail),
     supplierStatus: s(b.status),
     checkedAt: s(b.checked_at),
+    partlyCancelled: b.partly_cancelled === true,
   };
 }
 `, httpVar),
@@ -528,6 +538,8 @@ func leanParser(httpVar string) runCode {
   detail: String!
   supplierStatus: String!
   checkedAt: String!
+  "the supplier cancelled some, not all, parts of a split order"
+  partlyCancelled: Boolean!
 }
 `,
 	}
@@ -547,5 +559,38 @@ What to do:
 - supplier_cancelled: ask the supplier why, then place the order again (by hand or with another supplier) or refund the customer. Nothing was fulfilled and the customer was not notified.
 - nothing_to_fulfil: the order has no open fulfilment order (on hold, scheduled or cancelled). Fix it in Shopify admin, then fulfil it with the supplier's tracking.
 - anything else: check flowbridge's log for order {{ order.name }}; fulfil by hand when it ships. flowbridge will not check this order again.
+`
+}
+
+// partialPlacementEmail: the supplier split the order (one order per
+// warehouse) and created only some parts; the metafield holds the ones
+// that exist, so tracking follows them.
+func partialPlacementEmail(p Params, pv string) (subject, message string) {
+	return "flowbridge: order {{ order.name }} was only PARTLY placed with the supplier",
+		`The supplier split order {{ order.name }} ({{ order.id }}) into {{ ` + pv + `.partsCount }} orders (one per warehouse), but created only some of them.
+
+Created supplier orders: {{ ` + pv + `.supplierOrderId }}
+These are stored in the order metafield ` + p.Namespace + `.` + p.SupplierOrderKey + ` and their tracking is followed as usual.
+
+What to do:
+- Compare the order's items with the created supplier orders in the supplier's portal: the items not in them were not ordered (sold out or refused).
+- Order the missing items by hand (or from another supplier) and fulfil them by hand, or refund them to the customer.
+`
+}
+
+// partlyCancelledEmail: some parts of a split order were cancelled by the
+// supplier; the shipped parts are fulfilled regardless.
+func partlyCancelledEmail(p Params, status, checked string, check, total int) (subject, message string) {
+	return "flowbridge: the supplier cancelled PART of order {{ order.name }}",
+		`The supplier cancelled some, not all, of its orders for {{ order.name }} ({{ order.id }}) — seen at tracking check ` + fmt.Sprint(check) + ` of ` + fmt.Sprint(total) + `.
+
+Supplier order numbers: {{ order.` + CamelHandle(p.SupplierOrderKey) + `.value }}
+Combined supplier status: {{ ` + status + ` }}, checked {{ ` + checked + ` }}
+
+The parts that ship are still fulfilled in Shopify with their tracking, and the customer is notified for those.
+
+What to do:
+- Find the cancelled supplier order in the supplier's portal and ask why.
+- Order the cancelled items again (by hand or from another supplier) and fulfil them by hand, or refund them to the customer.
 `
 }

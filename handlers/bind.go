@@ -131,7 +131,7 @@ func bindValue(v any, dst reflect.Value, ptr string, errs *[]problem.Field) {
 		case string:
 			dst.SetString(strings.TrimSpace(x))
 		case json.Number:
-			dst.SetString(x.String())
+			dst.SetString(plainNumber(x))
 		default:
 			*errs = append(*errs, problem.Field{Pointer: ptr, Message: "must be a string, not " + typeName(v)})
 		}
@@ -173,6 +173,20 @@ func bindValue(v any, dst reflect.Value, ptr string, errs *[]problem.Field) {
 			*errs = append(*errs, problem.Field{Pointer: ptr, Message: "must be true or false, not " + typeName(v)})
 		}
 	}
+}
+
+// plainNumber writes a JSON number where a string is expected without an
+// exponent (1e2 is "100"), as a template author would have typed it.
+func plainNumber(n json.Number) string {
+	s := n.String()
+	if !strings.ContainsAny(s, "eE") {
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
 func typeName(v any) string {

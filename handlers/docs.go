@@ -2,50 +2,49 @@ package handlers
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
 	"encoding/json"
 	"fmt"
-	"html/template"
+	"io"
 	"net/http"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 )
 
-// The /docs page is rendered once, at start-up, from the same openapi.yaml
-// the service serves, by html/template with embedded CSS: no JavaScript, no
-// CDN, so it works offline and behind strict proxies.
+// The /docs page is Swagger UI (npm swagger-ui-dist, vendored by
+// scripts/vendor-docs-ui into docs/vendor and served from the binary, so
+// it works offline): field tables from the schemas, a request console
+// that sends the Bearer key given in its Authorize dialog, curl snippets.
+// It renders a docs variant of openapi.yaml, made once at start-up:
+// without the servers list (so "Try it out" calls the service that serves
+// the page) and with each operation's x-flow-liquid template shown in its
+// description. The page runs under a strict CSP: scripts and styles only
+// from the service, no inline script, requests only to the service.
 
-//go:embed docs/page.html.tmpl docs/style.css
+//go:embed docs/index.html docs/init.js docs/style.css docs/vendor/swagger-ui-bundle.js.gz docs/vendor/swagger-ui.css.gz
 var docsFS embed.FS
 
-type docOperation struct {
-	Method, Path, Anchor, Summary string
-	Description                   template.HTML
-	Auth                          bool
-	Params                        []docParam
-	Request                       string
-	Liquid                        string
-	Responses                     []docResponse
-	order                         float64
+// DocsCSP is the Content-Security-Policy of every /docs response.
+const DocsCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; " +
+	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+type docAsset struct {
+	file, contentType string
+	gzipped           bool
 }
 
-type docParam struct{ Name, In, Description string }
-
-type docResponse struct {
-	Status, Example, Headers string
-	Description              template.HTML
+var docAssets = map[string]docAsset{
+	"":                     {"docs/index.html", "text/html; charset=utf-8", false},
+	"init.js":              {"docs/init.js", "text/javascript; charset=utf-8", false},
+	"style.css":            {"docs/style.css", "text/css; charset=utf-8", false},
+	"swagger-ui-bundle.js": {"docs/vendor/swagger-ui-bundle.js.gz", "text/javascript; charset=utf-8", true},
+	"swagger-ui.css":       {"docs/vendor/swagger-ui.css.gz", "text/css; charset=utf-8", true},
 }
 
-type docPage struct {
-	Title, Version string
-	Description    template.HTML
-	Operations     []docOperation
-}
-
+// renderDocs returns the docs variant of the spec as JSON.
 func renderDocs(spec []byte) ([]byte, error) {
 	if len(spec) == 0 {
 		return nil, fmt.Errorf("docs: no OpenAPI document given")
@@ -54,143 +53,77 @@ func renderDocs(spec []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docs: parse openapi.yaml: %w", err)
 	}
-	page := docPage{Title: doc.Info.Title, Version: doc.Info.Version, Description: prose(doc.Info.Description)}
-	paths := doc.Paths.Keys()
-	sort.Strings(paths)
-	for _, p := range paths {
-		item := doc.Paths.Value(p)
-		methods := make([]string, 0, 4)
-		for m := range item.Operations() {
-			methods = append(methods, m)
-		}
-		slices.Sort(methods)
-		for _, m := range methods {
-			op := item.Operations()[m]
-			d := docOperation{Method: m, Path: p, Summary: op.Summary, Description: prose(op.Description),
-				Anchor: strings.ToLower(m) + strings.NewReplacer("/", "-", "{", "", "}", "").Replace(p)}
-			sec := doc.Security
-			if op.Security != nil {
-				sec = *op.Security
+	doc.Servers = nil
+	for _, pi := range doc.Paths.Map() {
+		for _, op := range pi.Operations() {
+			liquid, ok := op.Extensions["x-flow-liquid"].(string)
+			if !ok {
+				continue
 			}
-			d.Auth = len(sec) > 0 && len(sec[0]) > 0
-			for _, pr := range op.Parameters {
-				if pr.Value != nil {
-					d.Params = append(d.Params, docParam{Name: pr.Value.Name, In: pr.Value.In, Description: pr.Value.Description})
-				}
-			}
-			if op.RequestBody != nil && op.RequestBody.Value != nil {
-				if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil {
-					d.Request = example(mt)
-				}
-			}
-			// Flow endpoints first, in the order a workflow calls them.
-			d.order = 1000
-			if o, ok := op.Extensions["x-order"].(float64); ok {
-				d.order = o
-			}
-			if l, ok := op.Extensions["x-flow-liquid"].(string); ok {
-				d.Liquid = l
-			}
-			codes := op.Responses.Keys()
-			sort.Strings(codes)
-			for _, code := range codes {
-				r := op.Responses.Value(code)
-				if r == nil || r.Value == nil {
-					continue
-				}
-				dr := docResponse{Status: code}
-				if r.Value.Description != nil {
-					dr.Description = inline(*r.Value.Description)
-				}
-				for _, mtName := range []string{"application/json", "application/problem+json", "application/yaml", "text/html"} {
-					if mt := r.Value.Content.Get(mtName); mt != nil {
-						dr.Example = example(mt)
-						if dr.Example != "" {
-							break
-						}
-					}
-				}
-				var hs []string
-				for h := range r.Value.Headers {
-					hs = append(hs, h)
-				}
-				sort.Strings(hs)
-				dr.Headers = strings.Join(hs, ", ")
-				d.Responses = append(d.Responses, dr)
-			}
-			page.Operations = append(page.Operations, d)
+			op.Description += "\n\n**Shopify Flow: the Send HTTP request step** (Liquid, from `x-flow-liquid`):\n\n```liquid\n" + liquid + "\n```"
 		}
 	}
-	sort.SliceStable(page.Operations, func(i, j int) bool { return page.Operations[i].order < page.Operations[j].order })
-	tmpl, err := template.ParseFS(docsFS, "docs/page.html.tmpl")
+	b, err := json.Marshal(doc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("docs: encode: %w", err)
 	}
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, page); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return b, nil
 }
 
-// example returns the media type's example (or its first named one) as
-// indented JSON.
-func example(mt *openapi3.MediaType) string {
-	v := mt.Example
-	if v == nil && len(mt.Examples) > 0 {
-		names := make([]string, 0, len(mt.Examples))
-		for n := range mt.Examples {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		if ex := mt.Examples[names[0]]; ex != nil && ex.Value != nil {
-			v = ex.Value.Value
-		}
-	}
-	if v == nil {
-		return ""
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return ""
-	}
-	return string(b)
+// Docs handles GET /docs: the reference page.
+func (h *Handlers) Docs(c echo.Context) error {
+	return h.serveDoc(c, "")
 }
 
-// prose renders a spec description: paragraphs split on blank lines, each
-// rendered by inline.
-func prose(s string) template.HTML {
-	var b strings.Builder
-	for _, para := range strings.Split(strings.TrimSpace(s), "\n\n") {
-		if strings.TrimSpace(para) == "" {
-			continue
-		}
-		b.WriteString("<p>" + string(inline(para)) + "</p>")
-	}
-	return template.HTML(b.String())
-}
-
-// inline escapes s and turns `code` spans into <code> elements.
-func inline(s string) template.HTML {
-	var b strings.Builder
-	parts := strings.Split(s, "`")
-	for i, part := range parts {
-		esc := template.HTMLEscapeString(part)
-		if i%2 == 1 && i < len(parts)-1 {
-			b.WriteString("<code>" + esc + "</code>")
-		} else {
-			b.WriteString(esc)
-		}
-	}
-	return template.HTML(b.String())
-}
-
-// DocsAsset serves the embedded stylesheet of /docs.
+// DocsAsset handles GET /docs/:asset: the page's script, styles, the
+// vendored renderer and the docs variant of the spec (openapi.json).
 func (h *Handlers) DocsAsset(c echo.Context) error {
-	css, err := docsFS.ReadFile("docs/style.css")
+	name := c.Param("asset")
+	if name == "openapi.json" {
+		docsHeaders(c)
+		return c.Blob(http.StatusOK, "application/json", h.docs)
+	}
+	if name == "" {
+		name = "style.css" // the route of older builds
+	}
+	if _, ok := docAssets[name]; !ok {
+		return echo.ErrNotFound
+	}
+	return h.serveDoc(c, name)
+}
+
+func docsHeaders(c echo.Context) {
+	hd := c.Response().Header()
+	hd.Set("Content-Security-Policy", DocsCSP)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+}
+
+func (h *Handlers) serveDoc(c echo.Context, name string) error {
+	a := docAssets[name]
+	b, err := docsFS.ReadFile(a.file)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-	return c.Blob(http.StatusOK, "text/css; charset=utf-8", css)
+	docsHeaders(c)
+	hd := c.Response().Header()
+	if name != "" {
+		hd.Set("Cache-Control", "public, max-age=3600")
+	}
+	if a.gzipped {
+		hd.Add("Vary", "Accept-Encoding")
+		if strings.Contains(c.Request().Header.Get("Accept-Encoding"), "gzip") {
+			hd.Set("Content-Encoding", "gzip")
+			return c.Blob(http.StatusOK, a.contentType, b)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		if b, err = io.ReadAll(zr); err != nil {
+			return err
+		}
+	}
+	return c.Blob(http.StatusOK, a.contentType, b)
 }

@@ -1,17 +1,17 @@
 package handlers
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/flowbridge/flowbridge"
 	"github.com/flowbridge/flowbridge/fulfilment"
+	"github.com/flowbridge/flowbridge/orderid"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
 )
@@ -25,6 +25,23 @@ type Fulfil struct {
 	SupplierName string
 	TestMode     bool
 	Now          func() time.Time
+	// Contract validates the body with openapi.yaml; nil loads the
+	// embedded spec on first use.
+	Contract *Contract
+
+	once sync.Once
+	spec *Contract
+	err  error
+}
+
+func (f *Fulfil) contract() (*Contract, error) {
+	f.once.Do(func() {
+		f.spec = f.Contract
+		if f.spec == nil {
+			f.spec, f.err = NewContract(flowbridge.OpenAPI())
+		}
+	})
+	return f.spec, f.err
 }
 
 // fulfilOut is the flat answer (openapi.yaml FulfilResponse).
@@ -43,6 +60,9 @@ type fulfilOut struct {
 	CheckedAt       string   `json:"checked_at"`
 	Supplier        string   `json:"supplier"`
 	TestMode        bool     `json:"test_mode"`
+	// Some, not all, parts of a split order were cancelled by the supplier
+	// (the shipped parts are still fulfilled).
+	PartlyCancelled bool `json:"partly_cancelled"`
 }
 
 // Handle handles POST /tracking/:id/fulfil.
@@ -56,42 +76,26 @@ func (f *Fulfil) Handle(c echo.Context) error {
 		return problem.InvalidFields(CodeInvalidSupplierOrderID, "the supplier order number has characters or a length no supplier uses",
 			problem.Field{Pointer: "/path/id", Message: "must be a supplier order number (letters, digits, . _ : / -)"})
 	}
-	raw, err := io.ReadAll(c.Request().Body)
+	raw, err := readJSON(c.Request())
 	if err != nil {
-		return problem.Wrap(err, problem.Invalid, problem.CodeInvalidJSON, "the request body could not be read")
+		return err
+	}
+	spec, err := f.contract()
+	if err != nil {
+		return problem.Wrap(err, problem.Internal, problem.CodeInternal, "the request schema could not be loaded")
+	}
+	if err := spec.Body("postTrackingFulfil", raw); err != nil {
+		return err
 	}
 	var in struct {
-		OrderID json.RawMessage `json:"order_id"`
-		Shop    any             `json:"shop"`
+		OrderID string `json:"order_id"`
+		Shop    string `json:"shop"`
 	}
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return problem.InvalidFields(problem.CodeInvalidJSON, syntaxDetail(err), problem.Field{Pointer: "", Message: "must be a JSON object"})
+	if errs := bind(raw, &in); len(errs) > 0 {
+		return typeErrors(errs)
 	}
-	var orderID string
-	var s string
-	var n json.Number
-	switch {
-	case json.Unmarshal(in.OrderID, &s) == nil:
-		orderID = s
-	case json.Unmarshal(in.OrderID, &n) == nil:
-		orderID = n.String()
-	}
-	num, ok := NormalizeOrderID(orderID)
-	if !ok {
-		return problem.InvalidFields(CodeInvalidOrderID, "order_id must name the Shopify order",
-			problem.Field{Pointer: "/order_id", Message: "must be a Shopify order id: gid://shopify/Order/123 or 123"})
-	}
-	shop := ""
-	switch v := in.Shop.(type) {
-	case nil:
-	case string:
-		if len(v) > 255 {
-			return problem.InvalidFields(problem.CodeValidation, "shop is too long", problem.Field{Pointer: "/shop", Message: "at most 255 characters"})
-		}
-		shop = v
-	default:
-		return problem.InvalidFields(problem.CodeValidation, "shop must be a string", problem.Field{Pointer: "/shop", Message: fmt.Sprintf("must be a string, not %T", v)})
-	}
+	num, _ := orderid.Normalize(in.OrderID) // the schema's pattern admits only order ids
+	shop := in.Shop
 	res, err := f.Service.Fulfil(c.Request().Context(), fulfilment.Input{Shop: shop, SupplierOrderID: id, OrderID: num})
 	if err != nil {
 		return err
@@ -108,7 +112,8 @@ func (f *Fulfil) Handle(c echo.Context) error {
 	}
 	out := fulfilOut{OK: true, Done: res.Done, Outcome: res.Outcome, Replayed: res.Replayed, SupplierOrderID: res.Tracking.SupplierOrderID,
 		Status: string(st), TrackingNumbers: []string{}, TrackingURLs: []string{}, FulfillmentIDs: append([]string{}, res.FulfillmentIDs...),
-		Locations: res.Locations, CheckedAt: now().UTC().Format(time.RFC3339), Supplier: f.SupplierName, TestMode: res.Tracking.TestMode || f.TestMode}
+		Locations: res.Locations, CheckedAt: now().UTC().Format(time.RFC3339), Supplier: f.SupplierName, TestMode: res.Tracking.TestMode || f.TestMode,
+		PartlyCancelled: res.Tracking.PartlyCancelled}
 	for _, p := range res.Tracking.Parcels {
 		if p.Number == "" {
 			continue

@@ -8,8 +8,9 @@ import (
 )
 
 // FuzzDecodeOrder feeds arbitrary bodies to the /orders decoder and
-// validator: it must never panic, and every rejection must be a client
-// error (Kind Invalid → 4xx), never an internal one (5xx).
+// validator: it must never panic, and every refusal must be a client
+// error (Kind Invalid → 4xx, or Rejected → 422 for the rules a schema
+// cannot state), never an internal one (5xx).
 func FuzzDecodeOrder(f *testing.F) {
 	seeds := []string{
 		validOrderBody,
@@ -41,11 +42,14 @@ func FuzzDecodeOrder(f *testing.F) {
 			return
 		}
 		pe := problem.From(err)
-		if pe.Kind != problem.Invalid {
+		if pe.Kind != problem.Invalid && pe.Kind != problem.Rejected {
 			t.Fatalf("body %q gave %v (kind %s), want a client error", body, err, pe.Kind)
 		}
 		if pe.Code == "" {
 			t.Fatalf("body %q gave an error without a code", body)
+		}
+		if len(pe.Fields) > MaxFieldErrors {
+			t.Fatalf("body %q gave %d field errors, more than the cap", body, len(pe.Fields))
 		}
 	})
 }

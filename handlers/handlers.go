@@ -8,16 +8,14 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
-	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 
+	"github.com/flowbridge/flowbridge/orderid"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
-	"github.com/flowbridge/flowbridge/supplier/gtin"
 )
 
 // Check is one readiness dependency (Redis, the supplier's reachability…).
@@ -42,9 +40,9 @@ type Config struct {
 
 // Handlers serves the HTTP endpoints.
 type Handlers struct {
-	cfg  Config
-	v    *validator.Validate
-	docs []byte
+	cfg      Config
+	contract *Contract
+	docs     []byte
 }
 
 // New returns the handlers. It fails when the spec cannot be rendered.
@@ -52,7 +50,11 @@ func New(cfg Config) (*Handlers, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handlers{cfg: cfg, v: newValidator()}
+	c, err := NewContract(cfg.Spec)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handlers{cfg: cfg, contract: c}
 	page, err := renderDocs(cfg.Spec)
 	if err != nil {
 		return nil, err
@@ -67,29 +69,18 @@ func (h *Handlers) Rates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.contract.Body("postRates", raw); err != nil {
+		return err
+	}
 	var in ratesIn
 	if errs := bind(raw, &in); len(errs) > 0 {
 		return typeErrors(errs)
 	}
-	in.ShippingAddress.normalize()
-	in.Currency = strings.ToUpper(in.Currency)
-	if err := h.validate(&in); err != nil {
+	orderID, _ := orderid.Normalize(in.OrderID)
+	country, zip := in.ShippingAddress.CountryCode, in.ShippingAddress.Zip
+	lines, err := checkLines(in.LineItems, in.Currency)
+	if err != nil {
 		return err
-	}
-	orderID, _ := NormalizeOrderID(in.OrderID)
-	country, zip := in.ShippingAddress.rateFields()
-	lines := make([]supplier.Line, len(in.LineItems))
-	for i, li := range in.LineItems {
-		ean, _ := gtin.Normalize(li.Barcode)
-		lines[i] = supplier.Line{EAN: ean, SKU: li.SKU, Quantity: li.Quantity}
-		if li.Price != "" && in.Currency != "" {
-			minor, err := ParseAmount(li.Price, in.Currency)
-			if err != nil {
-				return problem.InvalidFields(problem.CodeValidation, "a line item price is invalid",
-					problem.Field{Pointer: "/line_items/" + itoa(i) + "/price", Message: err.Error()})
-			}
-			lines[i].UnitPrice = supplier.Money{Minor: minor, Currency: in.Currency}
-		}
 	}
 	rin := orders.RatesInput{
 		Shop: in.Shop, OrderID: orderID, Carriers: in.PreferredCarriers,
@@ -165,29 +156,20 @@ func (h *Handlers) DecodeOrder(body []byte) (orders.PlaceInput, error) {
 }
 
 func (h *Handlers) decodeOrder(raw any) (orders.PlaceInput, error) {
+	if err := h.contract.Body("postOrders", raw); err != nil {
+		return orders.PlaceInput{}, err
+	}
 	var in ordersIn
 	if errs := bind(raw, &in); len(errs) > 0 {
 		return orders.PlaceInput{}, typeErrors(errs)
 	}
-	in.ShippingAddress.normalize()
-	in.Currency = strings.ToUpper(in.Currency)
-	if err := h.validate(&in); err != nil {
+	orderID, _ := orderid.Normalize(in.OrderID)
+	if err := checkAddress(in.ShippingAddress); err != nil {
 		return orders.PlaceInput{}, err
 	}
-	orderID, _ := NormalizeOrderID(in.OrderID)
-	lines := make([]supplier.Line, len(in.LineItems))
-	var bad []problem.Field
-	for i, li := range in.LineItems {
-		ean, _ := gtin.Normalize(li.Barcode)
-		minor, err := ParseAmount(li.Price, in.Currency)
-		if err != nil {
-			bad = append(bad, problem.Field{Pointer: "/line_items/" + itoa(i) + "/price", Message: err.Error()})
-		}
-		lines[i] = supplier.Line{EAN: ean, SKU: li.SKU, Quantity: li.Quantity,
-			UnitPrice: supplier.Money{Minor: minor, Currency: in.Currency}}
-	}
-	if len(bad) > 0 {
-		return orders.PlaceInput{}, problem.InvalidFields(problem.CodeValidation, "a line item price is invalid", bad...)
+	lines, err := checkLines(in.LineItems, in.Currency)
+	if err != nil {
+		return orders.PlaceInput{}, err
 	}
 	return orders.PlaceInput{
 		Shop:     in.Shop,
@@ -208,26 +190,29 @@ func (h *Handlers) Tracking(c echo.Context) error {
 	if u, err := url.PathUnescape(id); err == nil {
 		id = u
 	}
-	id = strings.TrimSpace(id)
-	in := orders.TrackInput{}
-	switch by := c.QueryParam("by"); by {
-	case "", "supplier_order":
-		// A split order's value lists its numbers: "A,B".
-		if !isSupplierOrderList(id) {
-			return problem.InvalidFields(CodeInvalidSupplierOrderID, "the supplier order number has characters or a length no supplier uses",
-				problem.Field{Pointer: "/path/id", Message: "must be a supplier order number (letters, digits, . _ : / -)"})
+	by, shop := c.QueryParam("by"), c.QueryParam("shop")
+	for _, p := range []struct{ in, name, v string }{{"path", "id", id}, {"query", "by", by}, {"query", "shop", shop}} {
+		if p.in == "query" && p.v == "" {
+			continue // absent
 		}
+		if err := h.contract.Param("getTracking", p.in, p.name, p.v); err != nil {
+			if p.name == "id" {
+				problem.From(err).Code = CodeInvalidSupplierOrderID
+			}
+			return err
+		}
+	}
+	in := orders.TrackInput{Shop: shop}
+	switch by {
+	case "", "supplier_order":
 		in.SupplierOrderID = id
 	case "shopify_order":
-		n, ok := NormalizeOrderID(id)
+		n, ok := orderid.Normalize(id)
 		if !ok {
 			return problem.InvalidFields(CodeInvalidOrderID, "with by=shopify_order the id must be a Shopify order id",
 				problem.Field{Pointer: "/path/id", Message: "must be a Shopify order id: gid://shopify/Order/123 (URL-encoded) or 123"})
 		}
 		in.ShopifyOrderID = n
-	default:
-		return problem.InvalidFields(problem.CodeValidation, "unknown lookup kind",
-			problem.Field{Pointer: "/query/by", Message: "must be supplier_order or shopify_order"})
 	}
 	res, err := h.cfg.Orders.Track(c.Request().Context(), in)
 	if err != nil {
@@ -249,7 +234,7 @@ func (h *Handlers) trackingOut(res orders.TrackResult) trackingOut {
 		Shipped: st == supplier.StatusShipped, Delivered: st == supplier.StatusDelivered,
 		Cancelled: st == supplier.StatusCancelled, Unknown: st == supplier.StatusUnknown,
 		TrackingNumbers: []string{}, TrackingURLs: []string{},
-		CheckedAt: h.cfg.Now().UTC().Format(time.RFC3339), Supplier: h.cfg.SupplierName,
+		CheckedAt: h.checkedAt(res), Supplier: h.cfg.SupplierName,
 		TestMode: res.TestMode || h.cfg.TestMode,
 	}
 	for _, p := range res.Parcels {
@@ -273,6 +258,16 @@ func (h *Handlers) trackingOut(res orders.TrackResult) trackingOut {
 	out.PartsCount, out.PartlyCancelled = max(len(res.Parts), 1), res.PartlyCancelled
 	out.Fulfillable = (out.Shipped || out.Delivered) && out.ParcelsCount > 0
 	return out
+}
+
+// checkedAt is when the supplier was asked (a cached answer keeps the
+// time of the check that produced it), not when this answer is sent.
+func (h *Handlers) checkedAt(res orders.TrackResult) string {
+	t := res.CheckedAt
+	if t.IsZero() {
+		t = h.cfg.Now()
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // Healthz handles GET /healthz: the process is alive.
@@ -309,14 +304,11 @@ func (h *Handlers) Readyz(c echo.Context) error {
 const CodeNotReady = "not_ready"
 
 // OpenAPI handles GET /openapi.yaml.
+// Any origin may read it (Swagger Editor, Scalar or Postman loading it by
+// URL); it holds no secret and no credentials are allowed.
 func (h *Handlers) OpenAPI(c echo.Context) error {
+	c.Response().Header().Set("Access-Control-Allow-Origin", "*")
 	return c.Blob(http.StatusOK, "application/yaml", h.cfg.Spec)
-}
-
-// Docs handles GET /docs: the API reference rendered from the spec.
-func (h *Handlers) Docs(c echo.Context) error {
-	c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; img-src 'self' data:")
-	return c.HTMLBlob(http.StatusOK, h.docs)
 }
 
 func typeErrors(errs []problem.Field) error {

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/flowbridge/flowbridge"
+	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/internal/apptest"
+	"github.com/flowbridge/flowbridge/internal/contract"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
 )
 
@@ -115,9 +117,9 @@ func commonBadInputs() []badInput {
 		{name: "empty body", raw: ` `, status: 400, code: "invalid_json", pointer: ""},
 		{name: "array body", raw: `[]`, status: 400, code: "invalid_json", pointer: ""},
 		{name: "trailing data", raw: `{} x`, status: 400, code: "invalid_json", pointer: ""},
-		{name: "quantity wrong type", edit: func(m map[string]any) { item(m, 1)["quantity"] = "two" }, status: 400, code: "invalid_json", pointer: "/line_items/1/quantity"},
-		{name: "quantity fractional", edit: func(m map[string]any) { item(m, 0)["quantity"] = 1.5 }, status: 400, code: "invalid_json", pointer: "/line_items/0/quantity"},
-		{name: "barcode wrong type", edit: func(m map[string]any) { item(m, 0)["barcode"] = true }, status: 400, code: "invalid_json", pointer: "/line_items/0/barcode"},
+		{name: "quantity wrong type", edit: func(m map[string]any) { item(m, 1)["quantity"] = "two" }, status: 400, code: "validation_failed", pointer: "/line_items/1/quantity"},
+		{name: "quantity fractional", edit: func(m map[string]any) { item(m, 0)["quantity"] = 1.5 }, status: 400, code: "validation_failed", pointer: "/line_items/0/quantity"},
+		{name: "barcode wrong type", edit: func(m map[string]any) { item(m, 0)["barcode"] = true }, status: 400, code: "invalid_ean", pointer: "/line_items/0/barcode"},
 		{name: "line_items not an array", edit: func(m map[string]any) { m["line_items"] = map[string]any{"barcode": "8400000000017"} }, status: 400, code: "invalid_json", pointer: "/line_items"},
 		{name: "address not an object", edit: func(m map[string]any) { m["shipping_address"] = "Calle 1" }, status: 400, code: "invalid_json", pointer: "/shipping_address"},
 		{name: "order id product gid", edit: func(m map[string]any) { m["order_id"] = "gid://shopify/Product/123" }, status: 400, code: "invalid_order_id", pointer: "/order_id"},
@@ -125,16 +127,23 @@ func commonBadInputs() []badInput {
 		{name: "order id negative number", edit: func(m map[string]any) { m["order_id"] = -5 }, status: 400, code: "invalid_order_id", pointer: "/order_id"},
 		{name: "empty line items", edit: func(m map[string]any) { m["line_items"] = []any{} }, status: 400, code: "validation_failed", pointer: "/line_items"},
 		{name: "missing line items", edit: func(m map[string]any) { delete(m, "line_items") }, status: 400, code: "validation_failed", pointer: "/line_items"},
-		{name: "bad EAN check digit", edit: func(m map[string]any) { item(m, 1)["barcode"] = "8400000000025" }, status: 400, code: "invalid_ean", pointer: "/line_items/1/barcode"},
+		{name: "bad EAN check digit", edit: func(m map[string]any) { item(m, 1)["barcode"] = "8400000000025" }, status: 422, code: "invalid_ean", pointer: "/line_items/1/barcode"},
 		{name: "EAN with letters", edit: func(m map[string]any) { item(m, 0)["barcode"] = "84000000000AB" }, status: 400, code: "invalid_ean", pointer: "/line_items/0/barcode"},
-		{name: "missing barcode (null)", edit: func(m map[string]any) { item(m, 0)["barcode"] = nil }, status: 400, code: "validation_failed", pointer: "/line_items/0/barcode"},
+		{name: "missing barcode (null)", edit: func(m map[string]any) { item(m, 0)["barcode"] = nil }, status: 400, code: "invalid_ean", pointer: "/line_items/0/barcode"},
 		{name: "quantity zero", edit: func(m map[string]any) { item(m, 0)["quantity"] = 0 }, status: 400, code: "validation_failed", pointer: "/line_items/0/quantity"},
 		{name: "quantity negative", edit: func(m map[string]any) { item(m, 1)["quantity"] = -3 }, status: 400, code: "validation_failed", pointer: "/line_items/1/quantity"},
 		{name: "price not decimal", edit: func(m map[string]any) { item(m, 0)["price"] = "19,99" }, status: 400, code: "validation_failed", pointer: "/line_items/0/price"},
-		{name: "price too many decimals", edit: func(m map[string]any) { item(m, 1)["price"] = "9.995" }, status: 400, code: "validation_failed", pointer: "/line_items/1/price"},
+		{name: "price too many decimals", edit: func(m map[string]any) { item(m, 1)["price"] = "9.995" }, status: 422, code: "invalid_price", pointer: "/line_items/1/price"},
 		{name: "country not ISO-2", edit: func(m map[string]any) { addr(m)["country_code"] = "ESP" }, status: 400, code: "validation_failed", pointer: "/shipping_address/country_code"},
 		{name: "country unknown", edit: func(m map[string]any) { addr(m)["country_code"] = "XX" }, status: 400, code: "validation_failed", pointer: "/shipping_address/country_code"},
 		{name: "country missing", edit: func(m map[string]any) { delete(addr(m), "country_code") }, status: 400, code: "validation_failed", pointer: "/shipping_address/country_code"},
+		{name: "country lower case", edit: func(m map[string]any) { addr(m)["country_code"] = "es" }, status: 400, code: "validation_failed", pointer: "/shipping_address/country_code"},
+		{name: "quantity with a space", edit: func(m map[string]any) { item(m, 0)["quantity"] = " 1" }, status: 400, code: "validation_failed", pointer: "/line_items/0/quantity"},
+		{name: "quantity digit string too big", edit: func(m map[string]any) { item(m, 0)["quantity"] = "10001" }, status: 400, code: "validation_failed", pointer: "/line_items/0/quantity"},
+		{name: "price empty string", edit: func(m map[string]any) { item(m, 0)["price"] = "" }, status: 400, code: "validation_failed", pointer: "/line_items/0/price"},
+		{name: "NUL in a name", edit: func(m map[string]any) { addr(m)["city"] = "Valen\x00cia" }, status: 400, code: "validation_failed", pointer: "/shipping_address/city"},
+		{name: "bidi override in a name", edit: func(m map[string]any) { addr(m)["first_name"] = "Ana\u202egnirts" }, status: 400, code: "validation_failed", pointer: "/shipping_address/first_name"},
+		{name: "invalid UTF-8 in a street", raw: "{\"order_id\":\"1\",\"shipping_address\":{\"country_code\":\"ES\",\"address1\":\"Calle \xff1\"},\"line_items\":[]}", status: 400, code: "validation_failed", pointer: "/shipping_address/address1"},
 	}
 }
 
@@ -148,11 +157,19 @@ func TestBadInputsNeverReachTheSupplier(t *testing.T) {
 		{name: "email invalid", edit: func(m map[string]any) { m["email"] = "not-an-email" }, status: 400, code: "validation_failed", pointer: "/email"},
 		{name: "address1 missing", edit: func(m map[string]any) { addr(m)["address1"] = "" }, status: 400, code: "validation_failed", pointer: "/shipping_address/address1"},
 		{name: "supplier order id junk", edit: func(m map[string]any) { m["supplier_order_id"] = "<script>" }, status: 400, code: "validation_failed", pointer: "/supplier_order_id"},
+		{name: "price null", edit: func(m map[string]any) { item(m, 0)["price"] = nil }, status: 400, code: "validation_failed", pointer: "/line_items/0/price"},
+		{name: "gateways null", edit: func(m map[string]any) { m["payment_gateway_names"] = nil }, status: 400, code: "validation_failed", pointer: "/payment_gateway_names"},
+		{name: "gateway name too long", edit: func(m map[string]any) { m["payment_gateway_names"] = []any{strings.Repeat("g", 256)} }, status: 400, code: "validation_failed", pointer: "/payment_gateway_names/0"},
+		{name: "last name blank", edit: func(m map[string]any) { addr(m)["last_name"] = "   " }, status: 422, code: "invalid_address", pointer: "/shipping_address/last_name"},
+		{name: "phone with a control character", edit: func(m map[string]any) { m["phone"] = "+34\t600" }, status: 400, code: "validation_failed", pointer: "/phone"},
+	}
+	ratesOnly := []badInput{
+		{name: "preferred carriers null", edit: func(m map[string]any) { m["preferred_carriers"] = nil }, status: 400, code: "validation_failed", pointer: "/preferred_carriers"},
 	}
 	for _, ep := range []struct {
 		path, base string
 		extra      []badInput
-	}{{"/rates", ratesBody, nil}, {"/orders", ordersBody, orderOnly}} {
+	}{{"/rates", ratesBody, ratesOnly}, {"/orders", ordersBody, orderOnly}} {
 		for _, tt := range append(commonBadInputs(), ep.extra...) {
 			t.Run(ep.path+"/"+tt.name, func(t *testing.T) {
 				b := tt.raw
@@ -204,7 +221,7 @@ func TestRates(t *testing.T) {
 			item(m, 0)["quantity"] = "1"
 			item(m, 0)["price"] = 19.99
 			addr(m)["zip"] = 46005
-			addr(m)["country_code"] = "es"
+			item(m, 0)["barcode"] = 8400000000017
 		}, status: 200, carrier: "GLS", choice: "preferred", minOptions: 2},
 		{name: "order id optional", edit: func(m map[string]any) { delete(m, "order_id") }, status: 200, carrier: "GLS", choice: "preferred"},
 		{name: "unknown fields accepted", edit: func(m map[string]any) { m["note"] = "hello"; item(m, 0)["title"] = "Mug" }, status: 200, carrier: "GLS", choice: "preferred"},
@@ -428,15 +445,27 @@ func TestSeveralKeysAndOperatorRoutes(t *testing.T) {
 			t.Fatalf("key %s…: %d %s", k[:7], r.Status, r.Body)
 		}
 	}
-	// A Flow key must not open /admin; the operator key passes the gate
-	// (releasing an order that has no record is allowed and changes nothing).
+	// A Flow key must not open /admin; the operator key passes the gate.
 	r := app.DoWith("POST", "/admin/orders/123/resolve", `{"action":"release"}`, map[string]string{"Authorization": "Bearer " + k1})
 	if r.Status != 401 {
 		t.Fatalf("Flow key on /admin: %d", r.Status)
 	}
-	r = app.DoWith("POST", "/admin/orders/123/resolve", `{"action":"release"}`, map[string]string{"Authorization": "Bearer " + op})
-	if o, _ := r.JSON()["order"].(map[string]any); r.Status != 200 || o["state"] != "released" {
-		t.Fatalf("operator key on /admin: %d %s", r.Status, r.Body)
+	// An order flowbridge never saw cannot be released or adopted by
+	// mistake (a mistyped id): 404, and no record appears.
+	opAuth := map[string]string{"Authorization": "Bearer " + op}
+	for _, b := range []string{`{"action":"release"}`, `{"action":"adopt","supplier_order_id":"700000000009"}`} {
+		r = app.DoWith("POST", "/admin/orders/123/resolve", b, opAuth)
+		if r.Status != 404 || r.Code() != "order_not_found" {
+			t.Fatalf("resolve %s on an unknown order: %d %s", b, r.Status, r.Body)
+		}
+	}
+	if r = app.DoWith("GET", "/admin/orders/123", "", opAuth); r.Status != 404 {
+		t.Fatalf("a refused resolve left a record: %d %s", r.Status, r.Body)
+	}
+	// Said explicitly, an order placed by hand at the supplier is adopted.
+	r = app.DoWith("POST", "/admin/orders/123/resolve", `{"action":"adopt","supplier_order_id":"700000000009","new_order":true}`, opAuth)
+	if o, _ := r.JSON()["order"].(map[string]any); r.Status != 200 || o["state"] != "placed" || o["supplier_order_id"] != "700000000009" {
+		t.Fatalf("adopt a new order: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -466,21 +495,53 @@ func TestOpsEndpoints(t *testing.T) {
 	if rd.Status != 200 {
 		t.Fatalf("readyz: %d %s", rd.Status, rd.Body)
 	}
-	spec := app.DoWith("GET", "/openapi.yaml", nil, noAuth)
+	// The documented example is what the service reports.
+	doc, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := doc.Paths.Value("/readyz").Get.Responses.Status(200).Value.Content.Get("application/json").Example
+	exJSON, _ := json.Marshal(ex)
+	if got, _ := json.Marshal(rd.JSON()); string(got) != string(exJSON) {
+		t.Fatalf("readyz answers %s, the spec's example is %s", got, exJSON)
+	}
+	spec := app.DoWith("GET", "/openapi.yaml", nil, map[string]string{"Authorization": "", "Origin": "https://editor.swagger.io"})
 	if spec.Status != 200 || string(spec.Body) != string(flowbridge.OpenAPI()) {
 		t.Fatalf("openapi.yaml: %d, %d bytes", spec.Status, len(spec.Body))
 	}
-	docs := app.DoWith("GET", "/docs", nil, noAuth)
-	if docs.Status != 200 || !strings.Contains(string(docs.Body), "POST") || !strings.Contains(docs.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("docs: %d", docs.Status)
+	if got := spec.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Fatalf("openapi.yaml CORS header = %q", got)
 	}
-	for _, want := range []string{"order.lineItems", "li.variant.barcode | json", "shipping_cost_id"} {
-		if !strings.Contains(string(docs.Body), want) {
-			t.Errorf("docs page lacks %q", want)
+	if spec.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatal("openapi.yaml allows credentials across origins")
+	}
+	docs := app.DoWith("GET", "/docs", nil, noAuth)
+	if docs.Status != 200 || !strings.Contains(docs.Header.Get("Content-Type"), "text/html") ||
+		docs.Header.Get("Content-Security-Policy") != handlers.DocsCSP || strings.Contains(string(docs.Body), "<script>") {
+		t.Fatalf("docs: %d %v", docs.Status, docs.Header)
+	}
+	// The page renders the docs variant of the spec: no servers (requests
+	// go to this service), the Liquid templates in the descriptions.
+	variant := app.DoWith("GET", "/docs/openapi.json", nil, noAuth)
+	var v struct {
+		Servers []any `json:"servers"`
+		Paths   map[string]map[string]struct {
+			Description string `json:"description"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(variant.Body, &v); err != nil || variant.Status != 200 {
+		t.Fatalf("docs/openapi.json: %d %v", variant.Status, err)
+	}
+	if len(v.Servers) != 0 || !strings.Contains(v.Paths["/rates"]["post"].Description, "li.variant.barcode | json") {
+		t.Fatalf("docs variant: servers %v, /rates description %q", v.Servers, v.Paths["/rates"]["post"].Description)
+	}
+	for _, c := range []struct{ path, ctype string }{{"/docs/style.css", "text/css"}, {"/docs/init.js", "text/javascript"}, {"/docs/swagger-ui-bundle.js", "text/javascript"}, {"/docs/swagger-ui.css", "text/css"}} {
+		r := app.DoWith("GET", c.path, nil, noAuth)
+		if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), c.ctype) || len(r.Body) < 100 {
+			t.Fatalf("%s: %d %s, %d bytes", c.path, r.Status, r.Header.Get("Content-Type"), len(r.Body))
 		}
 	}
-	css := app.DoWith("GET", "/docs/style.css", nil, noAuth)
-	if css.Status != 200 || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
-		t.Fatalf("style.css: %d %s", css.Status, css.Header.Get("Content-Type"))
+	if r := app.DoWith("GET", "/docs/secret.txt", nil, noAuth); r.Status != 404 {
+		t.Fatalf("unknown docs asset: %d", r.Status)
 	}
 }

@@ -11,9 +11,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/flowbridge/flowbridge"
+	"github.com/flowbridge/flowbridge/orderid"
+	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/timeline"
 )
@@ -26,8 +30,9 @@ type Operator struct {
 	Timeline timeline.Store
 	// Resolve applies an operator's decision: action "adopt" with the
 	// supplier order number found, or "release". Wire it to
-	// orders.Service.Resolve. Nil: the route answers 404.
-	Resolve func(ctx context.Context, shop, orderID, action, supplierOrderID, actor string) error
+	// orders.Service.Resolve. Nil leaves the resolve route to another
+	// handler (Register does not add it).
+	Resolve func(ctx context.Context, shop, orderID string, r orders.Resolution, actor string) error
 	// ReleaseCache drops an order's cached rates/tracking answers so the
 	// next call asks the supplier. Nil: the route answers 404.
 	ReleaseCache func(ctx context.Context, shop, orderID, actor string) error
@@ -43,6 +48,23 @@ type Operator struct {
 	// MinChecks is N in "no tracking after N checks" (default 5).
 	MinChecks int
 	Logger    *slog.Logger
+	// Contract validates resolve bodies and path and query values with
+	// openapi.yaml; nil loads the embedded spec on first use.
+	Contract *Contract
+
+	once sync.Once
+	spec *Contract
+	err  error
+}
+
+func (o *Operator) contract() (*Contract, error) {
+	o.once.Do(func() {
+		o.spec, o.err = o.Contract, nil
+		if o.spec == nil {
+			o.spec, o.err = NewContract(flowbridge.OpenAPI())
+		}
+	})
+	return o.spec, o.err
 }
 
 // operatorOrder is an order summary with why it needs a person.
@@ -68,14 +90,32 @@ type operatorShow struct {
 	PlacementError string `json:"placement_error,omitempty"`
 }
 
-func (o *Operator) shop(c echo.Context) string {
-	if s := strings.TrimSpace(c.QueryParam("shop")); s != "" {
-		return s
+// shop is the shop named by ?shop=, filed as the orders service files it
+// (orderid.Shop): absent means the deployment's shop.
+func (o *Operator) shop(c echo.Context, body string) (string, error) {
+	v := c.QueryParam("shop")
+	if body != "" {
+		v = body
 	}
-	if o.Shop != "" {
-		return o.Shop
+	def := o.Shop
+	if def == "" {
+		def = "default"
 	}
-	return "default"
+	sh, ok := orderid.Shop(v, def)
+	if !ok {
+		return "", problem.InvalidFields(problem.CodeValidation, "the shop is not a shop domain",
+			problem.Field{Pointer: "/query/shop", Message: "must be the shop's domain, such as example.myshopify.com"})
+	}
+	return sh, nil
+}
+
+// target is the order a request names: its canonical number and shop.
+func (o *Operator) target(c echo.Context, bodyShop string) (shop, orderID string, err error) {
+	if orderID, err = operatorOrderID(c); err != nil {
+		return "", "", err
+	}
+	shop, err = o.shop(c, bodyShop)
+	return shop, orderID, err
 }
 
 func (o *Operator) view(s timeline.Summary) operatorOrder {
@@ -122,17 +162,26 @@ func (o *Operator) ListOrders(c echo.Context) error {
 
 // ShowOrder handles GET /admin/orders/:order_id[?shop=].
 func (o *Operator) ShowOrder(c echo.Context) error {
-	return o.show(c, o.shop(c), operatorOrderID(c))
+	shop, id, err := o.target(c, "")
+	if err != nil {
+		return err
+	}
+	return o.show(c, shop, id)
 }
 
 // operatorOrderID is the :order_id path value, unescaped (a GID arrives
-// URL-encoded) and reduced to the order number.
-func operatorOrderID(c echo.Context) string {
+// URL-encoded) and reduced to the canonical order number.
+func operatorOrderID(c echo.Context) (string, error) {
 	v := c.Param("order_id")
 	if u, err := url.PathUnescape(v); err == nil {
 		v = u
 	}
-	return timeline.OrderNumber(v)
+	id, ok := orderid.Normalize(v)
+	if !ok {
+		return "", problem.InvalidFields(CodeInvalidOrderID, "the path does not name a Shopify order",
+			problem.Field{Pointer: "/path/order_id", Message: "must be a Shopify order id: gid://shopify/Order/123 (URL-encoded) or 123"})
+	}
+	return id, nil
 }
 
 func (o *Operator) show(c echo.Context, shop, orderID string) error {
@@ -168,13 +217,15 @@ func (o *Operator) show(c echo.Context, shop, orderID string) error {
 type resolveBody struct {
 	Action          string `json:"action"`
 	SupplierOrderID string `json:"supplier_order_id"`
+	NewOrder        bool   `json:"new_order"`
 	// Shop may be given here or as ?shop= (the exactly-once API's form).
 	Shop string `json:"shop"`
 	// Actor optionally names the person (recorded with the key's fingerprint).
 	Actor string `json:"actor"`
 }
 
-// ResolveOrder handles POST /admin/orders/:order_id/resolve: it calls the
+// ResolveOrder handles POST /admin/orders/:order_id/resolve: the body is
+// validated with openapi.yaml (ResolveRequest), then it calls the
 // injected Resolve, records who did it and through what on the timeline,
 // and answers with the order's timeline.
 func (o *Operator) ResolveOrder(c echo.Context) error {
@@ -182,37 +233,82 @@ func (o *Operator) ResolveOrder(c echo.Context) error {
 		return problem.New(problem.NotFound, problem.CodeNotFound, "resolving orders is not available in this deployment")
 	}
 	var b resolveBody
-	if err := decodeOperatorBody(c, &b); err != nil {
+	if err := o.decodeResolve(c, &b); err != nil {
 		return err
 	}
-	b.Action = strings.ToLower(strings.TrimSpace(b.Action))
-	b.SupplierOrderID = strings.TrimSpace(b.SupplierOrderID)
-	switch {
-	case b.Action != "adopt" && b.Action != "release":
-		return problem.InvalidFields(problem.CodeValidation, "action must be adopt or release",
-			problem.Field{Pointer: "/action", Message: "adopt or release"})
-	case b.Action == "adopt" && b.SupplierOrderID == "":
-		return problem.InvalidFields(problem.CodeValidation, "adopt needs the supplier order number found in the supplier's portal",
-			problem.Field{Pointer: "/supplier_order_id", Message: "required for adopt"})
-	case b.Action == "release" && b.SupplierOrderID != "":
-		return problem.InvalidFields(problem.CodeValidation, "release takes no supplier order number",
-			problem.Field{Pointer: "/supplier_order_id", Message: "must be empty for release"})
-	}
 	ctx := c.Request().Context()
-	shop, orderID := o.shop(c), operatorOrderID(c)
-	if s := strings.TrimSpace(b.Shop); s != "" {
-		shop = s
+	shop, orderID, err := o.target(c, b.Shop)
+	if err != nil {
+		return err
 	}
 	actor, via := operatorActor(c, b.Actor), operatorVia(c)
 	ev := timeline.Event{Kind: timeline.KindResolved, Op: "resolve", Action: b.Action, SupplierOrderID: b.SupplierOrderID, Actor: actor, Via: via}
-	if err := o.Resolve(ctx, shop, orderID, b.Action, b.SupplierOrderID, actor); err != nil {
-		// A refused attempt is part of the order's story too.
-		o.record(ctx, shop, orderID, timeline.Event{Kind: timeline.KindError, Op: "resolve", Action: b.Action, Code: problem.From(err).Code, Actor: actor, Via: via})
+	res := orders.Resolution{Action: b.Action, SupplierOrderID: b.SupplierOrderID, NewOrder: b.NewOrder}
+	if err := o.Resolve(ctx, shop, orderID, res, actor); err != nil {
+		// A refused attempt is part of the order's story too, but an
+		// order flowbridge never saw gets no timeline from a typo.
+		if problem.From(err).Kind != problem.NotFound {
+			o.record(ctx, shop, orderID, timeline.Event{Kind: timeline.KindError, Op: "resolve", Action: b.Action, Code: problem.From(err).Code, Actor: actor, Via: via})
+		}
 		return err
 	}
 	o.record(ctx, shop, orderID, ev)
 	return o.show(c, shop, orderID)
 }
+
+func (o *Operator) decodeResolve(c echo.Context, b *resolveBody) error {
+	spec, err := o.contract()
+	if err != nil {
+		return problem.Wrap(err, problem.Internal, problem.CodeInternal, "the request schema could not be loaded")
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, operatorMaxBody+1))
+	if err != nil {
+		return problem.Wrap(err, problem.Invalid, problem.CodeInvalidJSON, "the body could not be read")
+	}
+	if len(body) > operatorMaxBody {
+		return tooLarge()
+	}
+	raw, err := parseJSON(body)
+	if err != nil {
+		return err
+	}
+	if err := spec.Body("resolveOrder", raw); err != nil {
+		return err
+	}
+	// The schema has accepted every field and its type.
+	if err := json.Unmarshal(body, b); err != nil {
+		return problem.Wrap(err, problem.Invalid, problem.CodeInvalidJSON, "the body could not be decoded")
+	}
+	return nil
+}
+
+// checkEmptyBody validates an optional body the operation ignores: none,
+// or what its schema allows (a JSON object).
+func (o *Operator) checkEmptyBody(c echo.Context, operationID string) error {
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, operatorMaxBody+1))
+	if err != nil {
+		return problem.Wrap(err, problem.Invalid, problem.CodeInvalidJSON, "the body could not be read")
+	}
+	if len(body) > operatorMaxBody {
+		return tooLarge()
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	raw, err := parseJSON(body)
+	if err != nil {
+		return err
+	}
+	spec, err := o.contract()
+	if err != nil {
+		return problem.Wrap(err, problem.Internal, problem.CodeInternal, "the request schema could not be loaded")
+	}
+	return spec.Body(operationID, raw)
+}
+
+// operatorMaxBody bounds an operator request body (a resolve body is a
+// few hundred bytes).
+const operatorMaxBody = 16 << 10
 
 // ReleaseOrderCache handles POST /admin/orders/:order_id/release-cache.
 func (o *Operator) ReleaseOrderCache(c echo.Context) error {
@@ -220,7 +316,13 @@ func (o *Operator) ReleaseOrderCache(c echo.Context) error {
 		return problem.New(problem.NotFound, problem.CodeNotFound, "releasing cached answers is not available in this deployment")
 	}
 	ctx := c.Request().Context()
-	shop, orderID := o.shop(c), operatorOrderID(c)
+	shop, orderID, err := o.target(c, "")
+	if err != nil {
+		return err
+	}
+	if err := o.checkEmptyBody(c, "releaseOrderCache"); err != nil {
+		return err
+	}
 	actor, via := operatorActor(c, ""), operatorVia(c)
 	if err := o.ReleaseCache(ctx, shop, orderID, actor); err != nil {
 		return err
@@ -236,20 +338,6 @@ func (o *Operator) record(ctx context.Context, shop, orderID string, ev timeline
 	if err := o.Timeline.Append(context.WithoutCancel(ctx), shop, orderID, ev); err != nil && o.Logger != nil {
 		o.Logger.WarnContext(ctx, "operator: timeline event not recorded", slog.String("kind", ev.Kind), slog.String("error", problem.From(err).Code))
 	}
-}
-
-func decodeOperatorBody(c echo.Context, v any) error {
-	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 16<<10))
-	if err != nil {
-		return problem.Wrap(err, problem.Invalid, problem.CodeInvalidJSON, "the body could not be read")
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return problem.InvalidFields(problem.CodeInvalidJSON, "the body must be a JSON object with action and, for adopt, supplier_order_id",
-			problem.Field{Pointer: "", Message: "invalid JSON"})
-	}
-	return nil
 }
 
 // operatorActor names who acted without revealing the key: the first 8

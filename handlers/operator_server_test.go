@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flowbridge/flowbridge/handlers"
+	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/server"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
@@ -27,7 +28,7 @@ func TestOperatorThroughRealServer(t *testing.T) {
 	if err := tl.Append(ctx, "default", "1002", timeline.Event{Kind: timeline.KindHeldForReview, Reason: "check the portal"}); err != nil {
 		t.Fatal(err)
 	}
-	op := &handlers.Operator{Timeline: tl, Resolve: func(ctx context.Context, shop, orderID, action, number, actor string) error {
+	op := &handlers.Operator{Timeline: tl, Resolve: func(ctx context.Context, shop, orderID string, _ orders.Resolution, actor string) error {
 		o, err := tl.Get(ctx, shop, orderID)
 		if err != nil {
 			return err

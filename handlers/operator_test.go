@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/internal/apptest"
+	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/timeline"
 )
@@ -48,7 +49,8 @@ func newOperatorHarness(t *testing.T, withRelease bool) *operatorHarness {
 	h := &operatorHarness{tl: timeline.NewMemoryStore(timeline.Options{})}
 	op := &handlers.Operator{
 		Timeline: h.tl,
-		Resolve: func(ctx context.Context, shop, orderID, action, number, actor string) error {
+		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, actor string) error {
+			action, number := r.Action, r.SupplierOrderID
 			o, err := h.tl.Get(ctx, shop, orderID)
 			if err != nil {
 				return err
@@ -262,13 +264,26 @@ func TestOperatorResolve(t *testing.T) {
 		{`{"action":"adopt"}`, "validation_failed", "/supplier_order_id"},
 		{`{"action":"release","supplier_order_id":"X"}`, "validation_failed", "/supplier_order_id"},
 		{`{"action":"delete"}`, "validation_failed", "/action"},
-		{`{"action":"adopt","supplier_order_id":"X","extra":1}`, "invalid_json", ""},
+		{`{"action":"adopt","supplier_order_id":"X","extra":1}`, "validation_failed", "/extra"},
+		{`{"action":"adopt","supplier_order_id":null}`, "validation_failed", "/supplier_order_id"},
+		{`{"action":"adopt","supplier_order_id":" S-1002 "}`, "validation_failed", "/supplier_order_id"},
+		{`{"action":"adopt","supplier_order_id":"<script>"}`, "validation_failed", "/supplier_order_id"},
+		{`{"action":"adopt","supplier_order_id":"S\u00001"}`, "validation_failed", "/supplier_order_id"},
+		{`{"action":"adopt","supplier_order_id":"` + strings.Repeat("9", 129) + `"}`, "validation_failed", "/supplier_order_id"},
+		{`{"action":"adopt","supplier_order_id":"S-1","actor":"` + strings.Repeat("a", 65) + `"}`, "validation_failed", "/actor"},
+		{`{"action":"adopt","supplier_order_id":"S-1","actor":"Ana <script>"}`, "validation_failed", "/actor"},
+		{`{"action":"adopt","supplier_order_id":"S-1","actor":null}`, "validation_failed", "/actor"},
+		{`{"action":"adopt","supplier_order_id":"S-1","shop":null}`, "validation_failed", "/shop"},
+		{`{"action":"ADOPT","supplier_order_id":"S-1"}`, "validation_failed", "/action"},
 		{`not json`, "invalid_json", ""},
 	}
 	for _, b := range bad {
 		r := h.do(t, "POST", "/admin/orders/1002/resolve", opKey, b.body)
 		if r.status != 400 || r.json["code"] != b.code {
 			t.Errorf("%s: %d %s, want 400 %s", b.body, r.status, r.body, b.code)
+		}
+		if b.pointer != "" && !strings.Contains(r.body, "invalid: "+b.pointer+" ") {
+			t.Errorf("%s: %s does not name %s", b.body, r.body, b.pointer)
 		}
 	}
 	if len(h.resolved) != 0 {
@@ -287,7 +302,7 @@ func TestOperatorResolve(t *testing.T) {
 		t.Fatalf("refused resolve recorded as %+v, state %s", last, o.State)
 	}
 
-	r = h.do(t, "POST", "/admin/orders/1002/resolve", opKey, `{"action":"adopt","supplier_order_id":" S-1002 ","actor":"Ana <script>"}`,
+	r = h.do(t, "POST", "/admin/orders/1002/resolve", opKey, `{"action":"adopt","supplier_order_id":"S-1002","actor":"Ana script"}`,
 		"X-Flowbridge-Client", "console")
 	if r.status != 200 {
 		t.Fatalf("adopt: %d %s", r.status, r.body)

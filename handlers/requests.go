@@ -2,83 +2,120 @@ package handlers
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/go-playground/validator/v10"
 
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/supplier/gtin"
 )
 
-// Request bodies as Flow's Liquid templates send them. Field names and
-// rules are the HTTP contract in docs/DESIGN.md and openapi.yaml.
+// Request bodies as Flow's Liquid templates send them, after openapi.yaml
+// has accepted them (Contract): the structs only carry the values to the
+// orders service. The few rules a schema cannot state are checked here
+// and refused with 422 (checkLines, checkAddress).
 
 type addressIn struct {
-	FirstName    string `json:"first_name" validate:"max=255"`
-	LastName     string `json:"last_name" validate:"max=255"`
-	Company      string `json:"company" validate:"max=255"`
-	Address1     string `json:"address1" validate:"max=255"`
-	Address2     string `json:"address2" validate:"max=255"`
-	City         string `json:"city" validate:"max=255"`
-	Zip          string `json:"zip" validate:"max=32"`
-	ProvinceCode string `json:"province_code" validate:"max=16"`
-	CountryCode  string `json:"country_code" validate:"required,iso3166_1_alpha2"`
-	Phone        string `json:"phone" validate:"max=64"`
+	FirstName    string `json:"first_name"`
+	LastName     string `json:"last_name"`
+	Company      string `json:"company"`
+	Address1     string `json:"address1"`
+	Address2     string `json:"address2"`
+	City         string `json:"city"`
+	Zip          string `json:"zip"`
+	ProvinceCode string `json:"province_code"`
+	CountryCode  string `json:"country_code"`
+	Phone        string `json:"phone"`
 }
 
 type lineIn struct {
-	Barcode  string `json:"barcode" validate:"required,ean"`
-	SKU      string `json:"sku" validate:"max=255"`
-	Quantity int    `json:"quantity" validate:"gte=1,lte=10000"`
-	Price    string `json:"price" validate:"omitempty,amount"`
+	Barcode  string `json:"barcode"`
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+	Price    string `json:"price"`
 }
 
 type ratesIn struct {
-	OrderID           string    `json:"order_id" validate:"omitempty,order_id"`
-	Shop              string    `json:"shop" validate:"max=255"`
+	OrderID           string    `json:"order_id"`
+	Shop              string    `json:"shop"`
 	ShippingAddress   addressIn `json:"shipping_address"`
-	LineItems         []lineIn  `json:"line_items" validate:"required,min=1,max=250,dive"`
-	Currency          string    `json:"currency" validate:"omitempty,iso4217"`
-	PreferredCarriers []string  `json:"preferred_carriers" validate:"max=20,dive,max=64"`
-}
-
-// orderAddressIn tightens the address for placing an order: a supplier
-// cannot ship without a name, street and city.
-type orderAddressIn struct {
-	FirstName    string `json:"first_name" validate:"max=255"`
-	LastName     string `json:"last_name" validate:"required,max=255"`
-	Company      string `json:"company" validate:"max=255"`
-	Address1     string `json:"address1" validate:"required,max=255"`
-	Address2     string `json:"address2" validate:"max=255"`
-	City         string `json:"city" validate:"required,max=255"`
-	Zip          string `json:"zip" validate:"max=32"`
-	ProvinceCode string `json:"province_code" validate:"max=16"`
-	CountryCode  string `json:"country_code" validate:"required,iso3166_1_alpha2"`
-	Phone        string `json:"phone" validate:"max=64"`
-}
-
-type orderLineIn struct {
-	Barcode  string `json:"barcode" validate:"required,ean"`
-	SKU      string `json:"sku" validate:"max=255"`
-	Quantity int    `json:"quantity" validate:"gte=1,lte=10000"`
-	Price    string `json:"price" validate:"required,amount"`
+	LineItems         []lineIn  `json:"line_items"`
+	Currency          string    `json:"currency"`
+	PreferredCarriers []string  `json:"preferred_carriers"`
 }
 
 type ordersIn struct {
-	OrderID             string         `json:"order_id" validate:"required,order_id"`
-	OrderName           string         `json:"order_name" validate:"max=255"`
-	Shop                string         `json:"shop" validate:"max=255"`
-	Email               string         `json:"email" validate:"omitempty,email,max=255"`
-	Phone               string         `json:"phone" validate:"max=64"`
-	ShippingAddress     orderAddressIn `json:"shipping_address"`
-	LineItems           []orderLineIn  `json:"line_items" validate:"required,min=1,max=250,dive"`
-	Currency            string         `json:"currency" validate:"required,iso4217"`
-	ShippingCostID      string         `json:"shipping_cost_id" validate:"max=128"`
-	PaymentGatewayNames []string       `json:"payment_gateway_names" validate:"max=20,dive,max=255"`
-	SupplierOrderID     string         `json:"supplier_order_id" validate:"omitempty,supplier_order_id"`
+	OrderID             string    `json:"order_id"`
+	OrderName           string    `json:"order_name"`
+	Shop                string    `json:"shop"`
+	Email               string    `json:"email"`
+	Phone               string    `json:"phone"`
+	ShippingAddress     addressIn `json:"shipping_address"`
+	LineItems           []lineIn  `json:"line_items"`
+	Currency            string    `json:"currency"`
+	ShippingCostID      string    `json:"shipping_cost_id"`
+	PaymentGatewayNames []string  `json:"payment_gateway_names"`
+	SupplierOrderID     string    `json:"supplier_order_id"`
+}
+
+// Codes specific to request validation.
+const (
+	CodeInvalidOrderID         = "invalid_order_id"
+	CodeInvalidEAN             = "invalid_ean"
+	CodeInvalidSupplierOrderID = "invalid_supplier_order_id"
+	// CodeInvalidPrice is the 422 for a price with more decimals than its
+	// currency has (a schema cannot tie the two together).
+	CodeInvalidPrice = "invalid_price"
+)
+
+// checkLines normalises barcodes and prices, refusing with 422 what the
+// schema could not: a wrong check digit (invalid_ean) and more decimals
+// than the currency has (invalid_price). Every line at fault is named.
+func checkLines(lines []lineIn, currency string) ([]supplier.Line, error) {
+	out := make([]supplier.Line, len(lines))
+	var badEAN, badPrice []problem.Field
+	for i, li := range lines {
+		ean, err := gtin.Normalize(li.Barcode)
+		if err != nil {
+			badEAN = append(badEAN, problem.Field{Pointer: "/line_items/" + itoa(i) + "/barcode", Message: err.Error()})
+		}
+		out[i] = supplier.Line{EAN: ean, SKU: li.SKU, Quantity: li.Quantity}
+		if li.Price != "" && currency != "" {
+			minor, err := ParseAmount(li.Price, currency)
+			if err != nil {
+				badPrice = append(badPrice, problem.Field{Pointer: "/line_items/" + itoa(i) + "/price", Message: err.Error()})
+			}
+			out[i].UnitPrice = supplier.Money{Minor: minor, Currency: currency}
+		}
+	}
+	switch {
+	case len(badEAN) > 0:
+		return nil, rejected(CodeInvalidEAN, "a barcode is not a valid EAN/GTIN (check digit or length)", append(badEAN, badPrice...))
+	case len(badPrice) > 0:
+		return nil, rejected(CodeInvalidPrice, "a line item price has more decimals than its currency", badPrice)
+	}
+	return out, nil
+}
+
+// checkAddress refuses a destination whose required fields hold only
+// spaces: the schema requires them, but a supplier cannot ship to " ".
+func checkAddress(a addressIn) error {
+	var bad []problem.Field
+	for _, f := range []struct{ name, v string }{{"last_name", a.LastName}, {"address1", a.Address1}, {"city", a.City}} {
+		if f.v == "" {
+			bad = append(bad, problem.Field{Pointer: "/shipping_address/" + f.name, Message: "must not be blank"})
+		}
+	}
+	if len(bad) > 0 {
+		return rejected(problem.CodeInvalidAddress, "the shipping address lacks a name, street or city", bad)
+	}
+	return nil
+}
+
+func rejected(code, detail string, fields []problem.Field) *problem.Error {
+	e := problem.InvalidFields(code, detail, fields...)
+	e.Kind = problem.Rejected
+	return e
 }
 
 // isAmount reports whether s is a plain non-negative decimal with at most
@@ -104,7 +141,8 @@ func allDigits(s string) bool {
 }
 
 // isSupplierOrderID accepts what suppliers use as order numbers: 1 to 128
-// letters, digits and . _ : / -, starting with a letter or digit.
+// letters, digits and . _ : / -, starting with a letter or digit (the
+// pattern openapi.yaml states).
 func isSupplierOrderID(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false
@@ -119,180 +157,7 @@ func isSupplierOrderID(s string) bool {
 	return true
 }
 
-// isSupplierOrderList accepts one supplier order number or, for an order
-// the supplier split, several joined by commas (the metafield's value).
-func isSupplierOrderList(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for _, n := range strings.Split(s, ",") {
-		if !isSupplierOrderID(n) {
-			return false
-		}
-	}
-	return true
-}
-
-// NormalizeOrderID turns a Shopify order GID or plain number into the
-// number. ok is false for anything else.
-func NormalizeOrderID(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	s, _ = strings.CutPrefix(s, "gid://shopify/Order/")
-	if s == "" || len(s) > 20 || !allDigits(s) {
-		return "", false
-	}
-	s = strings.TrimLeft(s, "0")
-	if s == "" {
-		return "", false
-	}
-	return s, true
-}
-
-func newValidator() *validator.Validate {
-	v := validator.New(validator.WithRequiredStructEnabled())
-	v.RegisterTagNameFunc(func(f reflect.StructField) string {
-		return strings.Split(f.Tag.Get("json"), ",")[0]
-	})
-	must := func(err error) {
-		if err != nil {
-			panic(err) // programming error: tags are registered once at construction
-		}
-	}
-	must(v.RegisterValidation("ean", func(fl validator.FieldLevel) bool {
-		_, err := gtin.Normalize(fl.Field().String())
-		return err == nil
-	}))
-	must(v.RegisterValidation("amount", func(fl validator.FieldLevel) bool {
-		return isAmount(fl.Field().String())
-	}))
-	must(v.RegisterValidation("order_id", func(fl validator.FieldLevel) bool {
-		_, ok := NormalizeOrderID(fl.Field().String())
-		return ok
-	}))
-	must(v.RegisterValidation("supplier_order_id", func(fl validator.FieldLevel) bool {
-		return isSupplierOrderList(fl.Field().String())
-	}))
-	return v
-}
-
-// validate runs the struct rules and turns every failure into a field
-// error with a JSON pointer. The code names the most specific problem so a
-// Flow Condition can branch on it: a bad order id, then a bad barcode, then
-// the generic validation_failed.
-func (h *Handlers) validate(in any) error {
-	err := h.v.Struct(in)
-	if err == nil {
-		return nil
-	}
-	verrs, ok := err.(validator.ValidationErrors)
-	if !ok {
-		return problem.Wrap(err, problem.Internal, problem.CodeInternal, "validation could not run")
-	}
-	fields := make([]problem.Field, 0, len(verrs))
-	code := problem.CodeValidation
-	rank := 0
-	for _, fe := range verrs {
-		f := problem.Field{Pointer: pointerOf(fe.Namespace()), Message: message(fe)}
-		fields = append(fields, f)
-		switch {
-		case fe.Tag() == "order_id" || (fe.Field() == "order_id" && fe.Tag() == "required"):
-			if rank < 2 {
-				code, rank = CodeInvalidOrderID, 2
-			}
-		case fe.Tag() == "ean":
-			if rank < 1 {
-				code, rank = CodeInvalidEAN, 1
-			}
-		}
-	}
-	detail := fmt.Sprintf("%d field(s) are invalid: %s", len(fields), fields[0].Pointer+" "+fields[0].Message)
-	if len(fields) > 1 {
-		detail += ", …"
-	}
-	return problem.InvalidFields(code, detail, fields...)
-}
-
-// Codes specific to request validation.
-const (
-	CodeInvalidOrderID         = "invalid_order_id"
-	CodeInvalidEAN             = "invalid_ean"
-	CodeInvalidSupplierOrderID = "invalid_supplier_order_id"
-)
-
-// pointerOf turns a validator namespace ("ordersIn.line_items[1].barcode")
-// into a JSON pointer ("/line_items/1/barcode").
-func pointerOf(ns string) string {
-	if i := strings.IndexByte(ns, '.'); i >= 0 {
-		ns = ns[i+1:]
-	} else {
-		return ""
-	}
-	var b strings.Builder
-	for _, part := range strings.Split(ns, ".") {
-		name, idx, _ := strings.Cut(part, "[")
-		b.WriteString("/" + escapePointer(name))
-		for idx != "" {
-			var n string
-			n, idx, _ = strings.Cut(idx, "]")
-			b.WriteString("/" + n)
-			idx = strings.TrimPrefix(idx, "[")
-		}
-	}
-	return b.String()
-}
-
-func escapePointer(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
-}
-
-func message(fe validator.FieldError) string {
-	switch fe.Tag() {
-	case "required":
-		if fe.Kind() == reflect.Slice {
-			return "must have at least one item"
-		}
-		return "is required"
-	case "min":
-		return "must have at least " + fe.Param() + " item(s)"
-	case "max":
-		if fe.Kind() == reflect.Slice {
-			return "must have at most " + fe.Param() + " items"
-		}
-		return "must be at most " + fe.Param() + " characters"
-	case "gte":
-		return "must be at least " + fe.Param()
-	case "lte":
-		return "must be at most " + fe.Param()
-	case "iso3166_1_alpha2":
-		return "must be an ISO 3166-1 alpha-2 country code such as ES"
-	case "iso4217":
-		return "must be an ISO 4217 currency code such as EUR"
-	case "email":
-		return "must be an email address"
-	case "amount":
-		return "must be a decimal amount such as 19.99"
-	case "order_id":
-		return "must be a Shopify order id: gid://shopify/Order/123 or 123"
-	case "supplier_order_id":
-		return "must be a supplier order number (letters, digits, . _ : / -)"
-	case "ean":
-		_, err := gtin.Normalize(fmt.Sprint(fe.Value()))
-		if err != nil {
-			return err.Error()
-		}
-		return "must be a valid EAN/GTIN"
-	}
-	return "is invalid (" + fe.Tag() + ")"
-}
-
-// Normalisation applied before validation: the rules then see the
-// canonical form (upper-case country and currency codes).
-func (a *addressIn) normalize()      { a.CountryCode = strings.ToUpper(a.CountryCode) }
-func (a *orderAddressIn) normalize() { a.CountryCode = strings.ToUpper(a.CountryCode) }
-
-func (a addressIn) rateFields() (country, zip string) { return a.CountryCode, a.Zip }
-
-func (a orderAddressIn) toSupplier() supplier.Address {
+func (a addressIn) toSupplier() supplier.Address {
 	return supplier.Address{
 		FirstName: a.FirstName, LastName: a.LastName, Company: a.Company,
 		Address1: a.Address1, Address2: a.Address2, City: a.City, PostalCode: a.Zip,
@@ -351,4 +216,18 @@ func FormatAmount(minor int64, cur string) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// isSupplierOrderList accepts one supplier order number or, for an order
+// the supplier split, several joined by commas (the metafield's value).
+func isSupplierOrderList(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, n := range strings.Split(s, ",") {
+		if !isSupplierOrderID(n) {
+			return false
+		}
+	}
+	return true
 }

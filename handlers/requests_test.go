@@ -2,31 +2,6 @@ package handlers
 
 import "testing"
 
-func TestNormalizeOrderID(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"gid://shopify/Order/123", "123", true},
-		{" 5678 ", "5678", true},
-		{"0042", "42", true},
-		{"gid://shopify/Order/", "", false},
-		{"gid://shopify/Product/1", "", false},
-		{"gid://shopify/Order/12a", "", false},
-		{"#1001", "", false},
-		{"0", "", false},
-		{"-1", "", false},
-		{"123456789012345678901", "", false},
-		{"", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := NormalizeOrderID(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("NormalizeOrderID(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func TestAmounts(t *testing.T) {
 	tests := []struct {
 		in, cur string
@@ -67,20 +42,5 @@ func TestAmounts(t *testing.T) {
 	}
 	if got := FormatAmount(1500, "JPY"); got != "1500" {
 		t.Errorf("FormatAmount JPY = %q", got)
-	}
-}
-
-func TestPointerOf(t *testing.T) {
-	tests := map[string]string{
-		"ordersIn.line_items[1].barcode":         "/line_items/1/barcode",
-		"ordersIn.shipping_address.country_code": "/shipping_address/country_code",
-		"ratesIn.preferred_carriers[3]":          "/preferred_carriers/3",
-		"ordersIn.order_id":                      "/order_id",
-		"x.a/b":                                  "/a~1b",
-	}
-	for in, want := range tests {
-		if got := pointerOf(in); got != want {
-			t.Errorf("pointerOf(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

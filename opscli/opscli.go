@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/orderid"
 )
 
 const usage = `usage:
@@ -86,7 +86,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fail(stderr, "%s", usage)
 	}
 	cmd, rawID := pos[0], pos[1]
-	id, ok := orders.NormalizeOrderID(rawID)
+	id, ok := orderid.Normalize(rawID)
 	if !ok {
 		return fail(stderr, "%q is not a Shopify order id\n", rawID)
 	}

@@ -62,6 +62,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flowbridge/flowbridge/orderid"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/supplier"
@@ -331,34 +332,11 @@ type storedProblem struct {
 }
 
 func (s *Service) shop(in string) (string, error) {
-	if in == "" {
-		in = s.cfg.Shop
+	sh, ok := orderid.Shop(in, s.cfg.Shop)
+	if !ok {
+		return "", problem.InvalidFields(problem.CodeValidation, "invalid shop", problem.Field{Pointer: "/shop", Message: "must be a shop domain such as example.myshopify.com"})
 	}
-	if strings.ContainsAny(in, "{}") {
-		return "", problem.InvalidFields(problem.CodeValidation, "invalid shop", problem.Field{Pointer: "/shop", Message: "must not contain braces"})
-	}
-	return strings.ToLower(in), nil
-}
-
-// NormalizeOrderID turns a Shopify order GID (gid://shopify/Order/123) or a
-// plain number into the number; ok is false for anything else.
-func NormalizeOrderID(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '/'); i >= 0 && strings.HasPrefix(s, "gid://shopify/Order/") {
-		s = s[i+1:]
-	}
-	if i := strings.IndexByte(s, '?'); i >= 0 { // GIDs may carry parameters
-		s = s[:i]
-	}
-	if s == "" || len(s) > 32 {
-		return "", false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return "", false
-		}
-	}
-	return s, true
+	return sh, nil
 }
 
 func (s *Service) orderKey(shop, orderID string) (store.Key, error) {
@@ -366,7 +344,7 @@ func (s *Service) orderKey(shop, orderID string) (store.Key, error) {
 	if err != nil {
 		return store.Key{}, err
 	}
-	id, ok := NormalizeOrderID(orderID)
+	id, ok := orderid.Normalize(orderID)
 	if !ok {
 		return store.Key{}, problem.InvalidFields(problem.CodeValidation, "invalid order id", problem.Field{Pointer: "/order_id", Message: "must be a Shopify order id (number or gid://shopify/Order/<number>)"})
 	}

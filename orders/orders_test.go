@@ -559,8 +559,10 @@ func TestResolveRules(t *testing.T) {
 		}{
 			{"adopt without number", nil, Resolution{Action: ResolveAdopt}, problem.CodeValidation},
 			{"unknown action", nil, Resolution{Action: "delete"}, problem.CodeValidation},
-			{"adopt with no record", nil, Resolution{Action: ResolveAdopt, SupplierOrderID: "S-1"}, ""},
-			{"release with no record", nil, Resolution{Action: ResolveRelease}, ""},
+			{"adopt with no record", nil, Resolution{Action: ResolveAdopt, SupplierOrderID: "S-1"}, problem.CodeOrderNotFound},
+			{"adopt a new order", nil, Resolution{Action: ResolveAdopt, SupplierOrderID: "S-1", NewOrder: true}, ""},
+			{"release with no record", nil, Resolution{Action: ResolveRelease}, problem.CodeOrderNotFound},
+			{"release with no record, even when new", nil, Resolution{Action: ResolveRelease, NewOrder: true}, problem.CodeOrderNotFound},
 			{"adopt over a live lease", func(id string) {
 				if _, err := st.Claim(ctx, store.Key{Shop: shop, OrderID: id, Purpose: PurposePlace}, store.ClaimRequest{Owner: "x", Lease: time.Minute, TTL: time.Hour}); err != nil {
 					t.Fatal(err)
@@ -689,28 +691,6 @@ func TestRatesCache(t *testing.T) {
 			t.Fatalf("supplier rates calls = %d, want 2", n)
 		}
 	})
-}
-
-func TestNormalizeOrderID(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"123", "123", true},
-		{" 123 ", "123", true},
-		{"gid://shopify/Order/456", "456", true},
-		{"gid://shopify/Order/456?x=1", "456", true},
-		{"gid://shopify/Customer/456", "", false},
-		{"", "", false},
-		{"12a", "", false},
-		{"{1}", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := NormalizeOrderID(tt.in)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("NormalizeOrderID(%q) = %q, %v", tt.in, got, ok)
-		}
-	}
 }
 
 func TestFingerprintIsCanonical(t *testing.T) {

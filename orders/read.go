@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -266,6 +267,10 @@ type Resolution struct {
 	Action string
 	// SupplierOrderID is the number found in the supplier's portal (adopt).
 	SupplierOrderID string
+	// NewOrder lets adopt record an order flowbridge has no record of
+	// (placed by hand at the supplier). Without it an unknown order is
+	// NotFound, so a mistyped id never becomes a placed record.
+	NewOrder bool
 }
 
 // Resolution actions.
@@ -284,15 +289,20 @@ var resolvable = []store.State{store.StateAbsent, store.StateNeedsReview, store.
 // Resolve applies an operator's decision: adopt records the supplier order
 // number a person found (the order becomes placed; Flow's next call gets
 // that number), release deletes the record so that the next Flow call
-// places the order afresh. Allowed from needs_review, unknown, rejected,
-// an expired lease, or no record at all; anything else is a 409
+// places the order afresh. Allowed from needs_review, unknown, rejected
+// or an expired lease, and for adopt with NewOrder from no record at all;
+// no record otherwise is a 404 order_not_found, anything else a 409
 // resolve_conflict naming the current state.
 func (s *Service) Resolve(ctx context.Context, shop, orderID string, r Resolution) (OrderRecord, error) {
 	k, err := s.orderKey(shop, orderID)
 	if err != nil {
 		return OrderRecord{}, err
 	}
-	t := store.Transition{Token: newToken(), From: resolvable, TTL: s.cfg.RecordTTL}
+	from := resolvable
+	if r.Action != ResolveAdopt || !r.NewOrder {
+		from = slices.DeleteFunc(slices.Clone(resolvable), func(st store.State) bool { return st == store.StateAbsent })
+	}
+	t := store.Transition{Token: newToken(), From: from, TTL: s.cfg.RecordTTL}
 	switch r.Action {
 	case ResolveAdopt:
 		num := strings.TrimSpace(r.SupplierOrderID)
@@ -314,6 +324,13 @@ func (s *Service) Resolve(ctx context.Context, shop, orderID string, r Resolutio
 			problem.Field{Pointer: "/action", Message: "must be adopt or release"})
 	}
 	prev, err := s.st.Transition(ctx, k, t)
+	if errors.Is(err, store.ErrConflict) && prev.State == store.StateAbsent {
+		detail := "flowbridge has no record of this order (check the order id and shop)"
+		if r.Action == ResolveAdopt {
+			detail += "; to adopt an order flowbridge never saw, say so with new_order: true"
+		}
+		return OrderRecord{}, problem.New(problem.NotFound, problem.CodeOrderNotFound, detail)
+	}
 	if errors.Is(err, store.ErrConflict) {
 		why := "the order is " + string(prev.State)
 		switch {

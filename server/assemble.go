@@ -61,8 +61,8 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 
 	op := &handlers.Operator{
 		Timeline: flushing{Store: tl, rec: rec},
-		Resolve: func(ctx context.Context, shop, orderID, action, number, _ string) error {
-			_, err := svc.Resolve(ctx, shop, orderID, orders.Resolution{Action: action, SupplierOrderID: number})
+		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, _ string) error {
+			_, err := svc.Resolve(ctx, shop, orderID, r)
 			return err
 		},
 		ReleaseCache: func(ctx context.Context, shop, orderID, _ string) error {

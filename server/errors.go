@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -24,6 +25,9 @@ type problemBody struct {
 	Errors []problem.Field `json:"errors"`
 	OK     bool            `json:"ok"`
 }
+
+// maxFieldErrors caps the errors an answer lists.
+const maxFieldErrors = 50
 
 // statusOf maps a problem Kind to its HTTP status; this is the only place
 // where that mapping lives (docs/DESIGN.md).
@@ -108,6 +112,12 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	if body.Errors == nil {
 		body.Errors = []problem.Field{}
+	}
+	if len(body.Errors) > maxFieldErrors {
+		// However many fields a refusal names, the answer stays small
+		// (openapi.yaml: Problem.errors maxItems).
+		body.Detail = fmt.Sprintf("%s (%d fields at fault; the first %d are listed)", body.Detail, len(body.Errors), maxFieldErrors)
+		body.Errors = body.Errors[:maxFieldErrors]
 	}
 	if status >= 500 && status != http.StatusServiceUnavailable && status != http.StatusBadGateway {
 		// Internal errors: the cause may hold anything (a path, an address);

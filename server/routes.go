@@ -49,7 +49,7 @@ func routeTable(h *handlers.Handlers, op *handlers.Operator, stk *handlers.Stock
 		{http.MethodGet, "/readyz", public, false, h.Readyz},
 		{http.MethodGet, "/openapi.yaml", public, false, h.OpenAPI},
 		{http.MethodGet, "/docs", public, false, h.Docs},
-		{http.MethodGet, "/docs/style.css", public, false, h.DocsAsset},
+		{http.MethodGet, "/docs/:asset", public, false, h.DocsAsset},
 
 		{http.MethodPost, "/rates", flowKey, true, h.Rates},
 		{http.MethodPost, "/orders", flowKey, true, h.Orders},

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flowbridge/flowbridge/orderid"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
 )
@@ -310,21 +311,21 @@ func (r *Recorder) drop(ctx context.Context, ev Event, reason string, err error)
 	}
 }
 
+// shopOr files an event under the shop the orders service uses for the
+// same input (orderid.Shop), so timeline and placement record agree.
 func (r *Recorder) shopOr(shop string) string {
-	if shop = strings.TrimSpace(shop); shop == "" {
-		return r.shop
+	if sh, ok := orderid.Shop(shop, r.shop); ok {
+		return sh
 	}
-	return shop
+	return r.shop
 }
 
-// OrderNumber reduces a Shopify order GID to its number, as the orders
-// service does, so every event of an order lands on one timeline.
+// OrderNumber reduces a Shopify order id to its canonical number
+// (orderid.Normalize), so every event of an order lands on one timeline.
+// Anything that is not an order id gives "" (and records nothing).
 func OrderNumber(id string) string {
-	id = strings.TrimSpace(id)
-	if strings.HasPrefix(id, "gid://") {
-		id = id[strings.LastIndex(id, "/")+1:]
-	}
-	return id
+	n, _ := orderid.Normalize(id)
+	return n
 }
 
 func errorEvent(op string, err error) Event {

