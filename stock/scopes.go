@@ -13,26 +13,18 @@ import (
 // list (read_locations).
 var Scopes = []string{"read_products", "read_inventory", "write_inventory", "read_locations"}
 
-const scopesQuery = `query FlowbridgeStockScopes { currentAppInstallation { accessScopes { handle } } }`
-
-// MissingScopes asks Shopify which scopes the token has and returns those
-// of Scopes it lacks. A write_ scope implies its read_ scope, as Shopify
-// grants them.
+// MissingScopes asks Shopify which scopes the token has (the client's one
+// access-scopes query) and returns those of Scopes it lacks. A write_ scope
+// implies its read_ scope, as Shopify grants them.
 func MissingScopes(ctx context.Context, c *shopify.Client) ([]string, error) {
-	var out struct {
-		CurrentAppInstallation struct {
-			AccessScopes []struct {
-				Handle string `json:"handle"`
-			} `json:"accessScopes"`
-		} `json:"currentAppInstallation"`
-	}
-	if err := c.Do(ctx, scopesQuery, nil, &out); err != nil {
+	granted, err := c.AccessScopes(ctx)
+	if err != nil {
 		return nil, err
 	}
 	have := map[string]bool{}
-	for _, s := range out.CurrentAppInstallation.AccessScopes {
-		have[s.Handle] = true
-		if r, ok := strings.CutPrefix(s.Handle, "write_"); ok {
+	for _, h := range granted {
+		have[h] = true
+		if r, ok := strings.CutPrefix(h, "write_"); ok {
 			have["read_"+r] = true
 		}
 	}
