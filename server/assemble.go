@@ -54,6 +54,11 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 	all := append([]orders.Observer{rec}, observers...)
 	ocfg := OrdersConfig(cfg, sup, st, log, fanOut(all))
 	ocfg.Now = now
+	if stores.Redis != nil {
+		// The store and the timeline are on the same Redis: claims and
+		// completions carry their timeline events (one round trip each).
+		ocfg.Journal = rec.Journal()
+	}
 	svc, err := orders.New(ocfg)
 	if err != nil {
 		return Deps{}, err

@@ -11,6 +11,7 @@ import (
 	"github.com/flowbridge/flowbridge/orderid"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/store"
 )
 
 // Recorder turns what the Flow-facing calls did into timeline events. It
@@ -367,13 +368,16 @@ func (r *Recorder) placed(ctx context.Context, in orders.PlaceInput, res orders.
 	if r == nil {
 		return
 	}
-	id := OrderNumber(in.OrderID)
+	r.Record(ctx, in.Shop, OrderNumber(in.OrderID), placedEvent(in, res, err))
+}
+
+// placedEvent is the event of a /orders answer.
+func placedEvent(in orders.PlaceInput, res orders.PlaceResult, err error) Event {
 	addr := MaskAddress(in.Order.ShipTo.CountryCode, in.Order.ShipTo.PostalCode)
 	if err != nil {
 		ev := errorEvent("place", err)
 		ev.Address = addr
-		r.Record(ctx, in.Shop, id, ev)
-		return
+		return ev
 	}
 	ev := Event{Op: "place", SupplierOrderID: res.SupplierOrderID, Status: string(res.Status), RawStatus: res.RawStatus,
 		TestMode: res.TestMode, Address: addr}
@@ -395,7 +399,7 @@ func (r *Recorder) placed(ctx context.Context, in orders.PlaceInput, res orders.
 	default:
 		ev.Kind = KindOrderCreated
 	}
-	r.Record(ctx, in.Shop, id, ev)
+	return ev
 }
 
 // Tracked records a /tracking call. A call by supplier number is attached
@@ -438,9 +442,11 @@ func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders
 // each Flow-facing call's answer (with more detail than any inner event),
 // plus the events no answer shows (claims, unknown outcomes). It switches
 // on the orders.Event constants, so renaming one fails to compile instead
-// of silently dropping entries.
+// of silently dropping entries. An observation the store already wrote
+// with its claim or completion (Journaled, see Journal) is not written
+// again.
 func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
-	if r == nil {
+	if r == nil || o.Journaled {
 		return
 	}
 	switch {
@@ -454,7 +460,14 @@ func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
 		r.tracked(ctx, o.Track.In, o.Track.Out, o.Err)
 		return
 	}
-	shop, orderID, err := o.Key.Shop, o.Key.OrderID, o.Err
+	if ev, ok := serviceEvent(o); ok {
+		r.Record(ctx, o.Key.Shop, o.Key.OrderID, ev)
+	}
+}
+
+// serviceEvent is the event of an observation only the orders service
+// sees (no answer shows it).
+func serviceEvent(o orders.Observation) (Event, bool) {
 	var ev Event
 	switch o.Event {
 	case orders.EventClaimWon:
@@ -468,10 +481,62 @@ func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
 	case orders.EventOwnershipLost:
 		ev = Event{Kind: KindError, Op: "place", Code: "ownership_lost", Note: "another call took the order over before this one finished"}
 	default:
-		return
+		return Event{}, false
 	}
-	if err != nil && ev.Code == "" {
-		ev.Code = problem.From(err).Code
+	if o.Err != nil && ev.Code == "" {
+		ev.Code = problem.From(o.Err).Code
 	}
-	r.Record(ctx, shop, orderID, ev)
+	return ev, true
+}
+
+// Journal returns the orders.Journal through which the Redis store writes
+// this Recorder's claim and placement events inside the claim and
+// completion scripts they describe (one round trip, and the event lands
+// with the record or not at all). It is nil when the timeline is not in
+// Redis (the in-memory timeline writes its own events), and it must only
+// be given to an orders service whose store is the Redis store on the same
+// server (store.ErrNoJournal otherwise).
+func (r *Recorder) Journal() orders.Journal {
+	if r == nil {
+		return nil
+	}
+	rs, ok := r.store.(*RedisStore)
+	if !ok {
+		return nil
+	}
+	return journal{r: r, rs: rs}
+}
+
+type journal struct {
+	r  *Recorder
+	rs *RedisStore
+}
+
+// Entry implements orders.Journal for the claim events and the /orders
+// answer; every other observation is written by Observe.
+func (j journal) Entry(o orders.Observation) (store.Entry, bool) {
+	var shop, id string
+	var ev Event
+	switch o.Event {
+	case orders.EventPlaceAnswered:
+		if o.Place == nil {
+			return store.Entry{}, false
+		}
+		shop, id, ev = o.Place.In.Shop, OrderNumber(o.Place.In.OrderID), placedEvent(o.Place.In, o.Place.Out, o.Err)
+	case orders.EventClaimWon, orders.EventClaimTakeover:
+		var ok bool
+		if ev, ok = serviceEvent(o); !ok {
+			return store.Entry{}, false
+		}
+		shop, id = o.Key.Shop, o.Key.OrderID
+	default:
+		return store.Entry{}, false
+	}
+	if id == "" {
+		return store.Entry{}, false
+	}
+	// An entry that cannot be made is left to Observe, which counts its
+	// drop once.
+	e, err := j.rs.Entry(j.r.shopOr(shop), id, ev)
+	return e, err == nil
 }

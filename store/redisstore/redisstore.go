@@ -194,14 +194,15 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 	}
 	s.observeClock(now)
 	res := store.ClaimResult{Now: now, StoreLostAt: msTime(str(v[3]))}
-	if _, cluster := s.c.(*redis.ClusterClient); cluster && s.epoch.Load() && (status == "fresh" || status == "takeover") {
-		// In a Cluster the marker lives in another slot than the record,
-		// so it is checked right after the claim rather than inside it.
-		lost, err := epochCheckScript.Run(ctx, s.c, []string{s.EpochKey()}).Text()
-		if err != nil {
-			return store.ClaimResult{}, fmt.Errorf("redis claim: epoch: %w", err)
+	won := status == "fresh" || status == "takeover"
+	res.Journaled = won && req.Journal != nil
+	if s.cluster() && won {
+		// In a Cluster the marker, the timeline index and the supplier
+		// links live in other slots than the record, so they are checked
+		// and written right after the claim, in one pipeline.
+		if err := s.afterClusterClaim(ctx, req, status, &res); err != nil {
+			return store.ClaimResult{}, err
 		}
-		res.StoreLostAt = msTime(lost)
 	}
 	switch status {
 	case "late":
@@ -227,10 +228,29 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 // connection to the key's master and, when the claim was won, WAITs on
 // that same connection (WAIT counts the writes of its own connection).
 func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) ([]any, error) {
-	args := []any{req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL), s.redisDeadline(ctx, req.Deadline)}
-	keys := []string{key, s.EpochKey()}
-	if _, cluster := s.c.(*redis.ClusterClient); cluster || !s.epoch.Load() {
-		keys = keys[:1]
+	cluster := s.cluster()
+	epoch := s.epoch.Load() && !cluster
+	keys := []string{key}
+	args := []any{req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL), s.redisDeadline(ctx, req.Deadline), "0", 0, 0, 0}
+	if epoch {
+		keys = append(keys, s.EpochKey())
+		args[5] = "1"
+	}
+	if j := req.Journal; j != nil {
+		if err := errors.Join(checkEntry(j.Fresh), checkEntry(j.Takeover)); err != nil {
+			return nil, err
+		}
+		if !sameKeys(j.Fresh, j.Takeover) {
+			return nil, fmt.Errorf("%w: a claim's two entries must name the same keys", errBadEntry)
+		}
+		// In a Cluster the index and links are other slots: Claim writes
+		// them in the pipeline that follows a won claim.
+		args[6] = len(keys) + 1
+		keys = journalKeys(keys, j.Fresh, !cluster)
+		args[7] = len(args) + 1
+		args = journalArgs(args, j.Fresh, !cluster)
+		args[8] = len(args) + 1
+		args = journalArgs(args, j.Takeover, !cluster)
 	}
 	if s.opts.MinReplicas <= 0 {
 		v, err := claimScript.Run(ctx, s.c, keys, args...).Slice()
@@ -286,6 +306,46 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 	return v, nil
 }
 
+// afterClusterClaim runs the epoch check and the journal entry's index and
+// link writes of a claim won in a Cluster.
+func (s *Store) afterClusterClaim(ctx context.Context, req store.ClaimRequest, status string, res *store.ClaimResult) error {
+	var e store.Entry
+	if req.Journal != nil {
+		e = req.Journal.Fresh
+		if status == "takeover" {
+			e = req.Journal.Takeover
+		}
+	}
+	if !s.epoch.Load() && !hasSide(e) {
+		return nil
+	}
+	var lost *redis.Cmd
+	send := func() error {
+		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if s.epoch.Load() {
+				lost = epochCheckScript.EvalSha(ctx, p, []string{s.EpochKey()})
+			}
+			sideWrites(ctx, p, e)
+			return nil
+		})
+		return err
+	}
+	err := send()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if lerr := epochCheckScript.Load(ctx, s.c).Err(); lerr != nil {
+			return fmt.Errorf("redis claim: epoch: %w", lerr)
+		}
+		err = send()
+	}
+	if err != nil {
+		return fmt.Errorf("redis claim: epoch: %w", err)
+	}
+	if lost != nil {
+		res.StoreLostAt = msTime(str(lost.Val()))
+	}
+	return nil
+}
+
 // Renew implements store.Idempotency.
 func (s *Store) Renew(ctx context.Context, k store.Key, owner string, lease time.Duration) error {
 	ctx, cancel := s.op(ctx)
@@ -321,12 +381,34 @@ func (s *Store) MarkSent(ctx context.Context, k store.Key, owner string) error {
 func (s *Store) Complete(ctx context.Context, k store.Key, c store.Change) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	n, err := completeScript.Run(ctx, s.c, []string{s.RecordKey(k)}, c.Owner, string(c.To), c.Result, c.Reason, ms(c.TTL)).Int()
+	keys := []string{s.RecordKey(k)}
+	args := []any{c.Owner, string(c.To), c.Result, c.Reason, ms(c.TTL), 0, 0}
+	cluster := s.cluster()
+	if c.Journal != nil {
+		if err := checkEntry(*c.Journal); err != nil {
+			return err
+		}
+		args[5] = len(keys) + 1
+		keys = journalKeys(keys, *c.Journal, !cluster)
+		args[6] = len(args) + 1
+		args = journalArgs(args, *c.Journal, !cluster)
+	}
+	n, err := completeScript.Run(ctx, s.c, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("redis complete: %w", err)
 	}
 	if n == 0 {
 		return store.ErrNotOwner
+	}
+	if cluster && c.Journal != nil && hasSide(*c.Journal) {
+		// Other slots: after the change, not atomically with it, and best
+		// effort: the change is made, and a lost index or link write only
+		// delays the order's place in the listing (its next event writes
+		// them again).
+		_, _ = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			sideWrites(ctx, p, *c.Journal)
+			return nil
+		})
 	}
 	return nil
 }

@@ -19,23 +19,28 @@ local function ms(x) return string.format('%.0f', x) end
 // claimed, previous claim, updated (ms), kind and prev (a won claim's answer, repeated to
 // the same owner).
 
-// claim: KEYS[1] record, KEYS[2] (optional) the epoch marker; ARGV owner,
-// fingerprint, lease ms, ttl ms, deadline ms on the server clock (0: none).
-// Returns {status, now, fields, lost}: lost is when the epoch marker was
-// found missing ("0": never).
+// claim: KEYS[1] record, KEYS[2] the epoch marker when ARGV[6] is "1",
+// then the journal entry's keys; ARGV owner, fingerprint, lease ms, ttl
+// ms, deadline ms on the server clock (0: none), "1" with an epoch
+// marker, the journal's first key index (0: no journal), the ARGV index
+// of the entry a fresh claim appends, that of the entry a takeover
+// appends, then both entries (journalFn). Returns {status, now, fields, lost}: lost is when the epoch
+// marker was found missing ("0": never). A won claim appends its entry; a
+// re-sent one (same owner) does not append again.
 //
 // Extra record fields: dl the holder's deadline, sm "1" when the holder
 // marks its create sent (records written before that protocol have no sm
 // and an expired lease of theirs is treated as possibly sent), sent when
 // the create left.
-var claimScript = redis.NewScript(clock + `
+var claimScript = redis.NewScript(clock + journalFn + `
 local key = KEYS[1]
 local owner = ARGV[1]
 local lease = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local dl = tonumber(ARGV[5])
+local jk = tonumber(ARGV[7])
 local lost = '0'
-if KEYS[2] then
+if ARGV[6] == '1' then
   -- The epoch marker is written when flowbridge first opens the store.
   -- Gone means the data was lost (FLUSHALL, a restart without
   -- persistence); remember when that was noticed.
@@ -57,6 +62,7 @@ if not st then
   redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), 'fp', ARGV[2],
     'att', 1, 'ca', ms(now), 'cl', ms(now), 'up', ms(now), 'kind', 'fresh', 'prev', '', 'dl', ms(dl), 'sm', '1')
   redis.call('PEXPIRE', key, ttl)
+  if jk > 0 then journal(jk, tonumber(ARGV[8])) end
   return {'fresh', ms(now), redis.call('HGETALL', key), lost}
 end
 local prev
@@ -93,6 +99,7 @@ redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), '
 redis.call('HDEL', key, 'sent')
 redis.call('HINCRBY', key, 'att', 1)
 redis.call('PEXPIRE', key, ttl)
+if jk > 0 then journal(jk, tonumber(ARGV[9])) end
 return {'takeover', ms(now), redis.call('HGETALL', key), lost}
 `)
 
@@ -146,17 +153,24 @@ redis.call('HSET', key, 'lu', ms(now + tonumber(ARGV[2])), 'up', ms(now))
 return 1
 `)
 
-// complete: KEYS[1] record; ARGV owner, to, result, reason, ttl ms.
-// Returns 1 or 0 (not the owner).
-var completeScript = redis.NewScript(clock + `
+// complete: KEYS[1] record, then the journal entry's keys; ARGV owner,
+// to, result, reason, ttl ms, the journal's first key index (0: none),
+// the entry's first ARGV index. Returns 1 or 0 (not the owner). The entry
+// is appended only by the call that makes the change: a re-sent
+// completion (the record already holds it) appends nothing.
+var completeScript = redis.NewScript(clock + journalFn + `
 local key = KEYS[1]
 local owner = ARGV[1]
 local to = ARGV[2]
+local jk = tonumber(ARGV[6])
 local st = redis.call('HGET', key, 'st')
 if st then
-  -- st == to with our token: a re-sent completion that already happened.
   if redis.call('HGET', key, 'ow') ~= owner or (st ~= 'in_flight' and st ~= to) then
     return 0
+  end
+  if st == to and st ~= 'in_flight' then
+    -- A re-sent completion that already happened.
+    return 1
   end
 else
   -- The store lost the record (restart without persistence, eviction);
@@ -166,6 +180,7 @@ end
 redis.call('HSET', key, 'st', to, 'res', ARGV[3], 'rsn', ARGV[4], 'up', ms(now))
 redis.call('HDEL', key, 'lu')
 redis.call('PEXPIRE', key, tonumber(ARGV[5]))
+if jk > 0 then journal(jk, tonumber(ARGV[7])) end
 return 1
 `)
 

@@ -162,6 +162,9 @@ type ClaimRequest struct {
 	// MarkSent after it either, so a lease whose deadline has passed
 	// without a sent mark is taken over at once (Previous StateUnsent).
 	Deadline time.Time
+	// Journal (optional) is appended in the same step when the claim is
+	// won (ClaimResult.Journaled); ErrNoJournal from a store that cannot.
+	Journal *ClaimJournal
 }
 
 // ClaimResult is the outcome of a claim.
@@ -181,6 +184,8 @@ type ClaimResult struct {
 	// persistence); zero when it never has. A fresh claim soon after it
 	// may be for an order whose record was lost.
 	StoreLostAt time.Time
+	// Journaled: the request's journal entry was written with the claim.
+	Journaled bool
 }
 
 // Change moves a record the caller holds (in_flight with Owner) to a new
@@ -191,6 +196,9 @@ type Change struct {
 	Result []byte
 	Reason string
 	TTL    time.Duration
+	// Journal (optional) is appended in the same step as the change, and
+	// only if the change is made; ErrNoJournal from a store that cannot.
+	Journal *Entry
 }
 
 // Transition moves a record from any of the From states to To without a
