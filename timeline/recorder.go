@@ -66,6 +66,11 @@ type Recorder struct {
 	// map is bounded by the queue.
 	linkMu sync.Mutex
 	links  map[string]queuedLink
+	// queued counts each order's events (shop + "\n" + order) waiting in
+	// the queue, also under linkMu: while an order has some, its next
+	// events are queued behind them rather than journaled (Journal), so
+	// the timeline keeps the order in which things happened.
+	queued map[string]int
 }
 
 type queuedLink struct {
@@ -83,6 +88,8 @@ type job struct {
 	barrier chan struct{}
 	// linked: the job counts in Recorder.links until written.
 	linked bool
+	// counted: the job counts in Recorder.queued until written.
+	counted bool
 }
 
 // DefaultWriteTimeout is Recorder.WriteTimeout's default.
@@ -112,6 +119,7 @@ func (r *Recorder) Async(shards, queue int) {
 	r.shards = make([]chan job, shards)
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	r.links = map[string]queuedLink{}
+	r.queued = map[string]int{}
 	for i := range r.shards {
 		ch := make(chan job, queue)
 		r.shards[i] = ch
@@ -251,6 +259,10 @@ func (r *Recorder) enqueue(ctx context.Context, j job) {
 		r.links[k] = queuedLink{order: j.order, n: l.n + 1}
 		j.linked = true
 	}
+	if j.order != "" {
+		r.queued[j.shop+"\n"+j.order]++
+		j.counted = true
+	}
 	r.linkMu.Unlock()
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(j.shop + "\n" + j.order + j.number))
@@ -262,20 +274,40 @@ func (r *Recorder) enqueue(ctx context.Context, j job) {
 	}
 }
 
-// unlink forgets a queued event's supplier link once it is written (the
-// store has it now) or dropped.
+// unlink forgets a queued event's supplier link and its place in its
+// order's count once it is written (the store has it now) or dropped.
 func (r *Recorder) unlink(j job) {
-	if !j.linked {
+	if !j.linked && !j.counted {
 		return
 	}
-	k := j.shop + "\n" + j.ev.SupplierOrderID
 	r.linkMu.Lock()
 	defer r.linkMu.Unlock()
-	if l := r.links[k]; l.n > 1 {
-		r.links[k] = queuedLink{order: l.order, n: l.n - 1}
-	} else {
-		delete(r.links, k)
+	if j.linked {
+		k := j.shop + "\n" + j.ev.SupplierOrderID
+		if l := r.links[k]; l.n > 1 {
+			r.links[k] = queuedLink{order: l.order, n: l.n - 1}
+		} else {
+			delete(r.links, k)
+		}
 	}
+	if j.counted {
+		k := j.shop + "\n" + j.order
+		if r.queued[k] > 1 {
+			r.queued[k]--
+		} else {
+			delete(r.queued, k)
+		}
+	}
+}
+
+// pending reports whether events of the order wait in the queue.
+func (r *Recorder) pending(shop, order string) bool {
+	if len(r.shards) == 0 {
+		return false
+	}
+	r.linkMu.Lock()
+	defer r.linkMu.Unlock()
+	return r.queued[shop+"\n"+order] > 0
 }
 
 func (r *Recorder) write(j job) {
@@ -535,8 +567,14 @@ func (j journal) Entry(o orders.Observation) (store.Entry, bool) {
 	if id == "" {
 		return store.Entry{}, false
 	}
+	shop = j.r.shopOr(shop)
+	if j.r.pending(shop, id) {
+		// Earlier events of this order are still queued: this one goes
+		// behind them (Observe), or it would be written first.
+		return store.Entry{}, false
+	}
 	// An entry that cannot be made is left to Observe, which counts its
 	// drop once.
-	e, err := j.rs.Entry(j.r.shopOr(shop), id, ev)
+	e, err := j.rs.Entry(shop, id, ev)
 	return e, err == nil
 }
