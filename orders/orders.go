@@ -160,6 +160,11 @@ type Config struct {
 	// supplier that cannot be searched by reference. ErrCannotAsk means
 	// this order cannot be checked (the placement is held for review).
 	Metafield func(ctx context.Context, shop, orderID string) (number string, found bool, err error)
+	// Slots, when set, plans the supplier's shared rate-limit slot, so an
+	// uncached tracking read reserves it in the same store call as the
+	// cache read (see trackOne). Set it only when the limiter keeps its
+	// budget in the store's Redis (server wiring does).
+	Slots supplier.SlotPlanner
 }
 
 // Service implements the Flow-facing operations and operator resolution.

@@ -36,6 +36,8 @@ type (
 	Change       = storeapi.Change
 	Transition   = storeapi.Transition
 	Tracked      = storeapi.Tracked
+	SlotRequest  = storeapi.SlotRequest
+	Slot         = storeapi.Slot
 )
 
 const (
