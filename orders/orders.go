@@ -165,6 +165,11 @@ type Config struct {
 	// round trip each). It needs the Redis store; the in-process store
 	// refuses entries (store.ErrNoJournal).
 	Journal Journal
+	// Slots, when set, plans the supplier's shared rate-limit slot, so an
+	// uncached tracking read reserves it in the same store call as the
+	// cache read (see trackOne). Set it only when the limiter keeps its
+	// budget in the store's Redis (server wiring does).
+	Slots supplier.SlotPlanner
 }
 
 // Service implements the Flow-facing operations and operator resolution.

@@ -38,6 +38,8 @@ type (
 	Tracked      = storeapi.Tracked
 	Entry        = storeapi.Entry
 	ClaimJournal = storeapi.ClaimJournal
+	SlotRequest  = storeapi.SlotRequest
+	Slot         = storeapi.Slot
 )
 
 const (

@@ -377,6 +377,14 @@ func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, boo
 	return store.Tracked{Rank: t.rank, Value: slices.Clone(t.value), Fresh: now.Before(t.freshUntil)}, true, nil
 }
 
+// TrackingGetReserve implements store.Cache. The in-process store has no
+// shared limiter: it never asks for the slot (the supplier's own limiter
+// takes it).
+func (s *Store) TrackingGetReserve(ctx context.Context, key string, _ store.SlotRequest) (store.Tracked, bool, store.Slot, error) {
+	t, ok, err := s.TrackingGet(ctx, key)
+	return t, ok, store.Slot{}, err
+}
+
 // TrackingDelete implements store.Cache.
 func (s *Store) TrackingDelete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {

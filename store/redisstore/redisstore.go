@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/flowbridge/flowbridge/internal/gcra"
 	store "github.com/flowbridge/flowbridge/store/storeapi"
 )
 
@@ -513,7 +514,52 @@ func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, boo
 	return store.Tracked{Rank: rank, Value: []byte(str(v[1])), Fresh: str(v[2]) == "1"}, true, nil
 }
 
-// TrackingPut implements store.Cache.
+// TrackingGetReserve implements store.Cache: one script reads the entry
+// and, unless it is fresh, reserves the limiter slot (trackGetReserve).
+// In a Cluster it is TrackingGet alone (see combinesSlot).
+func (s *Store) TrackingGetReserve(ctx context.Context, key string, slot store.SlotRequest) (store.Tracked, bool, store.Slot, error) {
+	if !combinesSlot(s.c) || slot.Key == "" {
+		t, ok, err := s.TrackingGet(ctx, key)
+		return t, ok, store.Slot{}, err
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	req := gcra.Request{Key: slot.Key, Interval: slot.Interval, Tolerance: slot.Tolerance, MaxWait: slot.MaxWait}
+	v, err := trackGetReserveScript.Run(ctx, s.c, []string{s.trackKey(key), req.Key}, req.Args()...).Slice()
+	if err != nil {
+		return store.Tracked{}, false, store.Slot{}, fmt.Errorf("redis tracking get: %w", err)
+	}
+	if len(v) != 6 {
+		return store.Tracked{}, false, store.Slot{}, fmt.Errorf("redis tracking get: unexpected reply of %d items", len(v))
+	}
+	var t store.Tracked
+	found := str(v[0]) == "1"
+	if found {
+		rank, _ := strconv.Atoi(str(v[1]))
+		t = store.Tracked{Rank: rank, Value: []byte(str(v[2])), Fresh: str(v[3]) == "1"}
+	}
+	if flag, _ := v[4].(int64); flag < 0 {
+		return t, found, store.Slot{}, nil
+	}
+	ok, wait, err := gcra.ParseReply(v[4:])
+	if err != nil {
+		return store.Tracked{}, false, store.Slot{}, fmt.Errorf("redis tracking get: %w", err)
+	}
+	return t, found, store.Slot{Asked: true, Reserved: ok, Wait: wait}, nil
+}
+
+// combinesSlot reports whether the tracking read and the limiter slot can
+// share one script. Not in a Cluster: the tracking key and the limiter
+// key hash to different slots (they share no hash tag, and cannot: the
+// limiter key is one per supplier, the tracking key one per order), and
+// a script may only touch keys of one slot. There the caller's limiter
+// takes the slot in a call of its own, as before.
+func combinesSlot(c redis.UniversalClient) bool {
+	_, cluster := c.(*redis.ClusterClient)
+	return !cluster
+}
+
+// TrackingDelete implements store.Cache.
 func (s *Store) TrackingDelete(ctx context.Context, key string) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()

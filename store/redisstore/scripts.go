@@ -1,6 +1,10 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowbridge/flowbridge/internal/gcra"
+)
 
 // The scripts share a preamble that reads the server clock in
 // milliseconds. Redis replicates a script's effects (not the script), so a
@@ -242,6 +246,25 @@ if not v[1] then return false end
 local fresh = 0
 if now < tonumber(v[3] or '0') then fresh = 1 end
 return {v[1], v[2], fresh}
+`)
+
+// trackGetReserve: trackGet plus, when the entry is missing or stale, the
+// shared rate-limiter slot (gcra.Lua, the limiter's own code) in the same
+// round trip: a stale or missing entry means the caller asks the supplier
+// next, and that request needs the slot. A fresh entry returns before the
+// limiter key is read, so a cache hit never spends the supplier's budget.
+// KEYS[1] tracking hash, KEYS[2] limiter key; ARGV as gcra.Request.Args.
+// Returns {found 0/1, rank, value, fresh 0/1, slot, wait_us}: slot -1 not
+// asked (fresh), 1 reserved, 0 refused (wait longer than the max).
+var trackGetReserveScript = redis.NewScript(clock + gcra.Lua + `
+local v = redis.call('HMGET', KEYS[1], 'rank', 'val', 'fu')
+local found = 0
+if v[1] then found = 1 end
+if found == 1 and now < tonumber(v[3] or '0') then
+  return {1, v[1], v[2], 1, -1, '0'}
+end
+local r = gcra_reserve(KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+return {found, v[1] or '', v[2] or '', 0, r[1], r[2]}
 `)
 
 // trackPut: KEYS[1] tracking hash; ARGV rank, value, fresh ms, keep ms.

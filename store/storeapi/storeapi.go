@@ -281,6 +281,25 @@ type Tracked struct {
 	Fresh bool
 }
 
+// SlotRequest asks for one slot of a rate-limiter budget shared through
+// the store (GCRA on the store's clock, see internal/gcra): the limiter's
+// key, its emission interval and burst tolerance (interval × (burst-1)),
+// and the longest wait worth reserving.
+type SlotRequest struct {
+	Key                 string
+	Interval, Tolerance time.Duration
+	MaxWait             time.Duration
+}
+
+// Slot is what TrackingGetReserve did about a SlotRequest. Asked false:
+// nothing (the entry was fresh, or the store cannot). Otherwise Reserved
+// with Wait to wait before sending, or not reserved because Wait is longer
+// than MaxWait.
+type Slot struct {
+	Asked, Reserved bool
+	Wait            time.Duration
+}
+
 // Cache holds short-lived answers.
 type Cache interface {
 	// CacheGet returns a cached value.
@@ -289,6 +308,15 @@ type Cache interface {
 	CacheSet(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	// TrackingGet returns the cached tracking entry of an order.
 	TrackingGet(ctx context.Context, key string) (Tracked, bool, error)
+	// TrackingGetReserve is TrackingGet that, when the entry is missing or
+	// stale (the supplier will be asked), also reserves the shared
+	// rate-limiter slot of slot in the same atomic step: one round trip
+	// instead of two. A fresh entry never takes a slot. A store that
+	// cannot do both in one step (the in-process store has no shared
+	// limiter; in Redis Cluster the two keys live in different slots)
+	// answers as TrackingGet with Slot.Asked false, and the supplier's
+	// limiter then takes its slot itself.
+	TrackingGetReserve(ctx context.Context, key string, slot SlotRequest) (Tracked, bool, Slot, error)
 	// TrackingPut stores value unless the stored entry has a higher rank
 	// (the order would go back, e.g. shipped → processing), in one atomic
 	// step. Either way the entry is fresh for fresh and kept for keep, and
