@@ -26,6 +26,10 @@ type Metrics struct {
 	breakerChanges  metric.Int64Counter
 	httpDuration    metric.Float64Histogram
 	redisCmdErrors  metric.Int64Counter
+	redisRoundTrips metric.Int64Counter
+	// Precomputed attribute sets: the round-trip count runs on every Redis
+	// call, so it should not build a set each time.
+	rtCommand, rtPipeline metric.AddOption
 
 	mu           sync.Mutex
 	breakerState map[string]int64 // supplier → 0 closed, 1 half-open, 2 open
@@ -34,7 +38,10 @@ type Metrics struct {
 
 func newMetrics(m metric.Meter) (*Metrics, error) {
 	var err error
-	mt := &Metrics{breakerState: map[string]int64{}}
+	mt := &Metrics{breakerState: map[string]int64{},
+		rtCommand:  metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "command"))),
+		rtPipeline: metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "pipeline"))),
+	}
 	buckets := metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30)
 	if mt.supplierCalls, err = m.Float64Histogram("flowbridge.supplier.call.duration", metric.WithUnit("s"),
 		metric.WithDescription("Supplier API call latency by supplier, operation and outcome."), buckets); err != nil {
@@ -74,6 +81,10 @@ func newMetrics(m metric.Meter) (*Metrics, error) {
 	}
 	if mt.redisCmdErrors, err = m.Int64Counter("flowbridge.redis.command.errors",
 		metric.WithDescription("Redis commands that failed (not counting a missing key), by command and kind: timeout, network, server.")); err != nil {
+		return nil, err
+	}
+	if mt.redisRoundTrips, err = m.Int64Counter("flowbridge.redis.round_trips",
+		metric.WithDescription("Redis round trips this process made, by kind: command (one command on its own, a script call included) or pipeline (a pipeline or MULTI/EXEC block, however many commands it holds).")); err != nil {
 		return nil, err
 	}
 	if _, err = m.Int64ObservableGauge("flowbridge.supplier.breaker.state",
@@ -234,6 +245,16 @@ func (m *Metrics) SupplierBreakerChange(supplierName, _, to string) {
 	m.BreakerState(supplierName, to)
 	m.breakerChanges.Add(context.Background(), 1, metric.WithAttributes(
 		attribute.String("supplier", supplierName), attribute.String("state", to)))
+}
+
+// redisRoundTrip counts one Redis round trip: a command sent on its own
+// (pipeline false) or a whole pipeline.
+func (m *Metrics) redisRoundTrip(ctx context.Context, pipeline bool) {
+	if pipeline {
+		m.redisRoundTrips.Add(ctx, 1, m.rtPipeline)
+		return
+	}
+	m.redisRoundTrips.Add(ctx, 1, m.rtCommand)
 }
 
 // redisCommandError counts a failed Redis command.
