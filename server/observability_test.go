@@ -155,11 +155,12 @@ func TestProductionWiringSpanTree(t *testing.T) {
 	}
 }
 
-// commandRoundTrips reads flowbridge_redis_round_trips_total{kind="command"}
-// from a Prometheus text exposition (-1 when absent).
+// commandRoundTrips reads flowbridge_redis_round_trips_total{kind="command",
+// source="service"} from a Prometheus text exposition (-1 when absent).
 func commandRoundTrips(exposition string) float64 {
 	for _, line := range strings.Split(exposition, "\n") {
-		if strings.HasPrefix(line, "flowbridge_redis_round_trips_total{") && strings.Contains(line, `kind="command"`) {
+		if strings.HasPrefix(line, "flowbridge_redis_round_trips_total{") && strings.Contains(line, `kind="command"`) &&
+			strings.Contains(line, `source="service"`) {
 			f := strings.Fields(line)
 			if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
 				return v

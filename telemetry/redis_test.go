@@ -64,8 +64,8 @@ func TestRedisRoundTrips(t *testing.T) {
 
 	read := func() (cmd, pipe float64) {
 		fams := scrape(t, tel.MetricsHandler())
-		cmd, _ = sample(fams, "flowbridge_redis_round_trips_total", map[string]string{"kind": "command"})
-		pipe, _ = sample(fams, "flowbridge_redis_round_trips_total", map[string]string{"kind": "pipeline"})
+		cmd, _ = sample(fams, "flowbridge_redis_round_trips_total", map[string]string{"kind": "command", "source": "service"})
+		pipe, _ = sample(fams, "flowbridge_redis_round_trips_total", map[string]string{"kind": "pipeline", "source": "service"})
 		return cmd, pipe
 	}
 	for _, tc := range []struct {
@@ -127,5 +127,58 @@ func TestRedisRoundTrips(t *testing.T) {
 				t.Errorf("writes on the wire %d, want %v (the metric counts what is sent)", wire, tc.command+tc.pipe)
 			}
 		})
+	}
+}
+
+// The reads a scrape makes for the needs-review gauge are the scrape's: they
+// count under source="scrape", so a per-request figure can leave them out.
+func TestRedisRoundTripsOfAScrape(t *testing.T) {
+	ctx := context.Background()
+	tel, _ := setup(t)
+	rdb := redistest.ClientFor(t, redistest.URL(t))
+	if err := tel.InstrumentRedis(rdb); err != nil {
+		t.Fatal(err)
+	}
+	p := redistest.Prefix(t)
+	// Warm the connection and the pipeline path (see TestRedisRoundTrips).
+	if _, err := rdb.Pipelined(ctx, func(pl redis.Pipeliner) error { pl.Ping(ctx); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	tel.Metrics.ObserveNeedsReview(func(ctx context.Context) (int64, error) {
+		if err := rdb.Get(ctx, p+"missing").Err(); err != redis.Nil {
+			return 0, err
+		}
+		_, err := rdb.Pipelined(ctx, func(pl redis.Pipeliner) error {
+			pl.Exists(ctx, p+"a")
+			pl.Exists(ctx, p+"b")
+			return nil
+		})
+		return 0, err
+	})
+	get := func(kind, source string) float64 {
+		v, _ := sample(scrape(t, tel.MetricsHandler()), "flowbridge_redis_round_trips_total", map[string]string{"kind": kind, "source": source})
+		return v
+	}
+	// What the client sent for itself (the warm-up, a connection's set-up)
+	// stays as it is: nothing here is the service's.
+	service := map[string]float64{}
+	fams := scrape(t, tel.MetricsHandler())
+	for _, kind := range []string{"command", "pipeline"} {
+		service[kind], _ = sample(fams, "flowbridge_redis_round_trips_total", map[string]string{"kind": kind, "source": "service"})
+	}
+	for i, tc := range []struct {
+		kind, source string
+		want         float64
+	}{
+		// Each get is one more scrape: its gauge reads one command and one
+		// pipeline, counted before the counter is read.
+		{"command", "scrape", 2},
+		{"pipeline", "scrape", 3},
+		{"command", "service", service["command"]},
+		{"pipeline", "service", service["pipeline"]},
+	} {
+		if got := get(tc.kind, tc.source); got != tc.want {
+			t.Errorf("scrape %d: %s/%s = %v, want %v", i+2, tc.kind, tc.source, got, tc.want)
+		}
 	}
 }

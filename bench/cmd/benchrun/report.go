@@ -445,7 +445,7 @@ func targetsTable(w func(string, ...any), hasOv bool, ov OverheadResult, hasHP b
 // redisMethod says how the per-request Redis figures are measured.
 const redisMethod = "Redis per request through flowbridge. *Commands*: `INFO commandstats` of the private Redis before and after each series; commands run inside Lua scripts count too, `evalsha` is the number of script calls. " +
 	"*Round trips*: `flowbridge_redis_round_trips_total` on each replica's `/metrics` before and after the series, counted by flowbridge's Redis client: `command` is one command sent on its own (a script call included), `pipeline` one pipeline or MULTI/EXEC block, however many commands it holds; a script Redis has not cached yet costs two (EVALSHA, then EVAL). " +
-	"Both include the timeline writes flowbridge makes in the background after answering, and both divide by the series' requests; the round trips also hold one `/metrics` scrape's own reads (a few, over the whole series)."
+	"The reads a scrape makes itself (the needs-review gauge, `source=\"scrape\"`) are left out, and the driver's scrapes sit outside the `INFO` window. Both include the timeline writes flowbridge makes in the background after answering, and both divide by the series' requests."
 
 // peakRSSMet: the target is 50 MB (decimal, as the binary size's 30 MB).
 func peakRSSMet(kib int64) bool { return kib*1024 <= 50e6 }

@@ -239,8 +239,8 @@ func (e *env) overhead() (OverheadResult, error) {
 // for the replicas in fbs (none for the floor), its Redis round trips per
 // request. The scrapes come before and after the INFO calls, so
 // commandstats never sees a scrape's own Redis reads (the needs-review
-// gauge); the round-trip delta holds one scrape's, a few round trips over
-// the whole series.
+// gauge); the round-trip counter files those under source="scrape", which
+// the driver leaves out.
 func (e *env) withRedis(fbs []*flowbridge, f func() Summary) Summary {
 	tripsBefore, tripsErr := e.roundTrips(fbs)
 	before, err := redisCalls(e.redis.url)
