@@ -241,10 +241,16 @@ func (e *env) overhead() (OverheadResult, error) {
 // commandstats never sees a scrape's own Redis reads (the needs-review
 // gauge); the round-trip counter files those under source="scrape", which
 // the driver leaves out.
+//
+// Redis is let settle first and after: the timeline writes flowbridge makes
+// in the background after answering then fall in the series that caused
+// them, not in the next one.
 func (e *env) withRedis(fbs []*flowbridge, f func() Summary) Summary {
+	settleRedis(e.redis.url)
 	tripsBefore, tripsErr := e.roundTrips(fbs)
 	before, err := redisCalls(e.redis.url)
 	s := f()
+	settleRedis(e.redis.url)
 	after, err2 := redisCalls(e.redis.url)
 	tripsAfter, tripsErr2 := e.roundTrips(fbs)
 	if s.Requests == 0 {
