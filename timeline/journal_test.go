@@ -3,8 +3,12 @@ package timeline_test
 import (
 	"context"
 	"slices"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/orders"
@@ -109,5 +113,74 @@ func TestMemoryTimelineHasNoJournal(t *testing.T) {
 	rec := timeline.NewRecorder(timeline.NewMemoryStore(timeline.Options{}), "default", nil)
 	if j := rec.Journal(); j != nil {
 		t.Fatalf("memory timeline Journal = %v, want nil", j)
+	}
+}
+
+// scriptTrips counts the round trips that carry script calls: single
+// calls and pipelines (connection set-up also goes through the hooks and
+// is not counted).
+type scriptTrips struct{ n atomic.Int32 }
+
+func (*scriptTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (p *scriptTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "evalsha" || cmd.Name() == "eval" {
+			p.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (p *scriptTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && cmds[0].Name() == "evalsha" {
+			p.n.Add(1)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// Events that queue up while a writer is busy are sent together: the
+// writer's first write waits on the stopped server while the rest queue,
+// so ten events take at most two round trips, each event written once.
+func TestRecorderBatchesQueuedEvents(t *testing.T) {
+	srv := redistest.Start(t)
+	c, err := redisstore.NewClient(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	var pl scriptTrips
+	c.AddHook(&pl)
+	st := timeline.NewRedisStore(c, timeline.Options{})
+	rec := timeline.NewRecorder(st, "shop", nil)
+	rec.WriteTimeout = 10 * time.Second
+	rec.Async(1, 32)
+	t.Cleanup(rec.Close)
+	ctx := context.Background()
+	// A first event loads the script (a fresh server answers NOSCRIPT
+	// once, and the refused entries are sent again).
+	if err := st.Append(ctx, "shop", "1", timeline.Event{Kind: timeline.KindPlacementClaimed, Op: "place"}); err != nil {
+		t.Fatal(err)
+	}
+	pl.n.Store(0)
+
+	// The writer takes the first event and waits on the stopped server;
+	// the other nine queue behind it.
+	srv.Pause(t)
+	for i := range 10 {
+		rec.Record(ctx, "shop", strconv.Itoa(100+i), timeline.Event{Kind: timeline.KindPlacementClaimed, Op: "place"})
+	}
+	srv.Resume(t)
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	rec.Flush(fctx)
+	for i := range 10 {
+		o, err := st.Get(ctx, "shop", strconv.Itoa(100+i))
+		if err != nil || len(o.Events) != 1 {
+			t.Fatalf("order %d: %d events, %v; want 1", 100+i, len(o.Events), err)
+		}
+	}
+	if n := pl.n.Load(); n < 1 || n > 2 {
+		t.Fatalf("%d round trips for ten events queued behind a busy writer, want 1 or 2", n)
 	}
 }

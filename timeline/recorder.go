@@ -124,18 +124,36 @@ func (r *Recorder) Async(shards, queue int) {
 		ch := make(chan job, queue)
 		r.shards[i] = ch
 		r.wg.Go(func() {
+			batch := make([]job, 0, maxBatch)
 			for j := range ch {
 				if j.barrier != nil {
 					close(j.barrier)
 					continue
 				}
-				select {
-				case <-r.stopped.Done():
-					r.drop(j.ctx, j.ev, "shutdown", nil)
-				default:
-					r.write(j)
+				// What has queued up meanwhile goes with it, up to a
+				// barrier (a Flush waits for what came before it only).
+				batch = append(batch[:0], j)
+				var barrier chan struct{}
+			more:
+				for len(batch) < maxBatch {
+					select {
+					case k, ok := <-ch:
+						if !ok {
+							break more
+						}
+						if k.barrier != nil {
+							barrier = k.barrier
+							break more
+						}
+						batch = append(batch, k)
+					default:
+						break more
+					}
 				}
-				r.unlink(j)
+				r.writeBatch(batch)
+				if barrier != nil {
+					close(barrier)
+				}
 			}
 		})
 	}
@@ -308,6 +326,64 @@ func (r *Recorder) pending(shop, order string) bool {
 	r.linkMu.Lock()
 	defer r.linkMu.Unlock()
 	return r.queued[shop+"\n"+order] > 0
+}
+
+// maxBatch bounds the events one writer sends in one round trip.
+const maxBatch = 64
+
+// writeBatch writes a writer's batch in queue order. On Redis, runs of
+// events whose order is known go in one pipeline each (one round trip);
+// an event that must look its order up first is written alone, in its
+// place.
+func (r *Recorder) writeBatch(jobs []job) {
+	select {
+	case <-r.stopped.Done():
+		for _, j := range jobs {
+			r.drop(j.ctx, j.ev, "shutdown", nil)
+			r.unlink(j)
+		}
+		return
+	default:
+	}
+	rs, batched := r.store.(*RedisStore)
+	for len(jobs) > 0 {
+		n := 0
+		for batched && n < len(jobs) && jobs[n].order != "" {
+			n++
+		}
+		if n <= 1 {
+			r.write(jobs[0])
+			r.unlink(jobs[0])
+			jobs = jobs[1:]
+			continue
+		}
+		r.writeMany(rs, jobs[:n])
+		for _, j := range jobs[:n] {
+			r.unlink(j)
+		}
+		jobs = jobs[n:]
+	}
+}
+
+// writeMany writes events of known orders in one pipeline.
+func (r *Recorder) writeMany(rs *RedisStore, jobs []job) {
+	ctx, cancel := context.WithTimeout(jobs[0].ctx, r.WriteTimeout)
+	defer cancel()
+	if r.stopped != nil {
+		defer context.AfterFunc(r.stopped, cancel)()
+	}
+	items := make([]Item, len(jobs))
+	for i, j := range jobs {
+		items[i] = Item{Shop: j.shop, OrderID: j.order, Event: j.ev}
+	}
+	bad, err := rs.AppendBatch(ctx, items)
+	for i, j := range jobs {
+		if berr, ok := bad[i]; ok {
+			r.drop(j.ctx, j.ev, "failed", berr)
+		} else if err != nil {
+			r.drop(j.ctx, j.ev, "failed", err)
+		}
+	}
 }
 
 func (r *Recorder) write(j job) {

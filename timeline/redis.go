@@ -113,6 +113,38 @@ func (s *RedisStore) Append(ctx context.Context, shop, orderID string, ev Event)
 	return nil
 }
 
+// Item is one event of one order, for AppendBatch.
+type Item struct {
+	Shop, OrderID string
+	Event         Event
+}
+
+// AppendBatch appends several events, of any orders, in one pipelined
+// round trip (the Recorder's writers send what has queued up together).
+// Events that cannot be stored (invalid) are left out and returned by
+// index in bad; err is the store's failure, which concerns all the rest.
+func (s *RedisStore) AppendBatch(ctx context.Context, items []Item) (bad map[int]error, err error) {
+	es := make([]store.Entry, 0, len(items))
+	for i, it := range items {
+		e, err := s.Entry(it.Shop, it.OrderID, it.Event)
+		if err != nil {
+			if bad == nil {
+				bad = map[int]error{}
+			}
+			bad[i] = err
+			continue
+		}
+		es = append(es, e)
+	}
+	if len(es) == 0 {
+		return bad, nil
+	}
+	if err := redisstore.AppendEntries(ctx, s.c, es); err != nil {
+		return bad, unavailable(err)
+	}
+	return bad, nil
+}
+
 // Get implements Store (one round trip: both keys share a slot).
 func (s *RedisStore) Get(ctx context.Context, shop, orderID string) (Order, error) {
 	if err := checkKey(shop, orderID); err != nil {

@@ -186,3 +186,55 @@ func AppendEntry(ctx context.Context, c redis.UniversalClient, e store.Entry) er
 	}
 	return nil
 }
+
+// AppendEntries writes several journal entries in one pipeline (one round
+// trip): the timeline's background writers send what has queued up
+// together. Each entry is applied once: when the server does not know the
+// script yet (NOSCRIPT), it is loaded and only the entries refused for
+// that are sent again. It returns the first error.
+func AppendEntries(ctx context.Context, c redis.UniversalClient, es []store.Entry) error {
+	for _, e := range es {
+		if err := checkEntry(e); err != nil {
+			return err
+		}
+	}
+	_, cluster := c.(*redis.ClusterClient)
+	todo := es
+	for try := 0; try < 2 && len(todo) > 0; try++ {
+		cmds := make([]*redis.Cmd, len(todo))
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, e := range todo {
+				cmds[i] = journalScript.EvalSha(ctx, p, journalKeys(nil, e, !cluster), journalArgs(nil, e, !cluster)...)
+				if cluster {
+					sideWrites(ctx, p, e)
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return nil
+		}
+		var again []store.Entry
+		for i, cmd := range cmds {
+			if cerr := cmd.Err(); cerr != nil {
+				if !redis.HasErrorPrefix(cerr, "NOSCRIPT") {
+					return fmt.Errorf("redis journal: %w", cerr)
+				}
+				again = append(again, todo[i])
+			}
+		}
+		if len(again) == 0 {
+			// Only a side write failed (Cluster): best effort, as in
+			// Complete.
+			return nil
+		}
+		if lerr := journalScript.Load(ctx, c).Err(); lerr != nil {
+			return fmt.Errorf("redis journal: %w", lerr)
+		}
+		todo = again
+	}
+	if len(todo) > 0 {
+		return errors.New("redis journal: script not loaded")
+	}
+	return nil
+}

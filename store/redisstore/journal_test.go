@@ -233,3 +233,42 @@ func TestJournalRefusesBadEntries(t *testing.T) {
 		t.Fatal("AppendEntry took a bad entry")
 	}
 }
+
+// Entries sent together go in one pipeline and are each applied once,
+// also when the server has forgotten the script (SCRIPT FLUSH, a restart):
+// only the refused ones are sent again.
+func TestAppendEntriesOncePerEntry(t *testing.T) {
+	for name, client := range clients(t) {
+		t.Run(name, func(t *testing.T) {
+			c := client(t)
+			p := redistest.Prefix(t)
+			ctx := context.Background()
+			for round, flush := range []bool{false, true} {
+				if flush {
+					if err := c.ScriptFlush(ctx).Err(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var es []store.Entry
+				for i := 0; i < 5; i++ {
+					es = append(es, entry(p, string(rune('a'+i)), "item"))
+				}
+				if err := redisstore.AppendEntries(ctx, c, es); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				for _, e := range es {
+					if j := readJournal(t, c, e); len(j.items) != round+1 || j.sum["events"] != string(rune('1'+round)) || j.link == "" || j.score != 1000 {
+						t.Fatalf("round %d (script flushed: %v): %s = %+v", round, flush, e.List, j)
+					}
+				}
+			}
+			bad := entry(p, "z", "")
+			if err := redisstore.AppendEntries(ctx, c, []store.Entry{entry(p, "y", "x"), bad}); err == nil {
+				t.Fatal("a batch with an invalid entry was sent")
+			}
+			if j := readJournal(t, c, entry(p, "y", "")); len(j.items) != 0 {
+				t.Fatal("a refused batch wrote part of itself")
+			}
+		})
+	}
+}
