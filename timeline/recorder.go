@@ -14,18 +14,20 @@ import (
 	"github.com/flowbridge/flowbridge/store"
 )
 
-// Recorder turns what the Flow-facing calls did into timeline events. It
-// reads the orders service's inputs and results after the fact, so the
-// orders package knows nothing of timelines; wiring is one call per
-// handler plus an orders.Observer adapter for the claim events that only
-// the service sees (docs/console.md, "Wiring").
+// Recorder turns what the orders service did into timeline events. It is
+// an orders.Observer, the timeline's one feed: it reads each typed
+// observation (an answered call with its input and result, or an event
+// only the service sees, such as a claim), so the orders package knows
+// nothing of timelines (docs/console.md, "Wiring"). With Journal, the
+// claim and placement events are written by the store inside the claim
+// and completion they describe instead.
 //
 // Recording is best effort and never holds the answer to Flow: a failed
-// write is logged and counted and never fails or changes the answer. Each
-// event is one pipelined store write, bounded by WriteTimeout. After
-// Async, events are written by background workers from a bounded queue
-// (one worker per order shard, so one order's events keep their order);
-// a full queue drops the event (counted) rather than wait.
+// write is logged and counted and never fails or changes the answer.
+// Writes are bounded by WriteTimeout. After Async, events are written by
+// background workers from a bounded queue (one worker per order shard,
+// so one order's events keep their order; what has queued up is sent in
+// one pipeline); a full queue drops the event (counted) rather than wait.
 //
 // A tracking call by supplier number names no Shopify order; the order is
 // found from the number's link, which the placement event writes. When
