@@ -136,8 +136,11 @@ func (r *Recorder) Async(shards, queue int) {
 				// barrier (a Flush waits for what came before it only).
 				batch = append(batch[:0], j)
 				var barrier chan struct{}
+				// Only what is queued now: a writer holds at most one
+				// queue's worth besides the queue itself.
+				take := min(len(ch), maxBatch-1)
 			more:
-				for len(batch) < maxBatch {
+				for ; take > 0; take-- {
 					select {
 					case k, ok := <-ch:
 						if !ok {
@@ -338,17 +341,17 @@ const maxBatch = 64
 // an event that must look its order up first is written alone, in its
 // place.
 func (r *Recorder) writeBatch(jobs []job) {
-	select {
-	case <-r.stopped.Done():
-		for _, j := range jobs {
-			r.drop(j.ctx, j.ev, "shutdown", nil)
-			r.unlink(j)
-		}
-		return
-	default:
-	}
 	rs, batched := r.store.(*RedisStore)
 	for len(jobs) > 0 {
+		if r.stopped.Err() != nil {
+			// A drain past its deadline: what this writer still holds
+			// is dropped like what is still queued.
+			for _, j := range jobs {
+				r.drop(j.ctx, j.ev, "shutdown", nil)
+				r.unlink(j)
+			}
+			return
+		}
 		n := 0
 		for batched && n < len(jobs) && jobs[n].order != "" {
 			n++

@@ -45,9 +45,10 @@ func TestAsyncRecorderNeverWaitsForAHungRedis(t *testing.T) {
 	mu.Lock()
 	full := dropped["queue_full"]
 	mu.Unlock()
-	// One event is with the writer, two wait in the queue.
-	if full < 7 {
-		t.Fatalf("dropped for a full queue = %d, want at least 7 of 10", full)
+	// The writer holds one batch (its first event and at most what was
+	// queued when it took it: two), two more wait in the queue.
+	if full < 5 {
+		t.Fatalf("dropped for a full queue = %d, want at least 5 of 10", full)
 	}
 	srv.Resume(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
