@@ -74,6 +74,22 @@ type Observation struct {
 	Rates *RatesCall
 	Place *PlaceCall
 	Track *TrackCall
+	// Journaled: the store wrote this observation's journal entry (see
+	// Journal) with the claim or completion it describes, so the timeline
+	// must not write it again.
+	Journaled bool
+}
+
+// Journal turns an observation into the journal entry (a timeline event)
+// that the store writes inside the claim or completion the observation
+// describes: one round trip instead of two, and the event lands with the
+// record or not at all. The service asks it for EventClaimWon,
+// EventClaimTakeover and EventPlaceAnswered before the store write, and
+// marks the observation it then emits Journaled. package timeline's
+// Recorder.Journal implements it; false means "not journaled here" (the
+// observer writes the event as usual).
+type Journal interface {
+	Entry(o Observation) (store.Entry, bool)
 }
 
 // Observer receives the service's events, e.g. to count them as metrics.

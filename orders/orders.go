@@ -160,6 +160,16 @@ type Config struct {
 	// supplier that cannot be searched by reference. ErrCannotAsk means
 	// this order cannot be checked (the placement is held for review).
 	Metafield func(ctx context.Context, shop, orderID string) (number string, found bool, err error)
+	// Journal, when set, has the store write the timeline's claim and
+	// placement events inside the claim and completion scripts (one
+	// round trip each). It needs the Redis store; the in-process store
+	// refuses entries (store.ErrNoJournal).
+	Journal Journal
+	// Slots, when set, plans the supplier's shared rate-limit slot, so an
+	// uncached tracking read reserves it in the same store call as the
+	// cache read (see trackOne). Set it only when the limiter keeps its
+	// budget in the store's Redis (server wiring does).
+	Slots supplier.SlotPlanner
 }
 
 // Service implements the Flow-facing operations and operator resolution.
@@ -407,12 +417,14 @@ func (s *Service) storeDown(ctx context.Context, op string, k store.Key, err err
 // Place places the order exactly once per Shopify order (see the package
 // documentation).
 func (s *Service) Place(ctx context.Context, in PlaceInput) (PlaceResult, error) {
-	res, err := s.place(ctx, in)
-	s.observe(ctx, Observation{Event: EventPlaceAnswered, Err: err, Place: &PlaceCall{In: in, Out: res}})
+	a := &attempt{in: in}
+	res, err := s.place(ctx, a)
+	s.observe(ctx, Observation{Event: EventPlaceAnswered, Err: err, Place: &PlaceCall{In: in, Out: res}, Journaled: err == nil && a.journaled})
 	return res, err
 }
 
-func (s *Service) place(ctx context.Context, in PlaceInput) (PlaceResult, error) {
+func (s *Service) place(ctx context.Context, a *attempt) (PlaceResult, error) {
+	in := a.in
 	k, err := s.orderKey(in.Shop, in.OrderID)
 	if err != nil {
 		return PlaceResult{}, err
@@ -421,9 +433,9 @@ func (s *Service) place(ctx context.Context, in PlaceInput) (PlaceResult, error)
 	if in.Recorded != "" {
 		return s.recordExisting(ctx, k, fp, strings.TrimSpace(in.Recorded))
 	}
-	a := &attempt{k: k, in: in, fp: fp, owner: newToken()}
+	a.k, a.fp, a.owner = k, fp, newToken()
 	cr, err := s.st.Claim(ctx, k, store.ClaimRequest{Owner: a.owner, Fingerprint: fp, Lease: s.cfg.Lease, TTL: s.cfg.RecordTTL,
-		Deadline: claimDeadline(ctx)})
+		Deadline: claimDeadline(ctx), Journal: s.claimJournal(k)})
 	if err != nil {
 		return PlaceResult{}, s.storeDown(ctx, "claim", k, err)
 	}
@@ -442,10 +454,10 @@ func (s *Service) place(ctx context.Context, in PlaceInput) (PlaceResult, error)
 	case store.ClaimDone:
 		return s.replay(ctx, k, cr.Record, fp)
 	case store.ClaimFresh:
-		s.observe(ctx, Observation{Event: EventClaimWon, Key: k})
+		s.observe(ctx, Observation{Event: EventClaimWon, Key: k, Journaled: cr.Journaled})
 		return s.placeNew(ctx, a, cr)
 	case store.ClaimTakeover:
-		s.observe(ctx, Observation{Event: EventClaimTakeover, Key: k, State: cr.Previous})
+		s.observe(ctx, Observation{Event: EventClaimTakeover, Key: k, State: cr.Previous, Journaled: cr.Journaled})
 		if cr.Previous == store.StateRejected || cr.Previous == store.StateUnsent {
 			// The supplier refused the earlier payload, or the earlier
 			// holder never sent it: nothing exists, so the order is placed
@@ -455,6 +467,33 @@ func (s *Service) place(ctx context.Context, in PlaceInput) (PlaceResult, error)
 		return s.reconcile(ctx, a, false)
 	}
 	return PlaceResult{}, problem.Newf(problem.Internal, problem.CodeInternal, "unexpected claim status %v", cr.Status)
+}
+
+// claimJournal is the timeline entry a won claim writes with itself (nil
+// without a Journal).
+func (s *Service) claimJournal(k store.Key) *store.ClaimJournal {
+	if s.cfg.Journal == nil {
+		return nil
+	}
+	fresh, ok1 := s.cfg.Journal.Entry(Observation{Event: EventClaimWon, Key: k})
+	take, ok2 := s.cfg.Journal.Entry(Observation{Event: EventClaimTakeover, Key: k})
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return &store.ClaimJournal{Fresh: fresh, Takeover: take}
+}
+
+// answerEntry is the timeline entry of a placement's answer, written with
+// the completion that settles it (nil without a Journal).
+func (s *Service) answerEntry(a *attempt, res PlaceResult) *store.Entry {
+	if s.cfg.Journal == nil {
+		return nil
+	}
+	e, ok := s.cfg.Journal.Entry(Observation{Event: EventPlaceAnswered, Place: &PlaceCall{In: a.in, Out: res}})
+	if !ok {
+		return nil
+	}
+	return &e
 }
 
 // claimDeadline is the deadline a claim is made with: the caller's minus
@@ -526,13 +565,23 @@ type attempt struct {
 	fp    string
 	owner string
 	rec   store.Record
+	// journaled: the answer's timeline entry went with the completion
+	// (written, or still being retried in the background).
+	journaled bool
 }
 
 func (s *Service) complete(ctx context.Context, a *attempt, to store.State, result []byte, reason string) error {
+	return s.completeWith(ctx, a, store.Change{Owner: a.owner, To: to, Result: result, Reason: reason, TTL: s.cfg.RecordTTL})
+}
+
+// completeWith writes c; with a journal entry, a.journaled says whether
+// the entry went with it.
+func (s *Service) completeWith(ctx context.Context, a *attempt, c store.Change) error {
 	bctx, cancel := bookkeeping(ctx)
 	defer cancel()
-	err := s.st.Complete(bctx, a.k, store.Change{Owner: a.owner, To: to, Result: result, Reason: reason, TTL: s.cfg.RecordTTL})
-	s.completed(ctx, a, to, err)
+	err := s.st.Complete(bctx, a.k, c)
+	s.completed(ctx, a, c.To, err)
+	a.journaled = err == nil && c.Journal != nil
 	return err
 }
 
@@ -557,30 +606,32 @@ var completeRetries = []time.Duration{50 * time.Millisecond, 200 * time.Millisec
 // supplier call leaves completeReserve for it); if the store is still
 // failing, the tries go on in the background until the lease ends —
 // before that no other call can take the order over.
-func (s *Service) completePlaced(ctx context.Context, a *attempt, result []byte) {
-	change := store.Change{Owner: a.owner, To: store.StatePlaced, Result: result, TTL: s.cfg.RecordTTL}
-	try := func(ctx context.Context) (done bool) {
-		err := s.st.Complete(ctx, a.k, change)
-		if err == nil || errors.Is(err, store.ErrNotOwner) {
-			s.completed(ctx, a, store.StatePlaced, err)
-			return true
-		}
+func (s *Service) completePlaced(ctx context.Context, a *attempt, result []byte, entry *store.Entry) {
+	change := store.Change{Owner: a.owner, To: store.StatePlaced, Result: result, TTL: s.cfg.RecordTTL, Journal: entry}
+	try := func(ctx context.Context) (done bool, err error) {
+		err = s.st.Complete(ctx, a.k, change)
 		s.completed(ctx, a, store.StatePlaced, err)
-		return false
+		return err == nil || errors.Is(err, store.ErrNotOwner), err
 	}
 	// In the request: until its deadline, or at least once with a short
 	// detached bound when the caller has already gone.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(time.Until(deadlineOr(ctx, time.Now())), 500*time.Millisecond))
 	defer cancel()
-	i := 0
-	for ; i < len(completeRetries); i++ {
-		if try(rctx) {
+	for i := 0; i < len(completeRetries); i++ {
+		if done, err := try(rctx); done {
+			// Not the owner: nothing was written, so the timeline
+			// writes the answer itself.
+			a.journaled = err == nil && entry != nil
 			return
 		}
 		if !sleepCtx(rctx, completeRetries[i]) {
 			break
 		}
 	}
+	// The answer's timeline entry goes with the background tries; it is
+	// lost only with the write (a.journaled is not touched after this:
+	// the answer is already on its way).
+	a.journaled = entry != nil
 	leaseEnd := a.rec.LeaseUntil
 	if leaseEnd.IsZero() {
 		leaseEnd = time.Now().Add(s.cfg.Lease / 2)
@@ -589,7 +640,7 @@ func (s *Service) completePlaced(ctx context.Context, a *attempt, result []byte)
 	go func() {
 		defer bcancel()
 		for j := 0; ; j++ {
-			if try(bctx) {
+			if done, _ := try(bctx); done {
 				s.log.Info("orders: placed record written after retries", "shop", a.k.Shop, "order_id", a.k.OrderID)
 				return
 			}
@@ -636,14 +687,15 @@ func (s *Service) placed(ctx context.Context, a *attempt, p supplier.Placed, out
 	pl := placement{SupplierOrderID: numberValue(p), Status: p.Status, RawStatus: p.RawStatus, Outcome: outcome,
 		PlacedAt: s.cfg.Now().UTC(), TestMode: s.cfg.TestMode, Parts: p.Parts}
 	b, _ := json.Marshal(pl)
+	parts := partsOf(pl.SupplierOrderID, p.Parts)
+	res := PlaceResult{Outcome: outcome, SupplierOrderID: pl.SupplierOrderID, Status: p.Status, RawStatus: p.RawStatus,
+		TestMode: s.cfg.TestMode, PlacedAt: pl.PlacedAt, OrderID: a.k.OrderID, FirstOutcome: outcome,
+		PayloadChanged: a.rec.Fingerprint != "" && a.rec.Fingerprint != a.fp, Parts: parts, Partial: partial(parts)}
 	// The order exists: Flow must hear the number (it writes it to the
 	// order metafield, which protects the order if the store forgot), so
 	// a failing write is retried but never fails the answer.
-	s.completePlaced(ctx, a, b)
-	parts := partsOf(pl.SupplierOrderID, p.Parts)
-	return PlaceResult{Outcome: outcome, SupplierOrderID: pl.SupplierOrderID, Status: p.Status, RawStatus: p.RawStatus,
-		TestMode: s.cfg.TestMode, PlacedAt: pl.PlacedAt, OrderID: a.k.OrderID, FirstOutcome: outcome,
-		PayloadChanged: a.rec.Fingerprint != "" && a.rec.Fingerprint != a.fp, Parts: parts, Partial: partial(parts)}
+	s.completePlaced(ctx, a, b, s.answerEntry(a, res))
+	return res
 }
 
 // supplierTimeout bounds a supplier call by SupplierTimeout and ends it
@@ -772,12 +824,24 @@ func (s *Service) needsReview(ctx context.Context, a *attempt, at time.Time) (Pl
 		at = a.rec.ClaimedAt
 	}
 	reason := s.reviewReason(a, at)
-	if err := s.complete(ctx, a, store.StateNeedsReview, nil, reason); err != nil && !errors.Is(err, store.ErrNotOwner) {
-		return PlaceResult{}, s.storeDown(ctx, "complete", a.k, err)
+	res := PlaceResult{Outcome: OutcomeNeedsReview, NeedsReview: true, ReviewReason: reason, OrderID: a.k.OrderID,
+		TestMode: s.cfg.TestMode, FirstOutcome: OutcomeNeedsReview}
+	if err := s.completeReview(ctx, a, reason, res); err != nil {
+		return PlaceResult{}, err
 	}
 	s.observe(ctx, Observation{Event: EventNeedsReview, Key: a.k})
-	return PlaceResult{Outcome: OutcomeNeedsReview, NeedsReview: true, ReviewReason: reason, OrderID: a.k.OrderID,
-		TestMode: s.cfg.TestMode, FirstOutcome: OutcomeNeedsReview}, nil
+	return res, nil
+}
+
+// completeReview writes a needs_review record with its answer's timeline
+// entry.
+func (s *Service) completeReview(ctx context.Context, a *attempt, reason string, res PlaceResult) error {
+	err := s.completeWith(ctx, a, store.Change{Owner: a.owner, To: store.StateNeedsReview, Reason: reason, TTL: s.cfg.RecordTTL,
+		Journal: s.answerEntry(a, res)})
+	if err != nil && !errors.Is(err, store.ErrNotOwner) {
+		return s.storeDown(ctx, "complete", a.k, err)
+	}
+	return nil
 }
 
 // needsReviewLost holds an order for review because the store lost its
@@ -793,12 +857,13 @@ func (s *Service) needsReviewLost(ctx context.Context, a *attempt, lostAt time.T
 		"If it exists, record its number: `flowbridge orders resolve %s --adopt <supplier order number>`. "+
 		"If it does not exist, release the order and re-run the workflow: `flowbridge orders resolve %s --release`.",
 		lostAt.UTC().Format("2006-01-02 15:04:05"), name, a.k.OrderID, sup, sup, sup, a.k.OrderID, a.k.OrderID)
-	if err := s.complete(ctx, a, store.StateNeedsReview, nil, reason); err != nil && !errors.Is(err, store.ErrNotOwner) {
-		return PlaceResult{}, s.storeDown(ctx, "complete", a.k, err)
+	res := PlaceResult{Outcome: OutcomeNeedsReview, NeedsReview: true, ReviewReason: reason, OrderID: a.k.OrderID,
+		TestMode: s.cfg.TestMode, FirstOutcome: OutcomeNeedsReview}
+	if err := s.completeReview(ctx, a, reason, res); err != nil {
+		return PlaceResult{}, err
 	}
 	s.observe(ctx, Observation{Event: EventNeedsReview, Key: a.k, Op: "store_lost"})
-	return PlaceResult{Outcome: OutcomeNeedsReview, NeedsReview: true, ReviewReason: reason, OrderID: a.k.OrderID,
-		TestMode: s.cfg.TestMode, FirstOutcome: OutcomeNeedsReview}, nil
+	return res, nil
 }
 
 // reviewReason tells a person what to check. It names the order by its

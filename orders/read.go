@@ -114,18 +114,25 @@ func (s *Service) track(ctx context.Context, in TrackInput) (TrackResult, error)
 }
 
 // trackOne tracks one supplier order through the cache.
+//
+// Redis round trips: a fresh entry costs one (the read). Otherwise the
+// read also reserves the supplier's rate-limit slot (trackingRead), and
+// the answer is written back (one more); the supplier's transport spends
+// the reservation without asking Redis again.
 func (s *Service) trackOne(ctx context.Context, shop, id string) (TrackResult, error) {
 	tk := store.CacheKey(shop, s.cfg.Supplier.Name(), id)
 	var cached store.Tracked
-	var err error
 	ok := false
 	if s.cacheUsable() {
-		cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
-		cached, ok, err = s.st.TrackingGet(cctx, tk)
-		cancel()
+		var err error
+		var slot *supplier.Reservation
+		cached, ok, slot, err = s.trackingRead(ctx, tk)
 		if err != nil {
 			s.cacheFailed(ctx, "tracking_cache_get", err)
 			ok = false
+		}
+		if slot != nil {
+			ctx = supplier.WithReservation(ctx, slot)
 		}
 	}
 	if ok && cached.Fresh {
@@ -148,10 +155,7 @@ func (s *Service) trackOne(ctx context.Context, shop, id string) (TrackResult, e
 	if !s.cacheUsable() {
 		return fresh, nil
 	}
-	b, _ := json.Marshal(trackingEntry{Tracking: t, CheckedAt: fresh.CheckedAt})
-	cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
-	held, err := s.st.TrackingPut(cctx, tk, t.Status.Rank(), b, s.cfg.TrackingTTL, s.cfg.RecordTTL)
-	cancel()
+	held, err := s.trackingWrite(ctx, tk, t, fresh.CheckedAt)
 	if err != nil {
 		s.cacheFailed(ctx, "tracking_cache_put", err)
 		return fresh, nil
@@ -165,6 +169,54 @@ func (s *Service) trackOne(ctx context.Context, shop, id string) (TrackResult, e
 		}
 	}
 	return fresh, nil
+}
+
+// trackingRead reads the cached entry and, when the supplier's limiter
+// keeps its budget in the same Redis (Config.Slots), reserves the slot
+// the supplier call will need in the same script; the reservation it
+// returns goes to the transport in the context (supplier.WithReservation).
+// A fresh entry takes no slot. Without a plan, or when the store could not
+// take the slot (in-process store, Redis Cluster), there is no reservation
+// and the transport's limiter takes the slot itself, as it always did.
+func (s *Service) trackingRead(ctx context.Context, tk string) (store.Tracked, bool, *supplier.Reservation, error) {
+	cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
+	var plan supplier.SlotPlan
+	planned := false
+	if s.cfg.Slots != nil {
+		// The request's own deadline, not the cache timeout, bounds the
+		// wait worth reserving: the supplier call runs under it.
+		plan, planned = s.cfg.Slots.PlanSlot(ctx)
+	}
+	if !planned {
+		t, ok, err := s.st.TrackingGet(cctx, tk)
+		return t, ok, nil, err
+	}
+	t, ok, slot, err := s.st.TrackingGetReserve(cctx, tk, store.SlotRequest{Key: plan.Key,
+		Interval: plan.Interval, Tolerance: plan.Tolerance, MaxWait: plan.MaxWait})
+	if err != nil || !slot.Asked {
+		return t, ok, nil, err
+	}
+	return t, ok, &supplier.Reservation{Key: plan.Key, Reserved: slot.Reserved, Wait: slot.Wait, At: time.Now()}, nil
+}
+
+// trackingWrite stores the supplier's answer (unless the cache holds more
+// progress) and returns the entry now held, which decides the answer.
+//
+// The write runs even when the caller has gone away (a Flow timeout, a
+// client disconnect): the supplier's answer cost a rate-limit slot and
+// the next check should not pay another. It stays on the answer path on
+// purpose: its reply is the maximum over every answer stored so far, by
+// any replica, so answers never go back in the order they are given.
+// Comparing with the entry read before the supplier call instead would
+// miss what concurrent callers stored meanwhile (a storm of retries on
+// one order is when supplier backends disagree), for one Redis round trip
+// saved.
+func (s *Service) trackingWrite(ctx context.Context, tk string, t supplier.Tracking, checked time.Time) (store.Tracked, error) {
+	b, _ := json.Marshal(trackingEntry{Tracking: t, CheckedAt: checked})
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheTimeout)
+	defer cancel()
+	return s.st.TrackingPut(cctx, tk, t.Status.Rank(), b, s.cfg.TrackingTTL, s.cfg.RecordTTL)
 }
 
 // cacheTimeout bounds each cache read or write: a cache is worth less than

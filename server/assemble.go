@@ -25,6 +25,11 @@ import (
 type Stores struct {
 	Store store.Store
 	Redis redis.UniversalClient
+	// Slots plans the supplier's shared rate-limit slots. Set it only when
+	// the limiter keeps its budget in Redis itself (NewSupplierSlots with
+	// Redis): an uncached tracking read then reserves the slot in the same
+	// script as the cache read, which only works on one server.
+	Slots supplier.SlotPlanner
 }
 
 // Assemble builds everything that sits on the store: the orders service,
@@ -55,6 +60,12 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 	all := append([]orders.Observer{rec}, observers...)
 	ocfg := OrdersConfig(cfg, sup, st, log, fanOut(all))
 	ocfg.Now = now
+	if stores.Redis != nil {
+		// The store and the timeline are on the same Redis: claims and
+		// completions carry their timeline events (one round trip each).
+		ocfg.Journal = rec.Journal()
+		ocfg.Slots = stores.Slots
+	}
 	svc, err := orders.New(ocfg)
 	if err != nil {
 		return Deps{}, err

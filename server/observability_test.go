@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -139,6 +140,34 @@ func TestProductionWiringSpanTree(t *testing.T) {
 	if !found {
 		t.Errorf("no request log line: %s", logs.String())
 	}
+
+	// The Redis client the server opened counts its round trips on /metrics.
+	mreq, _ := http.NewRequest("GET", ts.URL+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer "+opKey)
+	mresp, err := ts.Client().Do(mreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposition, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if trips := commandRoundTrips(string(exposition)); trips < 1 {
+		t.Errorf("flowbridge_redis_round_trips_total{kind=\"command\"} = %v after an order, want ≥ 1 (status %d)", trips, mresp.StatusCode)
+	}
+}
+
+// commandRoundTrips reads flowbridge_redis_round_trips_total{kind="command",
+// source="service"} from a Prometheus text exposition (-1 when absent).
+func commandRoundTrips(exposition string) float64 {
+	for _, line := range strings.Split(exposition, "\n") {
+		if strings.HasPrefix(line, "flowbridge_redis_round_trips_total{") && strings.Contains(line, `kind="command"`) &&
+			strings.Contains(line, `source="service"`) {
+			f := strings.Fields(line)
+			if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+				return v
+			}
+		}
+	}
+	return -1
 }
 
 // descends reports whether child has ancestor above it in spans.

@@ -143,7 +143,7 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 		return nil, nil, redisStartError(err)
 	}
 
-	sup, err := NewSupplier(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
+	sup, slots, err := NewSupplierSlots(cfg, SupplierDeps{Logger: log, Redis: rdb, TracerProvider: tel.TracerProvider,
 		MeterProvider: tel.MeterProvider, Propagators: tel.Propagator, Metrics: tel.Metrics})
 	if err != nil {
 		return nil, nil, err
@@ -156,7 +156,7 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 	if c, ok := sup.(interface{ RunCatalog(context.Context) }); ok {
 		go c.RunCatalog(ctx)
 	}
-	deps, err := Assemble(cfg, sup, Stores{Store: st, Redis: rdb}, log, nil, MetricsObserver(tel.Metrics))
+	deps, err := Assemble(cfg, sup, Stores{Store: st, Redis: rdb, Slots: slots}, log, nil, MetricsObserver(tel.Metrics))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -54,6 +53,15 @@ func defaultRate(name string) float64 {
 // the resilient outbound client: retries for reads only, a circuit breaker,
 // the shared rate limit and a span per call.
 func NewSupplier(cfg Config, deps SupplierDeps) (supplier.Supplier, error) {
+	sup, _, err := NewSupplierSlots(cfg, deps)
+	return sup, err
+}
+
+// NewSupplierSlots is NewSupplier that also returns the planner of the
+// supplier's shared rate-limit slots (nil for the sandbox): with it the
+// orders service reserves a tracking call's slot in the same Redis script
+// as its cache read (Stores.Slots).
+func NewSupplierSlots(cfg Config, deps SupplierDeps) (supplier.Supplier, supplier.SlotPlanner, error) {
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -61,40 +69,46 @@ func NewSupplier(cfg Config, deps SupplierDeps) (supplier.Supplier, error) {
 	switch cfg.Supplier {
 	case "sandbox", "":
 		if cfg.SandboxShipAfter > 0 && cfg.SandboxProcessingAfter >= cfg.SandboxShipAfter {
-			return nil, errors.New("FLOWBRIDGE_SANDBOX_PROCESSING_AFTER must be shorter than FLOWBRIDGE_SANDBOX_SHIP_AFTER; e.g. 1m and 3m")
+			return nil, nil, errors.New("FLOWBRIDGE_SANDBOX_PROCESSING_AFTER must be shorter than FLOWBRIDGE_SANDBOX_SHIP_AFTER; e.g. 1m and 3m")
 		}
 		return sandbox.New(sandbox.Config{ProcessingAfter: cfg.SandboxProcessingAfter, ShipAfter: cfg.SandboxShipAfter,
-			DisableLookup: cfg.SandboxDisableLookup}), nil
+			DisableLookup: cfg.SandboxDisableLookup}), nil, nil
 	case "bts", "bigbuy":
 	default:
-		return nil, fmt.Errorf("FLOWBRIDGE_SUPPLIER=%s: unknown supplier; use one of %s", cfg.Supplier, strings.Join(SupplierNames(), ", "))
+		return nil, nil, fmt.Errorf("FLOWBRIDGE_SUPPLIER=%s: unknown supplier; use one of %s", cfg.Supplier, strings.Join(SupplierNames(), ", "))
 	}
 
 	rate := cfg.SupplierRateLimit
 	if rate == 0 {
 		rate = defaultRate(cfg.Supplier)
 	}
-	hc, err := outboundClient(cfg, deps, log, rate)
+	rc, err := outboundClient(cfg, deps, log, rate)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	hc := rc.HTTPClient()
 	unknown := func(raw string) {
 		log.Warn("supplier status not mapped", slog.String("supplier", cfg.Supplier), slog.String("raw_status", raw))
 		if deps.Metrics != nil {
 			deps.Metrics.UnknownStatus(context.Background(), cfg.Supplier)
 		}
 	}
+	var sup supplier.Supplier
 	switch cfg.Supplier {
 	case "bts":
-		return bts.New(bts.Config{BaseURL: cfg.BTSBaseURL, Token: cfg.BTSToken, HTTPClient: hc,
+		sup, err = bts.New(bts.Config{BaseURL: cfg.BTSBaseURL, Token: cfg.BTSToken, HTTPClient: hc,
 			PaymentMethod: cfg.BTSPaymentMethod, Logger: log, OnUnknownStatus: unknown})
 	default:
-		return bigbuy.New(bigbuy.Config{BaseURL: cfg.BigBuyBaseURL, APIKey: cfg.BigBuyAPIKey, HTTPClient: hc,
+		sup, err = bigbuy.New(bigbuy.Config{BaseURL: cfg.BigBuyBaseURL, APIKey: cfg.BigBuyAPIKey, HTTPClient: hc,
 			PaymentMethod: cfg.BigBuyPaymentMethod, SKUFallback: cfg.BigBuySKUFallback, Logger: log, OnUnknownStatus: unknown})
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return sup, rc, nil
 }
 
-func outboundClient(cfg Config, deps SupplierDeps, log *slog.Logger, rate float64) (*http.Client, error) {
+func outboundClient(cfg Config, deps SupplierDeps, log *slog.Logger, rate float64) (*resilient.Client, error) {
 	obs := resilient.Observer{}
 	if m := deps.Metrics; m != nil {
 		// The telemetry adapters tell business refusals (a 4xx the adapter
@@ -123,5 +137,5 @@ func outboundClient(cfg Config, deps SupplierDeps, log *slog.Logger, rate float6
 	if err != nil {
 		return nil, err
 	}
-	return rc.HTTPClient(), nil
+	return rc, nil
 }

@@ -36,6 +36,10 @@ type (
 	Change       = storeapi.Change
 	Transition   = storeapi.Transition
 	Tracked      = storeapi.Tracked
+	Entry        = storeapi.Entry
+	ClaimJournal = storeapi.ClaimJournal
+	SlotRequest  = storeapi.SlotRequest
+	Slot         = storeapi.Slot
 )
 
 const (
@@ -55,9 +59,10 @@ const (
 )
 
 var (
-	ErrNotOwner = storeapi.ErrNotOwner
-	ErrConflict = storeapi.ErrConflict
-	ErrDeadline = storeapi.ErrDeadline
+	ErrNotOwner  = storeapi.ErrNotOwner
+	ErrConflict  = storeapi.ErrConflict
+	ErrDeadline  = storeapi.ErrDeadline
+	ErrNoJournal = storeapi.ErrNoJournal
 )
 
 // CacheKey joins parts into a cache key.

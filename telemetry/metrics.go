@@ -26,6 +26,10 @@ type Metrics struct {
 	breakerChanges  metric.Int64Counter
 	httpDuration    metric.Float64Histogram
 	redisCmdErrors  metric.Int64Counter
+	redisRoundTrips metric.Int64Counter
+	// Precomputed attribute sets, [kind][source]: the round-trip count runs
+	// on every Redis call, so it should not build a set each time.
+	rtSets [2][2]metric.AddOption
 
 	mu           sync.Mutex
 	breakerState map[string]int64 // supplier → 0 closed, 1 half-open, 2 open
@@ -35,6 +39,12 @@ type Metrics struct {
 func newMetrics(m metric.Meter) (*Metrics, error) {
 	var err error
 	mt := &Metrics{breakerState: map[string]int64{}}
+	for k, kind := range []string{"command", "pipeline"} {
+		for src, source := range []string{"service", "scrape"} {
+			mt.rtSets[k][src] = metric.WithAttributeSet(attribute.NewSet(
+				attribute.String("kind", kind), attribute.String("source", source)))
+		}
+	}
 	buckets := metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30)
 	if mt.supplierCalls, err = m.Float64Histogram("flowbridge.supplier.call.duration", metric.WithUnit("s"),
 		metric.WithDescription("Supplier API call latency by supplier, operation and outcome."), buckets); err != nil {
@@ -76,6 +86,10 @@ func newMetrics(m metric.Meter) (*Metrics, error) {
 		metric.WithDescription("Redis commands that failed (not counting a missing key), by command and kind: timeout, network, server.")); err != nil {
 		return nil, err
 	}
+	if mt.redisRoundTrips, err = m.Int64Counter("flowbridge.redis.round_trips",
+		metric.WithDescription("Redis round trips this process made, by kind: command (one command on its own, a script call included) or pipeline (a pipeline or MULTI/EXEC block, however many commands it holds); and by source: scrape for the reads a /metrics scrape makes to count orders needing review, service for everything else.")); err != nil {
+		return nil, err
+	}
 	if _, err = m.Int64ObservableGauge("flowbridge.supplier.breaker.state",
 		metric.WithDescription("Circuit breaker state by supplier: 0 closed, 1 half-open, 2 open."),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
@@ -97,7 +111,9 @@ func newMetrics(m metric.Meter) (*Metrics, error) {
 			if f == nil {
 				return nil
 			}
-			n, err := f(ctx)
+			// Its Redis reads are the scrape's, not the service's: marked
+			// so the round-trip count can tell them apart.
+			n, err := f(context.WithValue(ctx, scrapeKey{}, true))
 			if err != nil {
 				return err
 			}
@@ -234,6 +250,22 @@ func (m *Metrics) SupplierBreakerChange(supplierName, _, to string) {
 	m.BreakerState(supplierName, to)
 	m.breakerChanges.Add(context.Background(), 1, metric.WithAttributes(
 		attribute.String("supplier", supplierName), attribute.String("state", to)))
+}
+
+// scrapeKey marks the context of work a /metrics scrape does itself.
+type scrapeKey struct{}
+
+// redisRoundTrip counts one Redis round trip: a command sent on its own
+// (pipeline false) or a whole pipeline.
+func (m *Metrics) redisRoundTrip(ctx context.Context, pipeline bool) {
+	k, src := 0, 0
+	if pipeline {
+		k = 1
+	}
+	if ctx.Value(scrapeKey{}) != nil {
+		src = 1
+	}
+	m.redisRoundTrips.Add(ctx, 1, m.rtSets[k][src])
 }
 
 // redisCommandError counts a failed Redis command.

@@ -11,9 +11,10 @@ import (
 )
 
 // InstrumentRedis adds tracing (a client span per command or pipeline,
-// child of the request span), go-redis's connection-pool metrics and
-// flowbridge.redis.command.errors to c. Works for single-server, Sentinel
-// (failover) and Cluster clients; call it once per client, before use.
+// child of the request span), go-redis's connection-pool metrics,
+// flowbridge.redis.command.errors and flowbridge.redis.round_trips to c.
+// Works for single-server, Sentinel (failover) and Cluster clients; call it
+// once per client, before use.
 //
 // Statement capture is off: with it on, redisotel puts every command with
 // its arguments into the span, and the arguments are idempotency records
@@ -33,18 +34,29 @@ func (t *Telemetry) InstrumentRedis(c redis.UniversalClient) error {
 	}
 	// On a ClusterClient this hook sits above node routing, so it sees
 	// each command's final result after MOVED/ASK redirects and retries.
-	c.AddHook(errorHook{m: t.Metrics})
+	c.AddHook(commandHook{m: t.Metrics})
 	return nil
 }
 
-// errorHook counts failed commands by name and kind. redis.Nil ("no such
-// key") is an answer, not an error.
-type errorHook struct{ m *Metrics }
+// commandHook counts round trips and failed commands.
+//
+// A round trip is one command sent on its own, or one pipeline (MULTI/EXEC
+// included) however many commands it carries. A Script.Run that meets
+// NOSCRIPT sends EVALSHA and then EVAL: two round trips, both seen here.
+// go-redis also sends a new connection's set-up (HELLO, CLIENT SETINFO)
+// through the hooks, so that counts too; what it does below the hooks does
+// not: its own re-sends after a network error and, on a Cluster client,
+// the split of one pipeline over several nodes.
+//
+// Failed commands are counted by name and kind. redis.Nil ("no such key")
+// is an answer, not an error.
+type commandHook struct{ m *Metrics }
 
-func (h errorHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h commandHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (h errorHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (h commandHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.m.redisRoundTrip(ctx, false)
 		err := next(ctx, cmd)
 		if kind := redisErrorKind(err); kind != "" {
 			h.m.redisCommandError(ctx, cmd.Name(), kind)
@@ -53,8 +65,9 @@ func (h errorHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-func (h errorHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (h commandHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.m.redisRoundTrip(ctx, true)
 		err := next(ctx, cmds)
 		if kind := redisErrorKind(err); kind != "" {
 			h.m.redisCommandError(ctx, "pipeline", kind)

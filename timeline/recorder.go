@@ -13,6 +13,7 @@ import (
 	"github.com/flowbridge/flowbridge/orderid"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/store"
 )
 
 // Recorder turns what the Flow-facing calls did into timeline events. It
@@ -62,9 +63,9 @@ type Recorder struct {
 	MaxQueuedBytes int64
 
 	shards []chan *job
-	// queued is the estimated size of the jobs in the shards' queues.
-	queued atomic.Int64
-	wg     sync.WaitGroup
+	// queuedBytes is the estimated size of the jobs in the shards' queues.
+	queuedBytes atomic.Int64
+	wg          sync.WaitGroup
 	// mu guards closed against sends racing Close.
 	mu     sync.RWMutex
 	closed bool
@@ -79,6 +80,11 @@ type Recorder struct {
 	// map is bounded by the queue.
 	linkMu sync.Mutex
 	links  map[string]queuedLink
+	// queued counts each order's events (shop + "\n" + order) waiting in
+	// the queue, also under linkMu: while an order has some, its next
+	// events are queued behind them rather than journaled (Journal), so
+	// the timeline keeps the order in which things happened.
+	queued map[string]int
 }
 
 type queuedLink struct {
@@ -96,6 +102,8 @@ type job struct {
 	barrier chan struct{}
 	// linked: the job counts in Recorder.links until written.
 	linked bool
+	// counted: the job counts in Recorder.queued until written.
+	counted bool
 }
 
 // DefaultWriteTimeout is Recorder.WriteTimeout's default.
@@ -149,6 +157,7 @@ func (r *Recorder) Async(shards, queue int) {
 	r.shards = make([]chan *job, shards)
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	r.links = map[string]queuedLink{}
+	r.queued = map[string]int{}
 	for i := range r.shards {
 		ch := make(chan *job, queue)
 		r.shards[i] = ch
@@ -158,7 +167,7 @@ func (r *Recorder) Async(shards, queue int) {
 					close(j.barrier)
 					continue
 				}
-				r.queued.Add(-j.bytes())
+				r.queuedBytes.Add(-j.bytes())
 				select {
 				case <-r.stopped.Done():
 					r.drop(j.ctx, j.ev, "shutdown", nil)
@@ -289,12 +298,16 @@ func (r *Recorder) enqueue(ctx context.Context, j *job) {
 		r.links[k] = queuedLink{order: j.order, n: l.n + 1}
 		j.linked = true
 	}
+	if j.order != "" {
+		r.queued[j.shop+"\n"+j.order]++
+		j.counted = true
+	}
 	r.linkMu.Unlock()
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(j.shop + "\n" + j.order + j.number))
 	size := j.bytes()
-	if r.queued.Add(size) > r.MaxQueuedBytes {
-		r.queued.Add(-size)
+	if r.queuedBytes.Add(size) > r.MaxQueuedBytes {
+		r.queuedBytes.Add(-size)
 		r.drop(j.ctx, j.ev, "queue_full", nil)
 		r.unlink(j)
 		return
@@ -302,7 +315,7 @@ func (r *Recorder) enqueue(ctx context.Context, j *job) {
 	select {
 	case r.shards[h.Sum32()%uint32(len(r.shards))] <- j:
 	default:
-		r.queued.Add(-size)
+		r.queuedBytes.Add(-size)
 		r.drop(j.ctx, j.ev, "queue_full", nil)
 		r.unlink(j)
 	}
@@ -313,23 +326,43 @@ func (r *Recorder) QueuedBytes() int64 {
 	if r == nil {
 		return 0
 	}
-	return r.queued.Load()
+	return r.queuedBytes.Load()
 }
 
-// unlink forgets a queued event's supplier link once it is written (the
-// store has it now) or dropped.
+// unlink forgets a queued event's supplier link and its place in its
+// order's count once it is written (the store has it now) or dropped.
 func (r *Recorder) unlink(j *job) {
-	if !j.linked {
+	if !j.linked && !j.counted {
 		return
 	}
-	k := j.shop + "\n" + j.ev.SupplierOrderID
 	r.linkMu.Lock()
 	defer r.linkMu.Unlock()
-	if l := r.links[k]; l.n > 1 {
-		r.links[k] = queuedLink{order: l.order, n: l.n - 1}
-	} else {
-		delete(r.links, k)
+	if j.linked {
+		k := j.shop + "\n" + j.ev.SupplierOrderID
+		if l := r.links[k]; l.n > 1 {
+			r.links[k] = queuedLink{order: l.order, n: l.n - 1}
+		} else {
+			delete(r.links, k)
+		}
 	}
+	if j.counted {
+		k := j.shop + "\n" + j.order
+		if r.queued[k] > 1 {
+			r.queued[k]--
+		} else {
+			delete(r.queued, k)
+		}
+	}
+}
+
+// pending reports whether events of the order wait in the queue.
+func (r *Recorder) pending(shop, order string) bool {
+	if len(r.shards) == 0 {
+		return false
+	}
+	r.linkMu.Lock()
+	defer r.linkMu.Unlock()
+	return r.queued[shop+"\n"+order] > 0
 }
 
 func (r *Recorder) write(j *job) {
@@ -422,13 +455,16 @@ func (r *Recorder) placed(ctx context.Context, in orders.PlaceInput, res orders.
 	if r == nil {
 		return
 	}
-	id := OrderNumber(in.OrderID)
+	r.Record(ctx, in.Shop, OrderNumber(in.OrderID), placedEvent(in, res, err))
+}
+
+// placedEvent is the event of a /orders answer.
+func placedEvent(in orders.PlaceInput, res orders.PlaceResult, err error) Event {
 	addr := MaskAddress(in.Order.ShipTo.CountryCode, in.Order.ShipTo.PostalCode)
 	if err != nil {
 		ev := errorEvent("place", err)
 		ev.Address = addr
-		r.Record(ctx, in.Shop, id, ev)
-		return
+		return ev
 	}
 	ev := Event{Op: "place", SupplierOrderID: res.SupplierOrderID, Status: string(res.Status), RawStatus: res.RawStatus,
 		TestMode: res.TestMode, Address: addr}
@@ -450,7 +486,7 @@ func (r *Recorder) placed(ctx context.Context, in orders.PlaceInput, res orders.
 	default:
 		ev.Kind = KindOrderCreated
 	}
-	r.Record(ctx, in.Shop, id, ev)
+	return ev
 }
 
 // Tracked records a /tracking call. A call by supplier number is attached
@@ -493,9 +529,11 @@ func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders
 // each Flow-facing call's answer (with more detail than any inner event),
 // plus the events no answer shows (claims, unknown outcomes). It switches
 // on the orders.Event constants, so renaming one fails to compile instead
-// of silently dropping entries.
+// of silently dropping entries. An observation the store already wrote
+// with its claim or completion (Journaled, see Journal) is not written
+// again.
 func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
-	if r == nil {
+	if r == nil || o.Journaled {
 		return
 	}
 	switch {
@@ -509,7 +547,14 @@ func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
 		r.tracked(ctx, o.Track.In, o.Track.Out, o.Err)
 		return
 	}
-	shop, orderID, err := o.Key.Shop, o.Key.OrderID, o.Err
+	if ev, ok := serviceEvent(o); ok {
+		r.Record(ctx, o.Key.Shop, o.Key.OrderID, ev)
+	}
+}
+
+// serviceEvent is the event of an observation only the orders service
+// sees (no answer shows it).
+func serviceEvent(o orders.Observation) (Event, bool) {
 	var ev Event
 	switch o.Event {
 	case orders.EventClaimWon:
@@ -523,10 +568,68 @@ func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
 	case orders.EventOwnershipLost:
 		ev = Event{Kind: KindError, Op: "place", Code: "ownership_lost", Note: "another call took the order over before this one finished"}
 	default:
-		return
+		return Event{}, false
 	}
-	if err != nil && ev.Code == "" {
-		ev.Code = problem.From(err).Code
+	if o.Err != nil && ev.Code == "" {
+		ev.Code = problem.From(o.Err).Code
 	}
-	r.Record(ctx, shop, orderID, ev)
+	return ev, true
+}
+
+// Journal returns the orders.Journal through which the Redis store writes
+// this Recorder's claim and placement events inside the claim and
+// completion scripts they describe (one round trip, and the event lands
+// with the record or not at all). It is nil when the timeline is not in
+// Redis (the in-memory timeline writes its own events), and it must only
+// be given to an orders service whose store is the Redis store on the same
+// server (store.ErrNoJournal otherwise).
+func (r *Recorder) Journal() orders.Journal {
+	if r == nil {
+		return nil
+	}
+	rs, ok := r.store.(*RedisStore)
+	if !ok {
+		return nil
+	}
+	return journal{r: r, rs: rs}
+}
+
+type journal struct {
+	r  *Recorder
+	rs *RedisStore
+}
+
+// Entry implements orders.Journal for the claim events and the /orders
+// answer; every other observation is written by Observe.
+func (j journal) Entry(o orders.Observation) (store.Entry, bool) {
+	var shop, id string
+	var ev Event
+	switch o.Event {
+	case orders.EventPlaceAnswered:
+		if o.Place == nil {
+			return store.Entry{}, false
+		}
+		shop, id, ev = o.Place.In.Shop, OrderNumber(o.Place.In.OrderID), placedEvent(o.Place.In, o.Place.Out, o.Err)
+	case orders.EventClaimWon, orders.EventClaimTakeover:
+		var ok bool
+		if ev, ok = serviceEvent(o); !ok {
+			return store.Entry{}, false
+		}
+		shop, id = o.Key.Shop, o.Key.OrderID
+	default:
+		return store.Entry{}, false
+	}
+	if id == "" {
+		return store.Entry{}, false
+	}
+	shop = j.r.shopOr(shop)
+	if j.r.pending(shop, id) {
+		// Earlier events of this order are still queued: this one goes
+		// behind them (Observe), or it would be written first.
+		return store.Entry{}, false
+	}
+	// An entry that cannot be made is left to Observe, which counts its
+	// drop once.
+	e, err := j.rs.Entry(shop, id, ev)
+	return e, err == nil
 }

@@ -7,6 +7,9 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/store/redisstore"
 )
 
 // RedisStore keeps timelines in Redis (a single server, Sentinel or
@@ -19,11 +22,14 @@ import (
 //	fb:tl:sup:{shop:number} string: the Shopify order a supplier number belongs to
 //	fb:tl:index             sorted set of "shop\norder" scored by last update (ms)
 //
-// The two keys of one order share a hash tag, so they live in one Cluster
-// slot and one Lua script updates both atomically. The index and the
-// supplier link are separate keys (other slots): they are written in the
-// same pipeline, so an Append costs one round trip, but not atomically
-// with the order. If the index write is lost the order is still readable
+// The two keys of one order share a hash tag with the order's
+// idempotency record (store/redisstore), so they live in one Cluster slot
+// and one Lua script updates them atomically, with the record when the
+// event rides on a claim or completion. The index and the supplier link
+// are separate keys: on a single server or Sentinel the same script
+// writes them; in a Cluster (other slots) they follow in the same
+// pipeline, so an Append costs one round trip, but not atomically with
+// the order. If the index write is lost the order is still readable
 // by id and reappears in the listing with its next event; index entries
 // whose order has expired are removed when a listing meets them, and
 // entries older than Retention are trimmed on every Append.
@@ -48,58 +54,21 @@ func (s *RedisStore) supplierKey(shop, number string) string {
 	return s.opt.Prefix + "sup:{" + shop + ":" + number + "}"
 }
 
-// appendScript appends one event and updates the summary in one step.
-//
-//	KEYS[1] events list, KEYS[2] summary hash
-//	ARGV[1] event JSON, ARGV[2] max events, ARGV[3] ttl ms,
-//	ARGV[4] "1" to count a tracking check, ARGV[5] number of HSET pairs,
-//	ARGV[6] number of HSETNX pairs, then the HSETNX pairs, the HSET pairs,
-//	and (field, expected, value) triples written only over expected.
-//
-// The order (set-if-absent, set, set-if) is the one delta.apply uses.
-var appendLua = redis.NewScript(appendScript)
-
-var appendScript = `
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-local nset, nnx = tonumber(ARGV[5]), tonumber(ARGV[6])
-local i = 7
-for _ = 1, nnx do
-  redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i+1])
-  i = i + 2
-end
-for _ = 1, nset do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+1])
-  i = i + 2
-end
-while i + 2 <= #ARGV do
-  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i+1] then
-    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+2])
-  end
-  i = i + 3
-end
-if ARGV[4] == '1' then
-  redis.call('HINCRBY', KEYS[2], 'checks', 1)
-end
-redis.call('HINCRBY', KEYS[2], 'events', 1)
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1
-`
-
-// Append implements Store: one pipelined round trip carrying the order's
-// script, the index update and, when the event names a supplier order,
-// the supplier link.
-func (s *RedisStore) Append(ctx context.Context, shop, orderID string, ev Event) error {
+// Entry is the journal entry that appends ev to an order's timeline: its
+// event list, its summary, the index and the supplier-number links. The
+// Redis store applies it (store/redisstore's journal script, the one Lua
+// copy of this write), on its own in Append or inside the claim or
+// completion it describes (Recorder.Entry).
+func (s *RedisStore) Entry(shop, orderID string, ev Event) (store.Entry, error) {
 	if err := checkKey(shop, orderID); err != nil {
-		return err
+		return store.Entry{}, err
 	}
 	if err := validEvent(ev); err != nil {
-		return err
+		return store.Entry{}, err
 	}
 	if ev.SupplierOrderID != "" {
 		if err := checkID("supplier_order_id", ev.SupplierOrderID); err != nil {
-			return err
+			return store.Entry{}, err
 		}
 	}
 	now := s.opt.Now()
@@ -109,45 +78,36 @@ func (s *RedisStore) Append(ctx context.Context, shop, orderID string, ev Event)
 	ev.At = ev.At.UTC()
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return err
+		return store.Entry{}, err
 	}
 	d := deltaFor(ev)
-	incr := "0"
+	incr := []string{fEvents}
 	if d.incrChecks {
-		incr = "1"
-	}
-	args := make([]any, 0, 6+len(d.set)+len(d.setNX)+len(d.setIf))
-	args = append(args, body, s.opt.MaxEvents, s.opt.Retention.Milliseconds(), incr, len(d.set)/2, len(d.setNX)/2)
-	for _, part := range [][]string{d.setNX, d.set, d.setIf} {
-		for _, v := range part {
-			args = append(args, v)
-		}
+		incr = []string{fChecks, fEvents}
 	}
 	evKey, sumKey := s.orderKeys(shop, orderID)
-	// The script goes by its SHA (EVALSHA), not its source, on every
-	// event; a server that has not seen it yet (first use, restart,
-	// failover) answers NOSCRIPT, and then it is loaded and the pipeline
-	// sent once more (every command in it is idempotent).
-	send := func() error {
-		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			p.EvalSha(ctx, appendLua.Hash(), []string{evKey, sumKey}, args...)
-			p.ZAdd(ctx, s.idx, redis.Z{Score: float64(ev.At.UnixMilli()), Member: member(shop, orderID)})
-			p.ZRemRangeByScore(ctx, s.idx, "-inf", "("+strconv.FormatInt(now.Add(-s.opt.Retention).UnixMilli(), 10))
-			for _, n := range supplierNumbers(ev.SupplierOrderID) {
-				p.Set(ctx, s.supplierKey(shop, n), orderID, s.opt.Retention)
-			}
-			return nil
-		})
+	e := store.Entry{List: evKey, Item: body, MaxItems: s.opt.MaxEvents, Hash: sumKey,
+		SetNX: d.setNX, Set: d.set, SetIf: d.setIf, Incr: incr, TTL: s.opt.Retention,
+		Index: s.idx, IndexMember: member(shop, orderID), IndexScore: ev.At.UnixMilli(),
+		IndexTrim: now.Add(-s.opt.Retention).UnixMilli()}
+	if nums := supplierNumbers(ev.SupplierOrderID); len(nums) > 0 {
+		e.LinkValue, e.LinkTTL = orderID, s.opt.Retention
+		for _, n := range nums {
+			e.Links = append(e.Links, s.supplierKey(shop, n))
+		}
+	}
+	return e, nil
+}
+
+// Append implements Store: one script call carrying the order's event,
+// its summary, the index update and, when the event names a supplier
+// order, the supplier link.
+func (s *RedisStore) Append(ctx context.Context, shop, orderID string, ev Event) error {
+	e, err := s.Entry(shop, orderID, ev)
+	if err != nil {
 		return err
 	}
-	err = send()
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		if lerr := appendLua.Load(ctx, s.c).Err(); lerr != nil {
-			return unavailable(lerr)
-		}
-		err = send()
-	}
-	if err != nil {
+	if err := redisstore.AppendEntry(ctx, s.c, e); err != nil {
 		return unavailable(err)
 	}
 	return nil

@@ -35,6 +35,10 @@ type Options struct {
 	// AOF turns on the append-only file (appendfsync always), so a
 	// restart (Restart, or Kill then Start again) keeps the data.
 	AOF bool
+	// clusterPort, when set, starts the server in cluster mode on that
+	// loopback TCP port (a Cluster client finds nodes by address, not by
+	// socket); see Cluster.
+	clusterPort int
 }
 
 // URL returns the redis URL of this server.
@@ -76,10 +80,14 @@ func (s *Server) start() error {
 	if s.opts.AOF {
 		aof = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
-	args := append([]string{
-		"--port", "0", "--unixsocket", s.Socket, "--unixsocketperm", "700",
+	port := []string{"--port", "0"}
+	if s.opts.clusterPort > 0 {
+		port = []string{"--port", fmt.Sprint(s.opts.clusterPort), "--bind", "127.0.0.1",
+			"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(s.dir, "nodes.conf")}
+	}
+	args := append(append(port, "--unixsocket", s.Socket, "--unixsocketperm", "700",
 		"--save", "", "--dir", s.dir,
-		"--maxmemory-policy", "noeviction"}, aof...)
+		"--maxmemory-policy", "noeviction"), aof...)
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -222,6 +230,48 @@ func ClientFor(t testing.TB, url string) redis.UniversalClient {
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatalf("redistest: ping %s: %v", url, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Cluster starts a one-node Redis Cluster that owns every slot and
+// returns a Cluster client on it, closed when the test ends. One node is
+// enough to prove the Cluster code paths: Redis refuses a script or
+// transaction whose keys hash to different slots (CROSSSLOT) even when
+// one node serves them all.
+func Cluster(t testing.TB) *redis.ClusterClient {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("redistest: free port: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	s := StartWith(t, Options{clusterPort: port})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	node := redis.NewClient(&redis.Options{Network: "unix", Addr: s.Socket})
+	defer node.Close()
+	if err := node.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+		t.Fatalf("redistest: cluster addslots: %v", err)
+	}
+	// The node turns its state to ok on its next cluster tick (about
+	// 100 ms); wait for that, bounded by ctx.
+	for {
+		info, err := node.ClusterInfo(ctx).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("redistest: cluster not ok: %v %q", err, info)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{fmt.Sprintf("127.0.0.1:%d", port)}})
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("redistest: cluster ping: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c

@@ -128,6 +128,11 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 	if err := ctx.Err(); err != nil {
 		return store.ClaimResult{}, err
 	}
+	if req.Journal != nil {
+		// The in-process timeline writes its own events; entries meant for
+		// Redis keys have no place here.
+		return store.ClaimResult{}, store.ErrNoJournal
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -235,6 +240,9 @@ func (s *Store) Renew(ctx context.Context, k store.Key, owner string, lease time
 func (s *Store) Complete(ctx context.Context, k store.Key, c store.Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if c.Journal != nil {
+		return store.ErrNoJournal
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -367,6 +375,14 @@ func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, boo
 		return store.Tracked{}, false, nil
 	}
 	return store.Tracked{Rank: t.rank, Value: slices.Clone(t.value), Fresh: now.Before(t.freshUntil)}, true, nil
+}
+
+// TrackingGetReserve implements store.Cache. The in-process store has no
+// shared limiter: it never asks for the slot (the supplier's own limiter
+// takes it).
+func (s *Store) TrackingGetReserve(ctx context.Context, key string, _ store.SlotRequest) (store.Tracked, bool, store.Slot, error) {
+	t, ok, err := s.TrackingGet(ctx, key)
+	return t, ok, store.Slot{}, err
 }
 
 // TrackingDelete implements store.Cache.

@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -38,5 +39,23 @@ func TestSweep(t *testing.T) {
 	}
 	if r, c, _ := s.Len(); r != 0 || c != 1 {
 		t.Fatalf("after sweep: %d records, %d cache entries; want 0 and 1", r, c)
+	}
+}
+
+// The in-process store cannot write journal entries (they name Redis
+// keys); a caller wired to pass them is told so instead of losing them.
+func TestRefusesJournalEntries(t *testing.T) {
+	s := memstore.New(nil)
+	ctx := context.Background()
+	k := store.Key{Shop: "s", OrderID: "1", Purpose: "place"}
+	e := store.Entry{List: "l", Hash: "h", Item: []byte("x"), MaxItems: 1, TTL: time.Hour}
+	if _, err := s.Claim(ctx, k, store.ClaimRequest{Owner: "a", Lease: time.Minute, TTL: time.Hour, Journal: &store.ClaimJournal{Fresh: e, Takeover: e}}); !errors.Is(err, store.ErrNoJournal) {
+		t.Fatalf("claim with a journal: %v, want ErrNoJournal", err)
+	}
+	if _, ok, _ := s.Get(ctx, k); ok {
+		t.Fatal("the refused claim wrote a record")
+	}
+	if err := s.Complete(ctx, k, store.Change{Owner: "a", To: store.StatePlaced, TTL: time.Hour, Journal: &e}); !errors.Is(err, store.ErrNoJournal) {
+		t.Fatalf("complete with a journal: %v, want ErrNoJournal", err)
 	}
 }

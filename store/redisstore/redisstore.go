@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/flowbridge/flowbridge/internal/gcra"
 	store "github.com/flowbridge/flowbridge/store/storeapi"
 )
 
@@ -194,14 +195,15 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 	}
 	s.observeClock(now)
 	res := store.ClaimResult{Now: now, StoreLostAt: msTime(str(v[3]))}
-	if _, cluster := s.c.(*redis.ClusterClient); cluster && s.epoch.Load() && (status == "fresh" || status == "takeover") {
-		// In a Cluster the marker lives in another slot than the record,
-		// so it is checked right after the claim rather than inside it.
-		lost, err := epochCheckScript.Run(ctx, s.c, []string{s.EpochKey()}).Text()
-		if err != nil {
-			return store.ClaimResult{}, fmt.Errorf("redis claim: epoch: %w", err)
+	won := status == "fresh" || status == "takeover"
+	res.Journaled = won && req.Journal != nil
+	if s.cluster() && won {
+		// In a Cluster the marker, the timeline index and the supplier
+		// links live in other slots than the record, so they are checked
+		// and written right after the claim, in one pipeline.
+		if err := s.afterClusterClaim(ctx, req, status, &res); err != nil {
+			return store.ClaimResult{}, err
 		}
-		res.StoreLostAt = msTime(lost)
 	}
 	switch status {
 	case "late":
@@ -227,10 +229,29 @@ func (s *Store) Claim(ctx context.Context, k store.Key, req store.ClaimRequest) 
 // connection to the key's master and, when the claim was won, WAITs on
 // that same connection (WAIT counts the writes of its own connection).
 func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) ([]any, error) {
-	args := []any{req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL), s.redisDeadline(ctx, req.Deadline)}
-	keys := []string{key, s.EpochKey()}
-	if _, cluster := s.c.(*redis.ClusterClient); cluster || !s.epoch.Load() {
-		keys = keys[:1]
+	cluster := s.cluster()
+	epoch := s.epoch.Load() && !cluster
+	keys := []string{key}
+	args := []any{req.Owner, req.Fingerprint, ms(req.Lease), ms(req.TTL), s.redisDeadline(ctx, req.Deadline), "0", 0, 0, 0}
+	if epoch {
+		keys = append(keys, s.EpochKey())
+		args[5] = "1"
+	}
+	if j := req.Journal; j != nil {
+		if err := errors.Join(checkEntry(j.Fresh), checkEntry(j.Takeover)); err != nil {
+			return nil, err
+		}
+		if !sameKeys(j.Fresh, j.Takeover) {
+			return nil, fmt.Errorf("%w: a claim's two entries must name the same keys", errBadEntry)
+		}
+		// In a Cluster the index and links are other slots: Claim writes
+		// them in the pipeline that follows a won claim.
+		args[6] = len(keys) + 1
+		keys = journalKeys(keys, j.Fresh, !cluster)
+		args[7] = len(args) + 1
+		args = journalArgs(args, j.Fresh, !cluster)
+		args[8] = len(args) + 1
+		args = journalArgs(args, j.Takeover, !cluster)
 	}
 	if s.opts.MinReplicas <= 0 {
 		v, err := claimScript.Run(ctx, s.c, keys, args...).Slice()
@@ -286,6 +307,46 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 	return v, nil
 }
 
+// afterClusterClaim runs the epoch check and the journal entry's index and
+// link writes of a claim won in a Cluster.
+func (s *Store) afterClusterClaim(ctx context.Context, req store.ClaimRequest, status string, res *store.ClaimResult) error {
+	var e store.Entry
+	if req.Journal != nil {
+		e = req.Journal.Fresh
+		if status == "takeover" {
+			e = req.Journal.Takeover
+		}
+	}
+	if !s.epoch.Load() && !hasSide(e) {
+		return nil
+	}
+	var lost *redis.Cmd
+	send := func() error {
+		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			if s.epoch.Load() {
+				lost = epochCheckScript.EvalSha(ctx, p, []string{s.EpochKey()})
+			}
+			sideWrites(ctx, p, e)
+			return nil
+		})
+		return err
+	}
+	err := send()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if lerr := epochCheckScript.Load(ctx, s.c).Err(); lerr != nil {
+			return fmt.Errorf("redis claim: epoch: %w", lerr)
+		}
+		err = send()
+	}
+	if err != nil {
+		return fmt.Errorf("redis claim: epoch: %w", err)
+	}
+	if lost != nil {
+		res.StoreLostAt = msTime(str(lost.Val()))
+	}
+	return nil
+}
+
 // Renew implements store.Idempotency.
 func (s *Store) Renew(ctx context.Context, k store.Key, owner string, lease time.Duration) error {
 	ctx, cancel := s.op(ctx)
@@ -321,12 +382,34 @@ func (s *Store) MarkSent(ctx context.Context, k store.Key, owner string) error {
 func (s *Store) Complete(ctx context.Context, k store.Key, c store.Change) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	n, err := completeScript.Run(ctx, s.c, []string{s.RecordKey(k)}, c.Owner, string(c.To), c.Result, c.Reason, ms(c.TTL)).Int()
+	keys := []string{s.RecordKey(k)}
+	args := []any{c.Owner, string(c.To), c.Result, c.Reason, ms(c.TTL), 0, 0}
+	cluster := s.cluster()
+	if c.Journal != nil {
+		if err := checkEntry(*c.Journal); err != nil {
+			return err
+		}
+		args[5] = len(keys) + 1
+		keys = journalKeys(keys, *c.Journal, !cluster)
+		args[6] = len(args) + 1
+		args = journalArgs(args, *c.Journal, !cluster)
+	}
+	n, err := completeScript.Run(ctx, s.c, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("redis complete: %w", err)
 	}
 	if n == 0 {
 		return store.ErrNotOwner
+	}
+	if cluster && c.Journal != nil && hasSide(*c.Journal) {
+		// Other slots: after the change, not atomically with it, and best
+		// effort: the change is made, and a lost index or link write only
+		// delays the order's place in the listing (its next event writes
+		// them again).
+		_, _ = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			sideWrites(ctx, p, *c.Journal)
+			return nil
+		})
 	}
 	return nil
 }
@@ -431,7 +514,52 @@ func (s *Store) TrackingGet(ctx context.Context, key string) (store.Tracked, boo
 	return store.Tracked{Rank: rank, Value: []byte(str(v[1])), Fresh: str(v[2]) == "1"}, true, nil
 }
 
-// TrackingPut implements store.Cache.
+// TrackingGetReserve implements store.Cache: one script reads the entry
+// and, unless it is fresh, reserves the limiter slot (trackGetReserve).
+// In a Cluster it is TrackingGet alone (see combinesSlot).
+func (s *Store) TrackingGetReserve(ctx context.Context, key string, slot store.SlotRequest) (store.Tracked, bool, store.Slot, error) {
+	if !combinesSlot(s.c) || slot.Key == "" {
+		t, ok, err := s.TrackingGet(ctx, key)
+		return t, ok, store.Slot{}, err
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	req := gcra.Request{Key: slot.Key, Interval: slot.Interval, Tolerance: slot.Tolerance, MaxWait: slot.MaxWait}
+	v, err := trackGetReserveScript.Run(ctx, s.c, []string{s.trackKey(key), req.Key}, req.Args()...).Slice()
+	if err != nil {
+		return store.Tracked{}, false, store.Slot{}, fmt.Errorf("redis tracking get: %w", err)
+	}
+	if len(v) != 6 {
+		return store.Tracked{}, false, store.Slot{}, fmt.Errorf("redis tracking get: unexpected reply of %d items", len(v))
+	}
+	var t store.Tracked
+	found := str(v[0]) == "1"
+	if found {
+		rank, _ := strconv.Atoi(str(v[1]))
+		t = store.Tracked{Rank: rank, Value: []byte(str(v[2])), Fresh: str(v[3]) == "1"}
+	}
+	if flag, _ := v[4].(int64); flag < 0 {
+		return t, found, store.Slot{}, nil
+	}
+	ok, wait, err := gcra.ParseReply(v[4:])
+	if err != nil {
+		return store.Tracked{}, false, store.Slot{}, fmt.Errorf("redis tracking get: %w", err)
+	}
+	return t, found, store.Slot{Asked: true, Reserved: ok, Wait: wait}, nil
+}
+
+// combinesSlot reports whether the tracking read and the limiter slot can
+// share one script. Not in a Cluster: the tracking key and the limiter
+// key hash to different slots (they share no hash tag, and cannot: the
+// limiter key is one per supplier, the tracking key one per order), and
+// a script may only touch keys of one slot. There the caller's limiter
+// takes the slot in a call of its own, as before.
+func combinesSlot(c redis.UniversalClient) bool {
+	_, cluster := c.(*redis.ClusterClient)
+	return !cluster
+}
+
+// TrackingDelete implements store.Cache.
 func (s *Store) TrackingDelete(ctx context.Context, key string) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()

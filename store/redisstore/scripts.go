@@ -1,6 +1,10 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowbridge/flowbridge/internal/gcra"
+)
 
 // The scripts share a preamble that reads the server clock in
 // milliseconds. Redis replicates a script's effects (not the script), so a
@@ -19,23 +23,28 @@ local function ms(x) return string.format('%.0f', x) end
 // claimed, previous claim, updated (ms), kind and prev (a won claim's answer, repeated to
 // the same owner).
 
-// claim: KEYS[1] record, KEYS[2] (optional) the epoch marker; ARGV owner,
-// fingerprint, lease ms, ttl ms, deadline ms on the server clock (0: none).
-// Returns {status, now, fields, lost}: lost is when the epoch marker was
-// found missing ("0": never).
+// claim: KEYS[1] record, KEYS[2] the epoch marker when ARGV[6] is "1",
+// then the journal entry's keys; ARGV owner, fingerprint, lease ms, ttl
+// ms, deadline ms on the server clock (0: none), "1" with an epoch
+// marker, the journal's first key index (0: no journal), the ARGV index
+// of the entry a fresh claim appends, that of the entry a takeover
+// appends, then both entries (journalFn). Returns {status, now, fields, lost}: lost is when the epoch
+// marker was found missing ("0": never). A won claim appends its entry; a
+// re-sent one (same owner) does not append again.
 //
 // Extra record fields: dl the holder's deadline, sm "1" when the holder
 // marks its create sent (records written before that protocol have no sm
 // and an expired lease of theirs is treated as possibly sent), sent when
 // the create left.
-var claimScript = redis.NewScript(clock + `
+var claimScript = redis.NewScript(clock + journalFn + `
 local key = KEYS[1]
 local owner = ARGV[1]
 local lease = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local dl = tonumber(ARGV[5])
+local jk = tonumber(ARGV[7])
 local lost = '0'
-if KEYS[2] then
+if ARGV[6] == '1' then
   -- The epoch marker is written when flowbridge first opens the store.
   -- Gone means the data was lost (FLUSHALL, a restart without
   -- persistence); remember when that was noticed.
@@ -57,6 +66,7 @@ if not st then
   redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), 'fp', ARGV[2],
     'att', 1, 'ca', ms(now), 'cl', ms(now), 'up', ms(now), 'kind', 'fresh', 'prev', '', 'dl', ms(dl), 'sm', '1')
   redis.call('PEXPIRE', key, ttl)
+  if jk > 0 then journal(jk, tonumber(ARGV[8])) end
   return {'fresh', ms(now), redis.call('HGETALL', key), lost}
 end
 local prev
@@ -93,6 +103,7 @@ redis.call('HSET', key, 'st', 'in_flight', 'ow', owner, 'lu', ms(now + lease), '
 redis.call('HDEL', key, 'sent')
 redis.call('HINCRBY', key, 'att', 1)
 redis.call('PEXPIRE', key, ttl)
+if jk > 0 then journal(jk, tonumber(ARGV[9])) end
 return {'takeover', ms(now), redis.call('HGETALL', key), lost}
 `)
 
@@ -146,17 +157,24 @@ redis.call('HSET', key, 'lu', ms(now + tonumber(ARGV[2])), 'up', ms(now))
 return 1
 `)
 
-// complete: KEYS[1] record; ARGV owner, to, result, reason, ttl ms.
-// Returns 1 or 0 (not the owner).
-var completeScript = redis.NewScript(clock + `
+// complete: KEYS[1] record, then the journal entry's keys; ARGV owner,
+// to, result, reason, ttl ms, the journal's first key index (0: none),
+// the entry's first ARGV index. Returns 1 or 0 (not the owner). The entry
+// is appended only by the call that makes the change: a re-sent
+// completion (the record already holds it) appends nothing.
+var completeScript = redis.NewScript(clock + journalFn + `
 local key = KEYS[1]
 local owner = ARGV[1]
 local to = ARGV[2]
+local jk = tonumber(ARGV[6])
 local st = redis.call('HGET', key, 'st')
 if st then
-  -- st == to with our token: a re-sent completion that already happened.
   if redis.call('HGET', key, 'ow') ~= owner or (st ~= 'in_flight' and st ~= to) then
     return 0
+  end
+  if st == to and st ~= 'in_flight' then
+    -- A re-sent completion that already happened.
+    return 1
   end
 else
   -- The store lost the record (restart without persistence, eviction);
@@ -166,6 +184,7 @@ end
 redis.call('HSET', key, 'st', to, 'res', ARGV[3], 'rsn', ARGV[4], 'up', ms(now))
 redis.call('HDEL', key, 'lu')
 redis.call('PEXPIRE', key, tonumber(ARGV[5]))
+if jk > 0 then journal(jk, tonumber(ARGV[7])) end
 return 1
 `)
 
@@ -227,6 +246,25 @@ if not v[1] then return false end
 local fresh = 0
 if now < tonumber(v[3] or '0') then fresh = 1 end
 return {v[1], v[2], fresh}
+`)
+
+// trackGetReserve: trackGet plus, when the entry is missing or stale, the
+// shared rate-limiter slot (gcra.Lua, the limiter's own code) in the same
+// round trip: a stale or missing entry means the caller asks the supplier
+// next, and that request needs the slot. A fresh entry returns before the
+// limiter key is read, so a cache hit never spends the supplier's budget.
+// KEYS[1] tracking hash, KEYS[2] limiter key; ARGV as gcra.Request.Args.
+// Returns {found 0/1, rank, value, fresh 0/1, slot, wait_us}: slot -1 not
+// asked (fresh), 1 reserved, 0 refused (wait longer than the max).
+var trackGetReserveScript = redis.NewScript(clock + gcra.Lua + `
+local v = redis.call('HMGET', KEYS[1], 'rank', 'val', 'fu')
+local found = 0
+if v[1] then found = 1 end
+if found == 1 and now < tonumber(v[3] or '0') then
+  return {1, v[1], v[2], 1, -1, '0'}
+end
+local r = gcra_reserve(KEYS[2], ARGV[1], ARGV[2], ARGV[3])
+return {found, v[1] or '', v[2] or '', 0, r[1], r[2]}
 `)
 
 // trackPut: KEYS[1] tracking hash; ARGV rank, value, fresh ms, keep ms.

@@ -162,6 +162,9 @@ type ClaimRequest struct {
 	// MarkSent after it either, so a lease whose deadline has passed
 	// without a sent mark is taken over at once (Previous StateUnsent).
 	Deadline time.Time
+	// Journal (optional) is appended in the same step when the claim is
+	// won (ClaimResult.Journaled); ErrNoJournal from a store that cannot.
+	Journal *ClaimJournal
 }
 
 // ClaimResult is the outcome of a claim.
@@ -181,6 +184,8 @@ type ClaimResult struct {
 	// persistence); zero when it never has. A fresh claim soon after it
 	// may be for an order whose record was lost.
 	StoreLostAt time.Time
+	// Journaled: the request's journal entry was written with the claim.
+	Journaled bool
 }
 
 // Change moves a record the caller holds (in_flight with Owner) to a new
@@ -191,6 +196,9 @@ type Change struct {
 	Result []byte
 	Reason string
 	TTL    time.Duration
+	// Journal (optional) is appended in the same step as the change, and
+	// only if the change is made; ErrNoJournal from a store that cannot.
+	Journal *Entry
 }
 
 // Transition moves a record from any of the From states to To without a
@@ -273,6 +281,25 @@ type Tracked struct {
 	Fresh bool
 }
 
+// SlotRequest asks for one slot of a rate-limiter budget shared through
+// the store (GCRA on the store's clock, see internal/gcra): the limiter's
+// key, its emission interval and burst tolerance (interval × (burst-1)),
+// and the longest wait worth reserving.
+type SlotRequest struct {
+	Key                 string
+	Interval, Tolerance time.Duration
+	MaxWait             time.Duration
+}
+
+// Slot is what TrackingGetReserve did about a SlotRequest. Asked false:
+// nothing (the entry was fresh, or the store cannot). Otherwise Reserved
+// with Wait to wait before sending, or not reserved because Wait is longer
+// than MaxWait.
+type Slot struct {
+	Asked, Reserved bool
+	Wait            time.Duration
+}
+
 // Cache holds short-lived answers.
 type Cache interface {
 	// CacheGet returns a cached value.
@@ -281,6 +308,15 @@ type Cache interface {
 	CacheSet(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	// TrackingGet returns the cached tracking entry of an order.
 	TrackingGet(ctx context.Context, key string) (Tracked, bool, error)
+	// TrackingGetReserve is TrackingGet that, when the entry is missing or
+	// stale (the supplier will be asked), also reserves the shared
+	// rate-limiter slot of slot in the same atomic step: one round trip
+	// instead of two. A fresh entry never takes a slot. A store that
+	// cannot do both in one step (the in-process store has no shared
+	// limiter; in Redis Cluster the two keys live in different slots)
+	// answers as TrackingGet with Slot.Asked false, and the supplier's
+	// limiter then takes its slot itself.
+	TrackingGetReserve(ctx context.Context, key string, slot SlotRequest) (Tracked, bool, Slot, error)
 	// TrackingPut stores value unless the stored entry has a higher rank
 	// (the order would go back, e.g. shipped → processing), in one atomic
 	// step. Either way the entry is fresh for fresh and kept for keep, and

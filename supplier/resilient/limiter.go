@@ -9,6 +9,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
+
+	"github.com/flowbridge/flowbridge/internal/gcra"
+	"github.com/flowbridge/flowbridge/supplier"
 )
 
 // slotLimiter hands out send slots for one supplier. take reserves the next
@@ -94,44 +97,8 @@ func (l *localLimiter) take(ctx context.Context, maxWait time.Duration) (time.Du
 	return d, nil
 }
 
-// gcraScript is GCRA with reservations, timed by the Redis server clock so
-// every replica shares one notion of "now" and one budget.
-//
-// The key holds the theoretical arrival time (TAT, microseconds since the
-// Unix epoch). A caller may send at max(TAT, now) - tolerance; if that is no
-// more than max_wait away it reserves the slot by advancing TAT by one
-// emission interval and learns how long to wait. Reserving (rather than
-// answering allow/deny as github.com/go-redis/redis_rate does) means waiting
-// callers do not poll Redis and wake in a herd, they queue in arrival order,
-// and a caller learns at once when its slot lies past its deadline.
-//
-// KEYS[1] TAT key; ARGV[1] emission interval µs; ARGV[2] tolerance µs
-// (interval × (burst-1)); ARGV[3] max wait µs.
-// Returns {1, wait_us} when reserved, {0, wait_us} when the wait is too long.
-var gcraScript = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if tat == nil or tat < now then
-  tat = now
-end
-local wait = tat - tolerance - now
-if wait < 0 then
-  wait = 0
-end
-if wait > max_wait then
-  return {0, string.format('%.0f', wait)}
-end
-local new_tat = tat + interval
-local ttl_ms = math.ceil((new_tat - now) / 1000) + 1000
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', ttl_ms)
-return {1, string.format('%.0f', wait)}
-`)
-
-// redisLimiter shares one supplier's budget between all replicas.
+// redisLimiter shares one supplier's budget between all replicas, with
+// the GCRA script of package internal/gcra (its doc says why it reserves).
 type redisLimiter struct {
 	rdb       redis.UniversalClient
 	key       string
@@ -149,19 +116,21 @@ func newRedisLimiter(rdb redis.UniversalClient, key string, perSecond float64, b
 	}
 }
 
+// request is the GCRA request for one slot that is worth at most maxWait.
+func (l *redisLimiter) request(maxWait time.Duration) gcra.Request {
+	return gcra.Request{Key: l.key, Interval: l.interval, Tolerance: l.tolerance, MaxWait: max(maxWait, 0)}
+}
+
 func (l *redisLimiter) take(ctx context.Context, maxWait time.Duration) (time.Duration, error) {
-	if maxWait < 0 {
-		maxWait = 0
-	}
-	res, err := gcraScript.Run(ctx, l.rdb, []string{l.key},
-		l.interval.Microseconds(), l.tolerance.Microseconds(), maxWait.Microseconds()).Slice()
+	req := l.request(maxWait)
+	res, err := gcra.Script.Run(ctx, l.rdb, []string{req.Key}, req.Args()...).Slice()
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, context.Cause(ctx)
 		}
 		return 0, &limiterStoreError{err: err}
 	}
-	ok, wait, err := parseGCRAReply(res)
+	ok, wait, err := gcra.ParseReply(res)
 	if err != nil {
 		return 0, &limiterStoreError{err: err}
 	}
@@ -177,15 +146,17 @@ func (l *redisLimiter) take(ctx context.Context, maxWait time.Duration) (time.Du
 	return wait, nil
 }
 
-func parseGCRAReply(res []any) (ok bool, wait time.Duration, err error) {
-	if len(res) != 2 {
-		return false, 0, fmt.Errorf("unexpected limiter reply %v", res)
+// reserved spends a slot the caller took ahead (supplier.WithReservation):
+// it waits what is left of the reservation's wait and asks Redis nothing.
+// A reservation refused for a too-long wait is refused here the same way
+// take refuses it.
+func reserved(ctx context.Context, r *supplier.Reservation) (time.Duration, error) {
+	if !r.Reserved {
+		return 0, &tooLongError{wait: r.Wait}
 	}
-	flag, _ := res[0].(int64)
-	s, _ := res[1].(string)
-	var us int64
-	if _, err := fmt.Sscan(s, &us); err != nil {
-		return false, 0, fmt.Errorf("unexpected limiter wait %q", s)
+	// Like take, a reserved slot that is not used stays spent.
+	if err := sleepCtx(ctx, r.Wait-time.Since(r.At)); err != nil {
+		return 0, err
 	}
-	return flag == 1, time.Duration(us) * time.Microsecond, nil
+	return r.Wait, nil
 }

@@ -142,9 +142,12 @@ type Observer struct {
 // Client is the resilient RoundTripper of one supplier. It is safe for
 // concurrent use; build one per supplier and process.
 type Client struct {
-	cfg       Config
-	log       *slog.Logger
-	limiter   slotLimiter
+	cfg     Config
+	log     *slog.Logger
+	limiter slotLimiter
+	// shared is the one Redis limiter of a supplier without per-operation
+	// budgets: the only one whose slot a caller can plan (PlanSlot).
+	shared    *redisLimiter
 	breaker   *gobreaker.CircuitBreaker[*http.Response]
 	transport http.RoundTripper
 	openedAt  atomic.Int64 // unix nanos of the last transition to open
@@ -170,6 +173,7 @@ func New(cfg Config) (*Client, error) {
 		c.limiter = &perOperation{name: cfg.Name, make: newLimiter, byOp: map[string]slotLimiter{}}
 	} else {
 		c.limiter = newLimiter(cfg.Name)
+		c.shared, _ = c.limiter.(*redisLimiter)
 	}
 	c.breaker = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
 		Name:        cfg.Name,
@@ -481,7 +485,7 @@ func (s *call) send() (*http.Response, error) {
 		return nil, refused(problem.Unavailable, problem.CodeDeadline,
 			"not enough time left to call the supplier", time.Second, context.DeadlineExceeded)
 	}
-	waited, err := s.c.limiter.take(ctx, left-s.c.cfg.MinAttemptTime)
+	waited, err := s.c.take(ctx, left-s.c.cfg.MinAttemptTime)
 	if f := s.c.cfg.Observer.LimiterWait; f != nil {
 		f(ctx, name, waited)
 	}
@@ -536,6 +540,41 @@ func (s *call) send() (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// take gets a slot: the one the caller reserved ahead when the context
+// carries it for this limiter (see PlanSlot), else from the limiter.
+func (c *Client) take(ctx context.Context, maxWait time.Duration) (time.Duration, error) {
+	if c.shared != nil {
+		if r, ok := supplier.TakeReservation(ctx, c.shared.key); ok {
+			return reserved(ctx, r)
+		}
+	}
+	return c.limiter.take(ctx, maxWait)
+}
+
+// PlanSlot implements supplier.SlotPlanner: the slot the next request
+// under ctx would take, with the same longest wait send would accept, so
+// that a caller reading the same Redis anyway can reserve it in its own
+// script and pass the outcome on with supplier.WithReservation. False
+// without a shared limiter, with budgets per operation (which operation a
+// call starts with is the adapter's business), or when too little time is
+// left to call at all (send then refuses without a slot, as it would).
+func (c *Client) PlanSlot(ctx context.Context) (supplier.SlotPlan, bool) {
+	if c.shared == nil {
+		return supplier.SlotPlan{}, false
+	}
+	left := c.cfg.MaxElapsed
+	if dl, ok := ctx.Deadline(); ok {
+		left = min(left, time.Until(dl))
+	}
+	if left < c.cfg.MinAttemptTime {
+		return supplier.SlotPlan{}, false
+	}
+	r := c.shared.request(left - c.cfg.MinAttemptTime)
+	return supplier.SlotPlan{Key: r.Key, Interval: r.Interval, Tolerance: r.Tolerance, MaxWait: r.MaxWait}, true
+}
+
+var _ supplier.SlotPlanner = (*Client)(nil)
 
 func (c *Client) limiterError(err error) *problem.Error {
 	var tl *tooLongError

@@ -31,7 +31,13 @@ type Summary struct {
 	// commandstats before and after the series; the driver's own INFO
 	// calls excluded), for the series that go through a Redis-backed server.
 	RedisPerReq map[string]float64 `json:"redis_cmds_per_request,omitempty"`
-	FirstError  string             `json:"first_error,omitempty"`
+	// RoundTripsPerReq is Redis round trips per request by kind (command:
+	// one command sent on its own, a script call included; pipeline: one
+	// pipeline or MULTI/EXEC block), from flowbridge_redis_round_trips_total
+	// on each replica's /metrics before and after the series. Background
+	// timeline writes count, as they do in RedisPerReq.
+	RoundTripsPerReq map[string]float64 `json:"redis_round_trips_per_request,omitempty"`
+	FirstError       string             `json:"first_error,omitempty"`
 }
 
 // CurveAt are the percentiles kept for latency plots: dense towards the tail.

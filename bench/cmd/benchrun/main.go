@@ -148,9 +148,12 @@ func measure(o options) error {
 		if err != nil {
 			return fmt.Errorf("footprint: %w", err)
 		}
-		if len(peak.PeakRSSKiB) > 0 {
-			r.PeakRSSKiB = peak.PeakRSSKiB[0]
-			r.PeakRSSScenario = peak.Label + ", replica 1 (VmHWM)"
+		// The highest of the replicas: the target holds for each of them.
+		for i, kib := range peak.PeakRSSKiB {
+			if kib > r.PeakRSSKiB {
+				r.PeakRSSKiB = kib
+				r.PeakRSSScenario = fmt.Sprintf("%s, replica %d of %d, the highest (VmHWM)", peak.Label, i+1, len(peak.PeakRSSKiB))
+			}
 		}
 		if err := writeJSON(o.results, "footprint", r); err != nil {
 			return err

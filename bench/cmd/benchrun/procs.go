@@ -271,3 +271,36 @@ func redisCalls(url string) (map[string]int64, error) {
 	}
 	return out, nil
 }
+
+// settleRedis waits (at most 5 s) until Redis runs nothing but the
+// driver's own INFO: 50 ms in which total_commands_processed grows by one.
+func settleRedis(url string) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	processed := func() (int64, bool) {
+		info, err := rdb.Info(context.Background(), "stats").Result()
+		if err != nil {
+			return 0, false
+		}
+		for _, line := range strings.Split(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_commands_processed:"); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				return n, err == nil
+			}
+		}
+		return 0, false
+	}
+	last, ok := processed()
+	for deadline := time.Now().Add(5 * time.Second); ok && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond) // sampling a counter over an interval, not synchronising a test
+		n, ok2 := processed()
+		if !ok2 || n-last <= 1 {
+			return
+		}
+		last = n
+	}
+}

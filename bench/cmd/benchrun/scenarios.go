@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -50,6 +51,7 @@ func (e *env) startSupplier(name string, args ...string) (*proc, error) {
 func (e *env) startReplicas(n int, supplierAddr string, limit float64, burst int) ([]*flowbridge, error) {
 	vars := []string{
 		"FLOWBRIDGE_API_KEYS=" + flowKey,
+		"FLOWBRIDGE_METRICS_KEYS=" + benchMetricsKey,
 		"FLOWBRIDGE_SUPPLIER=bts",
 		"REDIS_URL=" + e.redis.url,
 		"FLOWBRIDGE_BTS_BASE_URL=http://" + supplierAddr + "/v1/api",
@@ -216,7 +218,7 @@ func (e *env) overhead() (OverheadResult, error) {
 			row.Direct = closedLoop(op.name+" direct", c, e.opt.seriesDur, max, []int{200}, op.direct)
 			logf("overhead %s c=%d direct: p50 %.3f ms p99 %.3f ms (%d req, %d errors)", op.name, c, row.Direct.P50Ms, row.Direct.P99Ms, row.Direct.Requests, row.Direct.Errors)
 			if fbs != nil {
-				via := e.withRedis(func() Summary {
+				via := e.withRedis(fbs, func() Summary {
 					return closedLoop(op.name+" via flowbridge", c, e.opt.seriesDur, max, []int{200}, op.via)
 				})
 				row.Via = &via
@@ -233,24 +235,66 @@ func (e *env) overhead() (OverheadResult, error) {
 	return res, nil
 }
 
-// withRedis runs a series and records its Redis commands per request.
-func (e *env) withRedis(f func() Summary) Summary {
+// withRedis runs a series and records its Redis commands per request and,
+// for the replicas in fbs (none for the floor), its Redis round trips per
+// request. The scrapes come before and after the INFO calls, so
+// commandstats never sees a scrape's own Redis reads (the needs-review
+// gauge); the round-trip counter files those under source="scrape", which
+// the driver leaves out.
+//
+// Redis is let settle first and after: the timeline writes flowbridge makes
+// in the background after answering then fall in the series that caused
+// them, not in the next one.
+func (e *env) withRedis(fbs []*flowbridge, f func() Summary) Summary {
+	settleRedis(e.redis.url)
+	tripsBefore, tripsErr := e.roundTrips(fbs)
 	before, err := redisCalls(e.redis.url)
 	s := f()
+	settleRedis(e.redis.url)
 	after, err2 := redisCalls(e.redis.url)
-	if err != nil || err2 != nil || s.Requests == 0 {
+	tripsAfter, tripsErr2 := e.roundTrips(fbs)
+	if s.Requests == 0 {
 		return s
 	}
-	s.RedisPerReq = map[string]float64{}
-	for cmd, n := range after {
-		if cmd == "info" {
-			continue
+	if err == nil && err2 == nil {
+		s.RedisPerReq = map[string]float64{}
+		for cmd, n := range after {
+			if cmd == "info" {
+				continue
+			}
+			if d := n - before[cmd]; d > 0 {
+				s.RedisPerReq[cmd] = float64(d) / float64(s.Requests)
+			}
 		}
-		if d := n - before[cmd]; d > 0 {
-			s.RedisPerReq[cmd] = float64(d) / float64(s.Requests)
+	}
+	if len(fbs) > 0 {
+		if tripsErr != nil || tripsErr2 != nil {
+			logf("%s: no Redis round trips: %v", s.Name, errors.Join(tripsErr, tripsErr2))
+			return s
+		}
+		s.RoundTripsPerReq = map[string]float64{}
+		for kind, n := range tripsAfter {
+			if d := n - tripsBefore[kind]; d > 0 {
+				s.RoundTripsPerReq[kind] = d / float64(s.Requests)
+			}
 		}
 	}
 	return s
+}
+
+// roundTrips sums the replicas' Redis round trips so far, by kind.
+func (e *env) roundTrips(fbs []*flowbridge) (map[string]float64, error) {
+	sum := map[string]float64{}
+	for _, fb := range fbs {
+		m, err := scrapeRoundTrips(e.hc, fb.base)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			sum[k] += v
+		}
+	}
+	return sum, nil
 }
 
 func (e *env) supplierStats(addr string) (btsfake.Stats, error) {
@@ -290,7 +334,7 @@ func (e *env) hotpath() (HotPathResult, error) {
 	floorT := func(i uint64, t *vegeta.Target) { t.Method, t.URL = http.MethodGet, "http://"+floor.addr+"/floor" }
 	max := uint64(e.opt.maxRequests) * 4
 	closedLoop("warm", conc, time.Second, 0, []int{200}, floorT)
-	res.Floor = e.withRedis(func() Summary {
+	res.Floor = e.withRedis(nil, func() Summary {
 		return closedLoop("floor (Echo + 1 Redis GET)", conc, e.opt.seriesDur, max, []int{200}, floorT)
 	})
 	res.FloorC1 = closedLoop("floor (Echo + 1 Redis GET)", 1, e.opt.seriesDur/2, max, []int{200}, floorT)
@@ -326,11 +370,11 @@ func (e *env) hotpath() (HotPathResult, error) {
 	}
 	closedLoop("prime", 1, 0, 1, []int{200}, cachedT)
 	closedLoop("warm", conc, time.Second, 0, []int{200}, replayT)
-	r := e.withRedis(func() Summary {
+	r := e.withRedis(fbs, func() Summary {
 		return closedLoop("replayed POST /orders", conc, e.opt.seriesDur, max, []int{200}, replayT)
 	})
 	r1 := closedLoop("replayed POST /orders", 1, e.opt.seriesDur/2, max, []int{200}, replayT)
-	c := e.withRedis(func() Summary {
+	c := e.withRedis(fbs, func() Summary {
 		return closedLoop("cached GET /tracking", conc, e.opt.seriesDur, max, []int{200}, cachedT)
 	})
 	c1 := closedLoop("cached GET /tracking", 1, e.opt.seriesDur/2, max, []int{200}, cachedT)
