@@ -18,7 +18,7 @@ import (
 // scripts/vendor-docs-ui into docs/vendor and served from the binary, so
 // it works offline): field tables from the schemas, a request console
 // that sends the Bearer key given in its Authorize dialog, curl snippets.
-// It renders a docs variant of openapi.yaml, made once at start-up:
+// It renders a docs variant of openapi.yaml, made once on first use:
 // without the servers list (so "Try it out" calls the service that serves
 // the page) and with each operation's x-flow-liquid template shown in its
 // description. The page runs under a strict CSP: scripts and styles only
@@ -80,8 +80,12 @@ func (h *Handlers) Docs(c echo.Context) error {
 func (h *Handlers) DocsAsset(c echo.Context) error {
 	name := c.Param("asset")
 	if name == "openapi.json" {
+		b, err := h.docsSpec()
+		if err != nil {
+			return err
+		}
 		docsHeaders(c)
-		return c.Blob(http.StatusOK, "application/json", h.docs)
+		return c.Blob(http.StatusOK, "application/json", b)
 	}
 	if name == "" {
 		name = "style.css" // the route of older builds

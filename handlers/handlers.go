@@ -8,6 +8,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -35,32 +36,46 @@ type Config struct {
 	Checks   []Check
 	// Spec is the OpenAPI document served at /openapi.yaml and rendered at /docs.
 	Spec []byte
-	Now  func() time.Time
+	// Contract, when set, is Spec already parsed (NewContract), shared
+	// with the other handlers; nil: New parses Spec.
+	Contract *Contract
+	Now      func() time.Time
 }
 
 // Handlers serves the HTTP endpoints.
 type Handlers struct {
 	cfg      Config
 	contract *Contract
+	// docs is the docs variant of the spec (renderDocs), made on the first
+	// GET /docs/openapi.json: it is a second parse of openapi.yaml and
+	// ~0.4 MB kept live, which a replica that never serves the page (every
+	// one in a flash sale) should not pay for (docs/bench/memory.md).
+	docsOnce sync.Once
 	docs     []byte
+	docsErr  error
 }
 
-// New returns the handlers. It fails when the spec cannot be rendered.
+// New returns the handlers. It fails when the spec does not load or is
+// invalid (NewContract); the docs variant of a spec that loads is made on
+// first use.
 func New(cfg Config) (*Handlers, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c, err := NewContract(cfg.Spec)
-	if err != nil {
-		return nil, err
+	c := cfg.Contract
+	if c == nil {
+		var err error
+		if c, err = NewContract(cfg.Spec); err != nil {
+			return nil, err
+		}
 	}
-	h := &Handlers{cfg: cfg, contract: c}
-	page, err := renderDocs(cfg.Spec)
-	if err != nil {
-		return nil, err
-	}
-	h.docs = page
-	return h, nil
+	return &Handlers{cfg: cfg, contract: c}, nil
+}
+
+// docsSpec returns the docs variant of the spec, rendering it once.
+func (h *Handlers) docsSpec() ([]byte, error) {
+	h.docsOnce.Do(func() { h.docs, h.docsErr = renderDocs(h.cfg.Spec) })
+	return h.docs, h.docsErr
 }
 
 // Rates handles POST /rates.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/flowbridge/flowbridge"
 	"github.com/flowbridge/flowbridge/fulfilment"
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/orders"
@@ -70,7 +71,13 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 		return Deps{}, err
 	}
 
+	// One parse of openapi.yaml for every handler that validates.
+	contract, err := handlers.NewContract(flowbridge.OpenAPI())
+	if err != nil {
+		return Deps{}, err
+	}
 	op := &handlers.Operator{
+		Contract: contract,
 		Timeline: flushing{Store: tl, rec: rec},
 		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, _ string) error {
 			_, err := svc.Resolve(ctx, shop, orderID, r)
@@ -92,7 +99,7 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 	if shopifyClient(cfg) == nil {
 		log.Info("fulfilment: SHOPIFY_SHOP/SHOPIFY_ADMIN_TOKEN not set; POST /tracking/{id}/fulfil answers 503 fulfilment_not_configured once an order ships (needed by the lean workflow, templates --fulfil-by flowbridge)")
 	}
-	fulfil := &handlers.Fulfil{SupplierName: sup.Name(), TestMode: cfg.TestMode, Now: now,
+	fulfil := &handlers.Fulfil{SupplierName: sup.Name(), TestMode: cfg.TestMode, Now: now, Contract: contract,
 		Service: fulfilment.New(fulfilment.Config{Shopify: shopifyClient(cfg), Store: st, Tracker: svc,
 			Shop: cfg.Shop, Lease: cfg.Lease, TTL: cfg.RecordTTL, Logger: log, Now: now})}
 	stk := NewStock(cfg, sup, stores.Redis, log)
@@ -105,6 +112,7 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 		StockParts: stk,
 		Timeline:   rec,
 		Timelines:  tl,
+		Contract:   contract,
 		Logger:     log,
 		Now:        now,
 	}, nil

@@ -169,3 +169,16 @@ func TestBodyLimitWithoutContentLength(t *testing.T) {
 		t.Fatalf("got %d %s", rec.Code, rec.Body)
 	}
 }
+
+// Assemble parses openapi.yaml once and hands the same contract to every
+// handler that validates (each parse is ~1 MB live).
+func TestAssembleSharesOneContract(t *testing.T) {
+	cfg, _, err := LoadConfig(nil, env(map[string]string{"FLOWBRIDGE_API_KEYS": "test-key-0123456789ABCDEF"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testDeps(t, cfg, slog.New(slog.DiscardHandler))
+	if d.Contract == nil || d.Operator.Contract != d.Contract {
+		t.Fatalf("contract %p, operator's %p: want one shared contract", d.Contract, d.Operator.Contract)
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/flowbridge/flowbridge/orderid"
 	"github.com/flowbridge/flowbridge/orders"
@@ -28,6 +30,11 @@ import (
 // background workers from a bounded queue (one worker per order shard,
 // so one order's events keep their order; what has queued up is sent in
 // one pipeline); a full queue drops the event (counted) rather than wait.
+// The queue is bounded twice: in events per shard and in bytes over all
+// shards (MaxQueuedBytes). It holds pointers, so an idle queue costs a few
+// kilobytes, not the size of thousands of events (in the flash-sale
+// profile the preallocated queue of events by value was the largest live
+// allocation: 2.6 MB of a 5.4 MB idle heap, docs/bench/memory.md).
 //
 // A tracking call by supplier number names no Shopify order; the order is
 // found from the number's link, which the placement event writes. When
@@ -51,9 +58,16 @@ type Recorder struct {
 	// Dropped, when set, is told of every event not recorded ("failed":
 	// the write failed; "queue_full": the queue was full), for a metric.
 	Dropped func(ctx context.Context, reason string)
+	// MaxQueuedBytes bounds the memory of the events waiting in the
+	// queue (their estimated size, see job.bytes); an event that would
+	// take the queue past it is dropped as "queue_full". Zero means
+	// DefaultMaxQueuedBytes. Set it before Async.
+	MaxQueuedBytes int64
 
-	shards []chan job
-	wg     sync.WaitGroup
+	shards []chan *job
+	// queuedBytes is the estimated size of the jobs in the shards' queues.
+	queuedBytes atomic.Int64
+	wg          sync.WaitGroup
 	// mu guards closed against sends racing Close.
 	mu     sync.RWMutex
 	closed bool
@@ -97,6 +111,27 @@ type job struct {
 // DefaultWriteTimeout is Recorder.WriteTimeout's default.
 const DefaultWriteTimeout = time.Second
 
+// DefaultMaxQueuedBytes is Recorder.MaxQueuedBytes's default: about 5,000
+// typical events (a few hundred bytes each), more than a flash sale
+// queues while Redis answers, and less than the 2.6 MB the queue of
+// events by value used to reserve at start.
+const DefaultMaxQueuedBytes = 2 << 20
+
+// jobOverhead is what a queued job costs besides its strings: the job
+// itself and the queue's pointer to it.
+const jobOverhead = int64(unsafe.Sizeof(job{})) + int64(unsafe.Sizeof(&job{}))
+
+// bytes estimates the memory a queued job holds: the struct and the
+// bytes of its strings. The detached context is not counted; it shares
+// what the request had (its span, its values), at most one per event.
+func (j *job) bytes() int64 {
+	e := &j.ev
+	n := len(j.shop) + len(j.order) + len(j.number) + len(e.Kind) + len(e.Op) + len(e.Carrier) + len(e.Reason) +
+		len(e.SupplierOrderID) + len(e.Status) + len(e.RawStatus) + len(e.Code) + len(e.Action) + len(e.Actor) +
+		len(e.Via) + len(e.Address) + len(e.Note)
+	return jobOverhead + int64(n)
+}
+
 // NewRecorder returns a Recorder writing to st. defaultShop names the
 // shop of inputs that carry none (single-shop deployments; the orders
 // service uses "default"). A nil logger discards. It writes synchronously
@@ -118,20 +153,24 @@ func (r *Recorder) Async(shards, queue int) {
 	if r == nil || shards <= 0 {
 		return
 	}
-	r.shards = make([]chan job, shards)
+	if r.MaxQueuedBytes <= 0 {
+		r.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	r.shards = make([]chan *job, shards)
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	r.links = map[string]queuedLink{}
 	r.queued = map[string]int{}
 	for i := range r.shards {
-		ch := make(chan job, queue)
+		ch := make(chan *job, queue)
 		r.shards[i] = ch
 		r.wg.Go(func() {
-			batch := make([]job, 0, maxBatch)
+			batch := make([]*job, 0, maxBatch)
 			for j := range ch {
 				if j.barrier != nil {
 					close(j.barrier)
 					continue
 				}
+				r.queuedBytes.Add(-j.bytes())
 				// What has queued up meanwhile goes with it, up to a
 				// barrier (a Flush waits for what came before it only).
 				batch = append(batch[:0], j)
@@ -150,6 +189,7 @@ func (r *Recorder) Async(shards, queue int) {
 							barrier = k.barrier
 							break more
 						}
+						r.queuedBytes.Add(-k.bytes())
 						batch = append(batch, k)
 					default:
 						break more
@@ -180,7 +220,7 @@ func (r *Recorder) Flush(ctx context.Context) {
 	for _, ch := range r.shards {
 		b := make(chan struct{})
 		select {
-		case ch <- job{barrier: b}:
+		case ch <- &job{barrier: b}:
 			wait = append(wait, b)
 		case <-ctx.Done():
 			return
@@ -243,10 +283,10 @@ func (r *Recorder) Record(ctx context.Context, shop, orderID string, ev Event) {
 		return
 	}
 	shop = r.shopOr(shop)
-	r.enqueue(ctx, job{shop: shop, order: orderID, ev: ev})
+	r.enqueue(ctx, &job{shop: shop, order: orderID, ev: ev})
 }
 
-func (r *Recorder) enqueue(ctx context.Context, j job) {
+func (r *Recorder) enqueue(ctx context.Context, j *job) {
 	// Detached: the event describes what happened even when the caller
 	// has gone; the trace context stays for the logs.
 	j.ctx = context.WithoutCancel(ctx)
@@ -289,17 +329,33 @@ func (r *Recorder) enqueue(ctx context.Context, j job) {
 	r.linkMu.Unlock()
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(j.shop + "\n" + j.order + j.number))
+	size := j.bytes()
+	if r.queuedBytes.Add(size) > r.MaxQueuedBytes {
+		r.queuedBytes.Add(-size)
+		r.drop(j.ctx, j.ev, "queue_full", nil)
+		r.unlink(j)
+		return
+	}
 	select {
 	case r.shards[h.Sum32()%uint32(len(r.shards))] <- j:
 	default:
+		r.queuedBytes.Add(-size)
 		r.drop(j.ctx, j.ev, "queue_full", nil)
 		r.unlink(j)
 	}
 }
 
+// QueuedBytes is the estimated size of the events waiting to be written.
+func (r *Recorder) QueuedBytes() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.queuedBytes.Load()
+}
+
 // unlink forgets a queued event's supplier link and its place in its
 // order's count once it is written (the store has it now) or dropped.
-func (r *Recorder) unlink(j job) {
+func (r *Recorder) unlink(j *job) {
 	if !j.linked && !j.counted {
 		return
 	}
@@ -340,7 +396,7 @@ const maxBatch = 64
 // events whose order is known go in one pipeline each (one round trip);
 // an event that must look its order up first is written alone, in its
 // place.
-func (r *Recorder) writeBatch(jobs []job) {
+func (r *Recorder) writeBatch(jobs []*job) {
 	rs, batched := r.store.(*RedisStore)
 	for len(jobs) > 0 {
 		if r.stopped.Err() != nil {
@@ -371,7 +427,7 @@ func (r *Recorder) writeBatch(jobs []job) {
 }
 
 // writeMany writes events of known orders in one pipeline.
-func (r *Recorder) writeMany(rs *RedisStore, jobs []job) {
+func (r *Recorder) writeMany(rs *RedisStore, jobs []*job) {
 	ctx, cancel := context.WithTimeout(jobs[0].ctx, r.WriteTimeout)
 	defer cancel()
 	if r.stopped != nil {
@@ -391,7 +447,7 @@ func (r *Recorder) writeMany(rs *RedisStore, jobs []job) {
 	}
 }
 
-func (r *Recorder) write(j job) {
+func (r *Recorder) write(j *job) {
 	ctx, cancel := context.WithTimeout(j.ctx, r.WriteTimeout)
 	defer cancel()
 	if r.stopped != nil {
@@ -545,7 +601,7 @@ func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders
 	if id == "" && number != "" {
 		// The order is found from the number by the writer (one more
 		// store read, off the answer's path).
-		r.enqueue(ctx, job{shop: shop, number: number, ev: ev})
+		r.enqueue(ctx, &job{shop: shop, number: number, ev: ev})
 		return
 	}
 	r.Record(ctx, shop, id, ev)

@@ -174,3 +174,51 @@ func TestDrainWritesQueuedEventsAndIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// The queue is bounded in bytes as well as in events: with the store
+// hung, events with a large note fill MaxQueuedBytes long before the
+// per-shard count, the rest are dropped as queue_full, the estimate never
+// passes the bound, and it returns to zero once everything is written.
+func TestAsyncQueueIsBoundedInBytes(t *testing.T) {
+	ctx := context.Background()
+	g := &gatedStore{Store: timeline.NewMemoryStore(timeline.Options{}), open: make(chan struct{})}
+	rec := timeline.NewRecorder(g, "shop", nil)
+	rec.WriteTimeout = time.Minute // only the gate decides when writes happen
+	const limit, note, sent = 8 << 10, 512, 200
+	rec.MaxQueuedBytes = limit
+	var mu sync.Mutex
+	dropped := map[string]int{}
+	rec.Dropped = func(_ context.Context, reason string) { mu.Lock(); dropped[reason]++; mu.Unlock() }
+	rec.Async(1, 10_000) // the count bound alone would keep all of them
+	t.Cleanup(rec.Close)
+
+	big := string(make([]byte, note))
+	for range sent {
+		rec.Record(ctx, "shop", "3", timeline.Event{Kind: timeline.KindOrderCreated, Op: "place", Note: big})
+		if q := rec.QueuedBytes(); q > limit {
+			t.Fatalf("queued bytes = %d, over the bound %d", q, limit)
+		}
+	}
+	mu.Lock()
+	full := dropped["queue_full"]
+	mu.Unlock()
+	// At most limit/note events fit the queue, plus one with the writer.
+	if maxKept := limit/note + 1; sent-full > maxKept {
+		t.Fatalf("kept %d of %d events of %d bytes under a %d-byte bound, want at most %d", sent-full, sent, note, limit, maxKept)
+	}
+	if full == sent {
+		t.Fatal("every event was dropped; the bound must still let some through")
+	}
+	close(g.open)
+	rec.Flush(ctx)
+	o, err := g.Get(ctx, "shop", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Events)+full != sent {
+		t.Fatalf("written %d + dropped %d != %d recorded", len(o.Events), full, sent)
+	}
+	if q := rec.QueuedBytes(); q != 0 {
+		t.Fatalf("queued bytes after the queue emptied = %d, want 0", q)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string) error {
 	}
 	switch cmd {
 	case "serve":
+		// Only the server: the one-shot subcommands keep Go's default.
+		setDefaultGCPercent(os.Getenv, debug.SetGCPercent)
 		return server.Run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	case "healthcheck":
 		return server.Healthcheck(ctx, args, os.Getenv, os.Stdout)

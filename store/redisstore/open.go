@@ -36,6 +36,22 @@ const (
 	poolTimeout = 2 * time.Second
 )
 
+// Connection buffers: every flowbridge command and reply is small (a
+// script call, a record of a few hundred bytes), and go-redis's defaults
+// (32 KiB each way per connection, 128 KiB each way on the pipeline
+// pool's) were 2.3 MB of the live heap in the flash-sale profile
+// (docs/bench/memory.md). A larger reply still works: the reader reads
+// past its buffer; it only takes more reads.
+const (
+	connBuffer     = 4 << 10
+	pipelineBuffer = 8 << 10
+)
+
+// smallBuffers sets the connection buffer sizes (see connBuffer).
+func smallBuffers(read, write, pipeRead, pipeWrite *int) {
+	*read, *write, *pipeRead, *pipeWrite = connBuffer, connBuffer, pipelineBuffer, pipelineBuffer
+}
+
 // shortTimeouts sets the socket timeouts the URL did not set.
 func shortTimeouts(q url.Values, dial, read, write, pool *time.Duration) {
 	if q.Get("dial_timeout") == "" {
@@ -72,6 +88,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 		}
 		o.ContextTimeoutEnabled = true
 		shortTimeouts(u.Query(), &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+		smallBuffers(&o.ReadBufferSize, &o.WriteBufferSize, &o.PipelineReadBufferSize, &o.PipelineWriteBufferSize)
 		return redis.NewClient(o), nil
 	case "sentinel":
 		if base == "unix" {
@@ -89,6 +106,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 		}
 		o.ContextTimeoutEnabled = true
 		shortTimeouts(u.Query(), &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+		smallBuffers(&o.ReadBufferSize, &o.WriteBufferSize, &o.PipelineReadBufferSize, &o.PipelineWriteBufferSize)
 		return redis.NewFailoverClient(o), nil
 	case "cluster":
 		if base == "unix" {
@@ -100,6 +118,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 		}
 		o.ContextTimeoutEnabled = true
 		shortTimeouts(u.Query(), &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout)
+		smallBuffers(&o.ReadBufferSize, &o.WriteBufferSize, &o.PipelineReadBufferSize, &o.PipelineWriteBufferSize)
 		return redis.NewClusterClient(o), nil
 	default:
 		return nil, fmt.Errorf("redis url: unsupported scheme %q", u.Scheme)
