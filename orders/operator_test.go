@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -86,7 +87,7 @@ func TestOperatorCallsObserved(t *testing.T) {
 		}
 		for i, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				id := "70" + string(rune('0'+i))
+				id := fmt.Sprint(700 + i)
 				if tt.setup != nil {
 					tt.setup(id)
 				}
