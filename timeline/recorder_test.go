@@ -183,7 +183,9 @@ func TestDrainWritesQueuedEventsAndIsBounded(t *testing.T) {
 func TestRecorderOperatorEvents(t *testing.T) {
 	ana := orders.Operator{Actor: "Ana (key 1a2b3c4d)", Via: "console"}
 	api := orders.Operator{Actor: "key 1a2b3c4d", Via: "api"}
-	key := func(id string) store.Key { return store.Key{Shop: "shop.example", OrderID: id, Purpose: orders.PurposePlace} }
+	key := func(id string) store.Key {
+		return store.Key{Shop: "shop.example", OrderID: id, Purpose: orders.PurposePlace}
+	}
 	resolve := func(id string, r orders.Resolution, err error) orders.Observation {
 		// As asked (a GID), while Key is the record it names.
 		return orders.Observation{Event: orders.EventResolveAnswered, Key: key(id), Op: r.Action, Err: err,
