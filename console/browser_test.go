@@ -17,8 +17,10 @@ import (
 
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/orders"
-	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/stock"
+	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/store/memstore"
+	"github.com/flowbridge/flowbridge/supplier/sandbox"
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
@@ -30,23 +32,30 @@ func consoleApp(t *testing.T) (*httptest.Server, *timeline.MemoryStore, func() [
 	t.Helper()
 	tl := timeline.NewMemoryStore(timeline.Options{})
 	seedOrders(t, tl)
+	// Decisions go through a real orders service (sandbox supplier,
+	// in-process store) whose observations a timeline.Recorder writes to
+	// tl, as the server wires them: the resolved event the test reads is
+	// the Recorder's, not the handler's.
+	st := memstore.New(nil)
+	svc, err := orders.New(orders.Config{Supplier: sandbox.New(sandbox.Config{}), Store: st, Observer: timeline.NewRecorder(tl, "default", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 5102 is held for review (seedOrders): its record says so too.
+	held := store.Key{Shop: "demo.myshopify.com", OrderID: "5102", Purpose: orders.PurposePlace}
+	if _, err := st.Transition(context.Background(), held, store.Transition{From: []store.State{store.StateAbsent}, To: store.StateNeedsReview, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	var calls []string
 	op := &handlers.Operator{
 		Timeline: tl,
-		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, actor string) error {
-			action, number := r.Action, r.SupplierOrderID
-			o, err := tl.Get(ctx, shop, orderID)
-			if err != nil {
-				return err
-			}
-			if o.State != timeline.StateNeedsReview {
-				return problem.New(problem.Conflict, "resolve_conflict", "the order is "+o.State)
-			}
+		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution) error {
 			mu.Lock()
-			calls = append(calls, strings.Join([]string{shop, orderID, action, number}, "|"))
+			calls = append(calls, strings.Join([]string{shop, orderID, r.Action, r.SupplierOrderID}, "|"))
 			mu.Unlock()
-			return nil
+			_, err := svc.Resolve(ctx, shop, orderID, r)
+			return err
 		},
 	}
 	app := apptest.Start(t, apptest.Options{Operator: op, NoContract: true, Stock: &handlers.Stock{History: seedStock(t), Interval: "1h0m0s"},

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,15 +26,20 @@ import (
 // The server's route table puts the routes behind the operator keys;
 // these handlers do not check keys themselves.
 type Operator struct {
-	Timeline timeline.Store
+	// Timeline is read only: every event on it, operator actions
+	// included, comes from the orders service's observations.
+	Timeline OperatorTimeline
 	// Resolve applies an operator's decision: action "adopt" with the
-	// supplier order number found, or "release". Wire it to
-	// orders.Service.Resolve. Nil leaves the resolve route to another
-	// handler (Register does not add it).
-	Resolve func(ctx context.Context, shop, orderID string, r orders.Resolution, actor string) error
-	// ReleaseCache drops an order's cached rates/tracking answers so the
-	// next call asks the supplier. Nil: the route answers 404.
-	ReleaseCache func(ctx context.Context, shop, orderID, actor string) error
+	// supplier order number found, or "release"; r.By names who decided.
+	// Wire it to orders.Service.Resolve, whose observation puts the
+	// decision on the timeline (this handler writes no events). Nil: the
+	// route answers 404.
+	Resolve func(ctx context.Context, shop, orderID string, r orders.Resolution) error
+	// ReleaseCache drops an order's cached tracking answer so the next
+	// check asks the supplier; by names who asked. Wire it to
+	// orders.Service.ReleaseTracking (which puts it on the timeline). Nil:
+	// the route answers 404.
+	ReleaseCache func(ctx context.Context, shop, orderID string, by orders.Operator) error
 	// Placement, when set, returns the order's placement record as the
 	// orders service holds it (state, attempts, lease…); GET
 	// /admin/orders/:order_id then carries it as "placement", and still
@@ -47,7 +51,6 @@ type Operator struct {
 	Shop string
 	// MinChecks is N in "no tracking after N checks" (default 5).
 	MinChecks int
-	Logger    *slog.Logger
 	// Contract validates resolve bodies and path and query values with
 	// openapi.yaml; nil loads the embedded spec on first use.
 	Contract *Contract
@@ -55,6 +58,13 @@ type Operator struct {
 	once sync.Once
 	spec *Contract
 	err  error
+}
+
+// OperatorTimeline is the part of a timeline.Store the operator API
+// reads.
+type OperatorTimeline interface {
+	Get(ctx context.Context, shop, orderID string) (timeline.Order, error)
+	List(ctx context.Context, f timeline.Filter) (timeline.Page, error)
 }
 
 func (o *Operator) contract() (*Contract, error) {
@@ -226,8 +236,8 @@ type resolveBody struct {
 
 // ResolveOrder handles POST /admin/orders/:order_id/resolve: the body is
 // validated with openapi.yaml (ResolveRequest), then it calls the
-// injected Resolve, records who did it and through what on the timeline,
-// and answers with the order's timeline.
+// injected Resolve with who did it and through what (the orders service
+// puts that on the timeline), and answers with the order's timeline.
 func (o *Operator) ResolveOrder(c echo.Context) error {
 	if o.Resolve == nil {
 		return problem.New(problem.NotFound, problem.CodeNotFound, "resolving orders is not available in this deployment")
@@ -241,18 +251,11 @@ func (o *Operator) ResolveOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	actor, via := operatorActor(c, b.Actor), operatorVia(c)
-	ev := timeline.Event{Kind: timeline.KindResolved, Op: "resolve", Action: b.Action, SupplierOrderID: b.SupplierOrderID, Actor: actor, Via: via}
-	res := orders.Resolution{Action: b.Action, SupplierOrderID: b.SupplierOrderID, NewOrder: b.NewOrder}
-	if err := o.Resolve(ctx, shop, orderID, res, actor); err != nil {
-		// A refused attempt is part of the order's story too, but an
-		// order flowbridge never saw gets no timeline from a typo.
-		if problem.From(err).Kind != problem.NotFound {
-			o.record(ctx, shop, orderID, timeline.Event{Kind: timeline.KindError, Op: "resolve", Action: b.Action, Code: problem.From(err).Code, Actor: actor, Via: via})
-		}
+	res := orders.Resolution{Action: b.Action, SupplierOrderID: b.SupplierOrderID, NewOrder: b.NewOrder,
+		By: orders.Operator{Actor: operatorActor(c, b.Actor), Via: operatorVia(c)}}
+	if err := o.Resolve(ctx, shop, orderID, res); err != nil {
 		return err
 	}
-	o.record(ctx, shop, orderID, ev)
 	return o.show(c, shop, orderID)
 }
 
@@ -323,21 +326,11 @@ func (o *Operator) ReleaseOrderCache(c echo.Context) error {
 	if err := o.checkEmptyBody(c, "releaseOrderCache"); err != nil {
 		return err
 	}
-	actor, via := operatorActor(c, ""), operatorVia(c)
-	if err := o.ReleaseCache(ctx, shop, orderID, actor); err != nil {
+	by := orders.Operator{Actor: operatorActor(c, ""), Via: operatorVia(c)}
+	if err := o.ReleaseCache(ctx, shop, orderID, by); err != nil {
 		return err
 	}
-	o.record(ctx, shop, orderID, timeline.Event{Kind: timeline.KindCacheReleased, Op: "release_cache", Actor: actor, Via: via})
 	return o.show(c, shop, orderID)
-}
-
-// record writes an operator event. The decision has been applied by then,
-// so a timeline failure is logged rather than turned into an error that
-// would make the operator retry a done action.
-func (o *Operator) record(ctx context.Context, shop, orderID string, ev timeline.Event) {
-	if err := o.Timeline.Append(context.WithoutCancel(ctx), shop, orderID, ev); err != nil && o.Logger != nil {
-		o.Logger.WarnContext(ctx, "operator: timeline event not recorded", slog.String("kind", ev.Kind), slog.String("error", problem.From(err).Code))
-	}
 }
 
 // operatorActor names who acted without revealing the key: the first 8

@@ -4,7 +4,6 @@ import (
 	"context"
 	"github.com/flowbridge/flowbridge/internal/apptest"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/flowbridge/flowbridge/handlers"
 	"github.com/flowbridge/flowbridge/orders"
-	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/server"
 	"github.com/flowbridge/flowbridge/supplier/sandbox"
 	"github.com/flowbridge/flowbridge/timeline"
@@ -28,18 +26,15 @@ func TestOperatorThroughRealServer(t *testing.T) {
 	if err := tl.Append(ctx, "default", "1002", timeline.Event{Kind: timeline.KindHeldForReview, Reason: "check the portal"}); err != nil {
 		t.Fatal(err)
 	}
-	op := &handlers.Operator{Timeline: tl, Resolve: func(ctx context.Context, shop, orderID string, _ orders.Resolution, actor string) error {
-		o, err := tl.Get(ctx, shop, orderID)
-		if err != nil {
-			return err
-		}
-		if o.State != timeline.StateNeedsReview {
-			return problem.New(problem.Conflict, "resolve_conflict", "the order is "+o.State)
-		}
-		return nil
+	// Decisions go through a real orders service; its observations reach
+	// tl through a timeline.Recorder, as the server wires them.
+	ords := newOperatorOrders(t, tl)
+	ords.hold(t, "default", "1002")
+	op := &handlers.Operator{Timeline: tl, Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution) error {
+		_, err := ords.svc.Resolve(ctx, shop, orderID, r)
+		return err
 	}}
 	var logs apptest.LogBuffer
-	op.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	app := apptest.Start(t, apptest.Options{Supplier: sandbox.New(sandbox.Config{}), Env: env, Operator: op, Logs: &logs, NoContract: true})
 	cfg := app.Config
 	srv := httptest.NewServer(app.Server.Handler())
@@ -86,7 +81,7 @@ func TestOperatorThroughRealServer(t *testing.T) {
 		t.Fatalf("resolve without a JSON content type: %d, want 415", status)
 	}
 	status, body := do("POST", "/admin/orders/1002/resolve", opKey, "application/json", `{"action":"adopt","supplier_order_id":"S-9"}`)
-	if status != 200 || !strings.Contains(body, `"state":"placed"`) || strings.Contains(body, opKey) {
+	if status != 200 || !strings.Contains(body, `"state":"placed"`) || !strings.Contains(body, `"kind":"resolved"`) || strings.Contains(body, opKey) {
 		t.Fatalf("adopt: %d %s", status, body)
 	}
 	if status, body := do("POST", "/admin/orders/1002/resolve", opKey, "application/json", `{"action":"release"}`); status != 409 || !strings.Contains(body, "resolve_conflict") {

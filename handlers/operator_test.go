@@ -15,6 +15,9 @@ import (
 	"github.com/flowbridge/flowbridge/internal/apptest"
 	"github.com/flowbridge/flowbridge/orders"
 	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/store"
+	"github.com/flowbridge/flowbridge/store/memstore"
+	"github.com/flowbridge/flowbridge/supplier/sandbox"
 	"github.com/flowbridge/flowbridge/timeline"
 )
 
@@ -25,13 +28,60 @@ const (
 )
 
 // operatorHarness is the operator API mounted by the real server (its
-// route table, auth and error mapping), with stand-in decisions.
+// route table, auth and error mapping), deciding through a real orders
+// service whose observations a timeline.Recorder writes to tl.
 type operatorHarness struct {
 	srv      *httptest.Server
 	tl       *timeline.MemoryStore
+	orders   *operatorOrders
 	mu       sync.Mutex
 	resolved []string
 	released []string
+}
+
+// operatorOrders is an orders service (sandbox supplier, in-process
+// store) observed by a timeline.Recorder writing to a test's timeline, as
+// the server wires them: the operator events the tests read come from
+// the Recorder's mapping of the service's observations, never from the
+// handler.
+type operatorOrders struct {
+	svc *orders.Service
+	st  *memstore.Store
+	// seed shares the store but is not observed: it makes records
+	// without timeline events, for tests that seed timelines themselves.
+	seed *orders.Service
+}
+
+func newOperatorOrders(t *testing.T, tl timeline.Store) *operatorOrders {
+	t.Helper()
+	st := memstore.New(nil)
+	sup := sandbox.New(sandbox.Config{})
+	svc, err := orders.New(orders.Config{Supplier: sup, Store: st, Observer: timeline.NewRecorder(tl, shop, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := orders.New(orders.Config{Supplier: sup, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &operatorOrders{svc: svc, st: st, seed: seed}
+}
+
+// hold makes the order's record needs_review.
+func (o *operatorOrders) hold(t *testing.T, shop, id string) {
+	t.Helper()
+	k := store.Key{Shop: shop, OrderID: id, Purpose: orders.PurposePlace}
+	if _, err := o.st.Transition(context.Background(), k, store.Transition{From: []store.State{store.StateAbsent}, To: store.StateNeedsReview, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// placed records the order as placed with the supplier's number.
+func (o *operatorOrders) placed(t *testing.T, shop, id, number string) {
+	t.Helper()
+	if _, err := o.seed.Resolve(context.Background(), shop, id, orders.Resolution{Action: orders.ResolveAdopt, SupplierOrderID: number, NewOrder: true}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // operatorServer serves op through the real server with the test keys.
@@ -47,29 +97,23 @@ func operatorServer(t *testing.T, op *handlers.Operator) *httptest.Server {
 func newOperatorHarness(t *testing.T, withRelease bool) *operatorHarness {
 	t.Helper()
 	h := &operatorHarness{tl: timeline.NewMemoryStore(timeline.Options{})}
+	h.orders = newOperatorOrders(t, h.tl)
 	op := &handlers.Operator{
 		Timeline: h.tl,
-		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, actor string) error {
-			action, number := r.Action, r.SupplierOrderID
-			o, err := h.tl.Get(ctx, shop, orderID)
-			if err != nil {
-				return err
-			}
-			if o.State != timeline.StateNeedsReview {
-				return problem.New(problem.Conflict, "resolve_conflict", "the order is "+o.State)
-			}
+		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution) error {
 			h.mu.Lock()
-			h.resolved = append(h.resolved, strings.Join([]string{shop, orderID, action, number, actor}, "|"))
+			h.resolved = append(h.resolved, strings.Join([]string{shop, orderID, r.Action, r.SupplierOrderID, r.By.Actor, r.By.Via}, "|"))
 			h.mu.Unlock()
-			return nil
+			_, err := h.orders.svc.Resolve(ctx, shop, orderID, r)
+			return err
 		},
 	}
 	if withRelease {
-		op.ReleaseCache = func(ctx context.Context, shop, orderID, actor string) error {
+		op.ReleaseCache = func(ctx context.Context, shop, orderID string, by orders.Operator) error {
 			h.mu.Lock()
-			h.released = append(h.released, shop+"|"+orderID+"|"+actor)
+			h.released = append(h.released, shop+"|"+orderID+"|"+by.Actor+"|"+by.Via)
 			h.mu.Unlock()
-			return nil
+			return h.orders.svc.ReleaseTracking(ctx, shop, orderID, by)
 		}
 	}
 	h.srv = operatorServer(t, op)
@@ -91,6 +135,10 @@ func (h *operatorHarness) seed(t *testing.T) {
 	add("1002", timeline.Event{Kind: timeline.KindPlacementClaimed})
 	add("1002", timeline.Event{Kind: timeline.KindHeldForReview, Reason: "look in the portal"})
 	add("1003", timeline.Event{Kind: timeline.KindOrderCreated, SupplierOrderID: "S-1003", TestMode: true})
+	// The records the timelines describe.
+	h.orders.placed(t, shop, "1001", "S-1001")
+	h.orders.hold(t, shop, "1002")
+	h.orders.placed(t, shop, "1003", "S-1003")
 }
 
 type resp struct {
@@ -290,17 +338,28 @@ func TestOperatorResolve(t *testing.T) {
 		t.Fatalf("invalid requests reached Resolve: %v", h.resolved)
 	}
 
-	// A placed order cannot be resolved: the injected Resolve says 409 and
-	// the refused attempt is on the timeline.
+	// A placed order cannot be resolved: the service says 409 and the
+	// refused attempt is on the timeline.
 	r := h.do(t, "POST", "/admin/orders/1001/resolve", opKey, `{"action":"release"}`)
 	if r.status != 409 || r.json["code"] != "resolve_conflict" {
 		t.Fatalf("resolve a placed order: %d %s", r.status, r.body)
 	}
 	o, _ := h.tl.Get(context.Background(), shop, "1001")
 	last := o.Events[len(o.Events)-1]
-	if last.Kind != timeline.KindError || last.Code != "resolve_conflict" || last.Action != "release" || o.State != timeline.StatePlaced {
+	if last.Kind != timeline.KindError || last.Code != "resolve_conflict" || last.Action != "release" || last.Via != "api" ||
+		!strings.HasPrefix(last.Actor, "key ") || o.State != timeline.StatePlaced {
 		t.Fatalf("refused resolve recorded as %+v, state %s", last, o.State)
 	}
+	// An order flowbridge never saw gets no timeline from a typo.
+	if r := h.do(t, "POST", "/admin/orders/1999/resolve", opKey, `{"action":"release"}`); r.status != 404 || r.json["code"] != "order_not_found" {
+		t.Fatalf("resolve an unknown order: %d %s", r.status, r.body)
+	}
+	if _, err := h.tl.Get(context.Background(), shop, "1999"); problem.From(err).Kind != problem.NotFound {
+		t.Fatalf("a refused resolve of an unknown order left a timeline: %v", err)
+	}
+	h.mu.Lock()
+	h.resolved = nil // the two refused calls above
+	h.mu.Unlock()
 
 	r = h.do(t, "POST", "/admin/orders/1002/resolve", opKey, `{"action":"adopt","supplier_order_id":"S-1002","actor":"Ana script"}`,
 		"X-Flowbridge-Client", "console")
@@ -314,11 +373,11 @@ func TestOperatorResolve(t *testing.T) {
 		t.Fatalf("after adopt: %v", ord)
 	}
 	actor, _ := last2["actor"].(string)
-	if last2["kind"] != "resolved" || last2["action"] != "adopt" || last2["via"] != "console" ||
+	if last2["kind"] != "resolved" || last2["action"] != "adopt" || last2["supplier_order_id"] != "S-1002" || last2["via"] != "console" ||
 		!strings.HasPrefix(actor, "Ana script (key ") || len(actor) != len("Ana script (key 12345678)") {
 		t.Fatalf("resolved event %v", last2)
 	}
-	if len(h.resolved) != 1 || !strings.HasPrefix(h.resolved[0], "default|1002|adopt|S-1002|Ana script (key ") {
+	if len(h.resolved) != 1 || !strings.HasPrefix(h.resolved[0], "default|1002|adopt|S-1002|Ana script (key ") || !strings.HasSuffix(h.resolved[0], "|console") {
 		t.Fatalf("Resolve called with %v", h.resolved)
 	}
 	if strings.Contains(r.body, opKey) {
@@ -334,6 +393,7 @@ func TestOperatorResolve(t *testing.T) {
 	if err := h.tl.Append(context.Background(), shop, "1004", timeline.Event{Kind: timeline.KindHeldForReview}); err != nil {
 		t.Fatal(err)
 	}
+	h.orders.hold(t, shop, "1004")
 	r = h.do(t, "POST", "/admin/orders/1004/resolve", opKey, `{"action":"release"}`)
 	if r.status != 200 || r.json["order"].(map[string]any)["state"] != "released" {
 		t.Fatalf("release: %d %s", r.status, r.body)
@@ -358,8 +418,20 @@ func TestOperatorReleaseCache(t *testing.T) {
 		t.Fatalf("release-cache: %d %s", r.status, r.body)
 	}
 	evs := r.json["events"].([]any)
-	if evs[len(evs)-1].(map[string]any)["kind"] != "cache_released" || len(h.released) != 1 || !strings.HasPrefix(h.released[0], "default|1001|key ") {
+	last := evs[len(evs)-1].(map[string]any)
+	actor, _ := last["actor"].(string)
+	if last["kind"] != "cache_released" || last["op"] != "release_cache" || last["via"] != "api" || !strings.HasPrefix(actor, "key ") ||
+		len(h.released) != 1 || h.released[0] != "default|1001|"+actor+"|api" {
 		t.Fatalf("release-cache: %s / %v", r.body, h.released)
+	}
+	// An order without a supplier number has no cached tracking: refused,
+	// and nothing is recorded.
+	r = h.do(t, "POST", "/admin/orders/1002/release-cache", opKey, `{}`)
+	if r.status != 404 {
+		t.Fatalf("release-cache of a held order: %d %s, want 404", r.status, r.body)
+	}
+	if o, _ := h.tl.Get(context.Background(), shop, "1002"); len(o.Events) != 2 {
+		t.Fatalf("a refused release-cache was recorded: %+v", o.Events)
 	}
 }
 

@@ -38,6 +38,13 @@ const (
 	EventRatesAnswered Event = "rates_answered"
 	EventPlaceAnswered Event = "place_answered"
 	EventTrackAnswered Event = "track_answered"
+
+	// One event per operator call, after it, with who made it
+	// (Observation.Resolve, .Release): the timeline records operator
+	// actions from these, so the operator API writes no events itself.
+	// EventResolved above still marks an applied resolution only.
+	EventResolveAnswered  Event = "resolve_answered"
+	EventTrackingReleased Event = "tracking_released"
 )
 
 // RatesCall is a /rates call and its answer (Err on the Observation).
@@ -58,6 +65,22 @@ type TrackCall struct {
 	Out TrackResult
 }
 
+// ResolveCall is an operator's resolution (Resolve) and its answer. Shop
+// and OrderID are as asked; the observation's Key is the record they
+// name (zero when they name none).
+type ResolveCall struct {
+	Shop, OrderID string
+	In            Resolution
+	Out           OrderRecord
+}
+
+// ReleaseCall is an operator's release of an order's cached tracking
+// answer (ReleaseTracking); the observation's Key is the order's record.
+type ReleaseCall struct {
+	Shop, OrderID string
+	By            Operator
+}
+
 // Observation is one event with its context. It never carries customer
 // data: the key names the shop and the Shopify order id only.
 type Observation struct {
@@ -70,10 +93,13 @@ type Observation struct {
 	// ("rates", "tracking").
 	Op  string
 	Err error
-	// The call answered, on the *Answered events (nil on the others).
-	Rates *RatesCall
-	Place *PlaceCall
-	Track *TrackCall
+	// The call answered, on the *Answered events and
+	// EventTrackingReleased (nil on the others).
+	Rates   *RatesCall
+	Place   *PlaceCall
+	Track   *TrackCall
+	Resolve *ResolveCall
+	Release *ReleaseCall
 	// Journaled: the store wrote this observation's journal entry (see
 	// Journal) with the claim or completion it describes, so the timeline
 	// must not write it again.
@@ -115,7 +141,7 @@ func (e Event) level() slog.Level {
 	switch e {
 	case EventStoreError, EventOwnershipLost, EventNeedsReview, EventOutcomeUnknown, EventRecordedMismatch, EventStoreLost:
 		return slog.LevelWarn
-	case EventReconciled, EventReconciledAbsent, EventLookupFailed, EventResolved, EventClaimTakeover, EventRejected, EventReleased, EventRecorded, EventCreated:
+	case EventReconciled, EventReconciledAbsent, EventLookupFailed, EventResolved, EventClaimTakeover, EventRejected, EventReleased, EventRecorded, EventCreated, EventTrackingReleased:
 		return slog.LevelInfo
 	default:
 		return slog.LevelDebug

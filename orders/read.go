@@ -323,6 +323,20 @@ type Resolution struct {
 	// (placed by hand at the supplier). Without it an unknown order is
 	// NotFound, so a mistyped id never becomes a placed record.
 	NewOrder bool
+	// By is who decided, for the timeline (EventResolveAnswered).
+	By Operator
+}
+
+// Operator is who made an operator call and through what. The service
+// neither checks nor stores it: the operator API authenticates the
+// caller and names them, and the observation carries the name to the
+// timeline.
+type Operator struct {
+	// Actor names the person without revealing their key (the operator
+	// API uses the key's fingerprint and an optional self-declared name).
+	Actor string
+	// Via is the client used ("console", "api").
+	Via string
 }
 
 // Resolution actions.
@@ -344,12 +358,20 @@ var resolvable = []store.State{store.StateAbsent, store.StateNeedsReview, store.
 // places the order afresh. Allowed from needs_review, unknown, rejected
 // or an expired lease, and for adopt with NewOrder from no record at all;
 // no record otherwise is a 404 order_not_found, anything else a 409
-// resolve_conflict naming the current state.
+// resolve_conflict naming the current state. Every call, refused or not,
+// is observed as EventResolveAnswered.
 func (s *Service) Resolve(ctx context.Context, shop, orderID string, r Resolution) (OrderRecord, error) {
 	k, err := s.orderKey(shop, orderID)
-	if err != nil {
-		return OrderRecord{}, err
+	var out OrderRecord
+	if err == nil {
+		out, err = s.resolve(ctx, k, r)
 	}
+	s.observe(ctx, Observation{Event: EventResolveAnswered, Key: k, Op: r.Action, Err: err,
+		Resolve: &ResolveCall{Shop: shop, OrderID: orderID, In: r, Out: out}})
+	return out, err
+}
+
+func (s *Service) resolve(ctx context.Context, k store.Key, r Resolution) (OrderRecord, error) {
 	from := resolvable
 	if r.Action != ResolveAdopt || !r.NewOrder {
 		from = slices.DeleteFunc(slices.Clone(resolvable), func(st store.State) bool { return st == store.StateAbsent })
@@ -406,18 +428,25 @@ func (s *Service) Resolve(ctx context.Context, shop, orderID string, r Resolutio
 // ReleaseTracking forgets the cached tracking answer of a placed order, so
 // the next check asks the supplier and its answer is taken as it is (even
 // one with less progress). NotFound when no supplier order is recorded.
-func (s *Service) ReleaseTracking(ctx context.Context, shop, shopifyOrderID string) error {
-	shop, err := s.shop(shop)
-	if err != nil {
-		return err
+// by is who asked; every call is observed as EventTrackingReleased.
+func (s *Service) ReleaseTracking(ctx context.Context, shop, shopifyOrderID string, by Operator) error {
+	k, err := s.orderKey(shop, shopifyOrderID)
+	if err == nil {
+		err = s.releaseTracking(ctx, k)
 	}
-	id, err := s.supplierNumber(ctx, shop, shopifyOrderID)
+	s.observe(ctx, Observation{Event: EventTrackingReleased, Key: k, Op: "tracking", Err: err,
+		Release: &ReleaseCall{Shop: shop, OrderID: shopifyOrderID, By: by}})
+	return err
+}
+
+func (s *Service) releaseTracking(ctx context.Context, k store.Key) error {
+	id, err := s.supplierNumber(ctx, k.Shop, k.OrderID)
 	if err != nil {
 		return err
 	}
 	for _, n := range SplitNumbers(id) {
-		if err := s.st.TrackingDelete(ctx, store.CacheKey(shop, s.cfg.Supplier.Name(), n)); err != nil {
-			return s.storeDown(ctx, "tracking_delete", store.Key{Shop: shop, OrderID: shopifyOrderID}, err)
+		if err := s.st.TrackingDelete(ctx, store.CacheKey(k.Shop, s.cfg.Supplier.Name(), n)); err != nil {
+			return s.storeDown(ctx, "tracking_delete", k, err)
 		}
 	}
 	return nil

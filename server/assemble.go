@@ -79,13 +79,14 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 	op := &handlers.Operator{
 		Contract: contract,
 		Timeline: flushing{Store: tl, rec: rec},
-		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution, _ string) error {
+		// The service observes both calls with who made them; the
+		// Recorder puts them on the timeline behind the order's queued
+		// events (the handler writes none).
+		Resolve: func(ctx context.Context, shop, orderID string, r orders.Resolution) error {
 			_, err := svc.Resolve(ctx, shop, orderID, r)
 			return err
 		},
-		ReleaseCache: func(ctx context.Context, shop, orderID, _ string) error {
-			return svc.ReleaseTracking(ctx, shop, orderID)
-		},
+		ReleaseCache: svc.ReleaseTracking,
 		Placement: func(ctx context.Context, shop, orderID string) (any, error) {
 			rec, err := svc.Order(ctx, shop, orderID)
 			if err != nil {
@@ -93,8 +94,7 @@ func Assemble(cfg Config, sup supplier.Supplier, stores Stores, log *slog.Logger
 			}
 			return handlers.Placement(rec), nil
 		},
-		Shop:   cfg.Shop,
-		Logger: log,
+		Shop: cfg.Shop,
 	}
 	if shopifyClient(cfg) == nil {
 		log.Info("fulfilment: SHOPIFY_SHOP/SHOPIFY_ADMIN_TOKEN not set; POST /tracking/{id}/fulfil answers 503 fulfilment_not_configured once an order ships (needed by the lean workflow, templates --fulfil-by flowbridge)")
@@ -144,17 +144,6 @@ func (f flushing) Get(ctx context.Context, shop, orderID string) (timeline.Order
 func (f flushing) List(ctx context.Context, fl timeline.Filter) (timeline.Page, error) {
 	f.flush(ctx)
 	return f.Store.List(ctx, fl)
-}
-
-// Append records an operator's event through the same writers as the
-// orders events, so it lands behind the order's queued events instead of
-// overtaking them (a held_for_review still queued would otherwise be
-// written after "resolved" and put the order back to needs_review). The
-// Recorder logs and counts a failed write; the decision is applied by
-// then, so it is not the operator's error.
-func (f flushing) Append(ctx context.Context, shop, orderID string, ev timeline.Event) error {
-	f.rec.Record(ctx, shop, orderID, ev)
-	return nil
 }
 
 func (f flushing) flush(ctx context.Context) {

@@ -306,8 +306,9 @@ func MetricsObserver(m *telemetry.Metrics) orders.Observer {
 		case orders.EventStoreError:
 			m.StoreError(ctx, o.Op)
 			return
-		case orders.EventCacheHit, orders.EventCacheMiss, orders.EventRatesAnswered, orders.EventPlaceAnswered, orders.EventTrackAnswered:
-			return // cache lookups and answers are not placement outcomes
+		case orders.EventCacheHit, orders.EventCacheMiss, orders.EventRatesAnswered, orders.EventPlaceAnswered, orders.EventTrackAnswered,
+			orders.EventResolveAnswered, orders.EventTrackingReleased:
+			return // cache lookups, answers and operator calls are not placement outcomes (EventResolved counts a resolution)
 		}
 		m.Idempotency(ctx, string(o.Event))
 	})

@@ -609,7 +609,8 @@ func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders
 
 // Observe makes the Recorder an orders.Observer, the timeline's one feed:
 // each Flow-facing call's answer (with more detail than any inner event),
-// plus the events no answer shows (claims, unknown outcomes). It switches
+// each operator call (who resolved or released what, operatorEvent), plus
+// the events no answer shows (claims, unknown outcomes). It switches
 // on the orders.Event constants, so renaming one fails to compile instead
 // of silently dropping entries. An observation the store already wrote
 // with its claim or completion (Journaled, see Journal) is not written
@@ -631,7 +632,39 @@ func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
 	}
 	if ev, ok := serviceEvent(o); ok {
 		r.Record(ctx, o.Key.Shop, o.Key.OrderID, ev)
+	} else if ev, ok := operatorEvent(o); ok {
+		r.Record(ctx, o.Key.Shop, o.Key.OrderID, ev)
 	}
+}
+
+// operatorEvent is the event of an operator call: who did what, through
+// what. A resolution refused because the order is unknown writes nothing
+// (an order flowbridge never saw gets no timeline from a typo); any other
+// refusal is part of the order's story. A failed cache release writes
+// nothing: nothing changed and the operator sees the error. The event is
+// filed under the observation's Key, the record the call named.
+func operatorEvent(o orders.Observation) (Event, bool) {
+	switch o.Event {
+	case orders.EventResolveAnswered:
+		if o.Resolve == nil {
+			return Event{}, false
+		}
+		in := o.Resolve.In
+		if o.Err != nil {
+			pe := problem.From(o.Err)
+			if pe.Kind == problem.NotFound {
+				return Event{}, false
+			}
+			return Event{Kind: KindError, Op: "resolve", Action: in.Action, Code: pe.Code, Actor: in.By.Actor, Via: in.By.Via}, true
+		}
+		return Event{Kind: KindResolved, Op: "resolve", Action: in.Action, SupplierOrderID: in.SupplierOrderID, Actor: in.By.Actor, Via: in.By.Via}, true
+	case orders.EventTrackingReleased:
+		if o.Release == nil || o.Err != nil {
+			return Event{}, false
+		}
+		return Event{Kind: KindCacheReleased, Op: "release_cache", Actor: o.Release.By.Actor, Via: o.Release.By.Via}, true
+	}
+	return Event{}, false
 }
 
 // serviceEvent is the event of an observation only the orders service

@@ -10,6 +10,8 @@ import (
 
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/orders"
+	"github.com/flowbridge/flowbridge/problem"
+	"github.com/flowbridge/flowbridge/store"
 	"github.com/flowbridge/flowbridge/store/redisstore"
 	"github.com/flowbridge/flowbridge/supplier"
 	"github.com/flowbridge/flowbridge/timeline"
@@ -220,5 +222,72 @@ func TestAsyncQueueIsBoundedInBytes(t *testing.T) {
 	}
 	if q := rec.QueuedBytes(); q != 0 {
 		t.Fatalf("queued bytes after the queue emptied = %d, want 0", q)
+	}
+}
+
+// Operator calls reach the timeline only as the orders service's
+// observations: each maps to exactly the event the operator API used to
+// write itself, filed under the observed record, and a refusal for an
+// unknown order (or a failed cache release) writes nothing.
+func TestRecorderOperatorEvents(t *testing.T) {
+	ana := orders.Operator{Actor: "Ana (key 1a2b3c4d)", Via: "console"}
+	api := orders.Operator{Actor: "key 1a2b3c4d", Via: "api"}
+	key := func(id string) store.Key {
+		return store.Key{Shop: "shop.example", OrderID: id, Purpose: orders.PurposePlace}
+	}
+	resolve := func(id string, r orders.Resolution, err error) orders.Observation {
+		// As asked (a GID), while Key is the record it names.
+		return orders.Observation{Event: orders.EventResolveAnswered, Key: key(id), Op: r.Action, Err: err,
+			Resolve: &orders.ResolveCall{Shop: "shop.example", OrderID: "gid://shopify/Order/" + id, In: r}}
+	}
+	tests := []struct {
+		name string
+		obs  orders.Observation
+		want []timeline.Event // nil: no timeline at all
+	}{
+		{"adopt", resolve("801", orders.Resolution{Action: orders.ResolveAdopt, SupplierOrderID: "S-801", By: ana}, nil),
+			[]timeline.Event{{Kind: timeline.KindResolved, Op: "resolve", Action: "adopt", SupplierOrderID: "S-801", Actor: ana.Actor, Via: "console"}}},
+		{"adopt a new order", resolve("802", orders.Resolution{Action: orders.ResolveAdopt, SupplierOrderID: "S-802", NewOrder: true, By: api}, nil),
+			[]timeline.Event{{Kind: timeline.KindResolved, Op: "resolve", Action: "adopt", SupplierOrderID: "S-802", Actor: api.Actor, Via: "api"}}},
+		{"release", resolve("803", orders.Resolution{Action: orders.ResolveRelease, By: api}, nil),
+			[]timeline.Event{{Kind: timeline.KindResolved, Op: "resolve", Action: "release", Actor: api.Actor, Via: "api"}}},
+		{"refused: conflict", resolve("804", orders.Resolution{Action: orders.ResolveAdopt, SupplierOrderID: "S-804", By: ana},
+			problem.New(problem.Conflict, orders.CodeResolveConflict, "the order is placed")),
+			[]timeline.Event{{Kind: timeline.KindError, Op: "resolve", Action: "adopt", Code: orders.CodeResolveConflict, Actor: ana.Actor, Via: "console"}}},
+		{"refused: store down", resolve("805", orders.Resolution{Action: orders.ResolveRelease, By: api},
+			problem.New(problem.Unavailable, problem.CodeStoreUnavailable, "down")),
+			[]timeline.Event{{Kind: timeline.KindError, Op: "resolve", Action: "release", Code: problem.CodeStoreUnavailable, Actor: api.Actor, Via: "api"}}},
+		{"refused: unknown order", resolve("806", orders.Resolution{Action: orders.ResolveAdopt, SupplierOrderID: "S-806", By: ana},
+			problem.New(problem.NotFound, problem.CodeOrderNotFound, "no record")), nil},
+		{"cache released", orders.Observation{Event: orders.EventTrackingReleased, Key: key("807"), Op: "tracking",
+			Release: &orders.ReleaseCall{Shop: "shop.example", OrderID: "807", By: ana}},
+			[]timeline.Event{{Kind: timeline.KindCacheReleased, Op: "release_cache", Actor: ana.Actor, Via: "console"}}},
+		{"cache release failed", orders.Observation{Event: orders.EventTrackingReleased, Key: key("808"), Op: "tracking",
+			Err: problem.New(problem.Unavailable, problem.CodeStoreUnavailable, "down"), Release: &orders.ReleaseCall{Shop: "shop.example", OrderID: "808", By: ana}}, nil},
+		{"applied resolution alone", orders.Observation{Event: orders.EventResolved, Key: key("809"), Op: "adopt"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := timeline.NewMemoryStore(timeline.Options{})
+			rec := timeline.NewRecorder(st, "default", nil)
+			rec.Observe(ctx, tt.obs)
+			o, err := st.Get(ctx, tt.obs.Key.Shop, tt.obs.Key.OrderID)
+			if tt.want == nil {
+				if problem.From(err).Kind != problem.NotFound {
+					t.Fatalf("want no timeline, got %+v (%v)", o.Events, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range o.Events {
+				o.Events[i].At = time.Time{}
+			}
+			if !slices.Equal(o.Events, tt.want) {
+				t.Fatalf("events\n got %+v\nwant %+v", o.Events, tt.want)
+			}
+		})
 	}
 }
