@@ -2,39 +2,16 @@ package redisstore_test
 
 import (
 	"context"
-	"errors"
-	"math"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/flowbridge/flowbridge/internal/gcra"
+	"github.com/flowbridge/flowbridge/internal/gcra/gcratest"
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/store/redisstore"
 	store "github.com/flowbridge/flowbridge/store/storeapi"
 	"github.com/flowbridge/flowbridge/store/storetest"
 )
-
-// slotsTaken counts the slots reserved on a GCRA key whose interval is
-// long enough (an hour) that the time a test runs is negligible: each
-// reservation moves the TAT one interval past the server's now.
-func slotsTaken(t *testing.T, c redis.UniversalClient, key string, interval time.Duration) int {
-	t.Helper()
-	ctx := context.Background()
-	tat, err := c.Get(ctx, key).Int64()
-	if errors.Is(err, redis.Nil) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	now, err := c.Time(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(math.Round(float64(tat-now.UnixMicro()) / float64(interval.Microseconds())))
-}
 
 // TestTrackingGetReserve covers every branch of the combined script: a
 // fresh entry never reads or writes the limiter key; a stale or missing
@@ -105,7 +82,7 @@ func TestTrackingGetReserve(t *testing.T) {
 			if slot.Wait > tt.wantWait || slot.Wait < tt.wantWait-time.Minute {
 				t.Fatalf("wait = %s; want about %s", slot.Wait, tt.wantWait)
 			}
-			if n := slotsTaken(t, c, req.Key, interval); n != tt.after {
+			if n := gcratest.SlotsTaken(t, c, req.Key, interval); n != tt.after {
 				t.Fatalf("slots taken = %d; want %d", n, tt.after)
 			}
 			if tt.before == 0 && tt.after == 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/flowbridge/flowbridge/internal/gcra/gcratest"
 	"github.com/flowbridge/flowbridge/internal/redistest"
 	"github.com/flowbridge/flowbridge/problem"
 	"github.com/flowbridge/flowbridge/store/redisstore"
@@ -29,23 +29,6 @@ import (
 func hourly(rdb redis.UniversalClient, prefix string, burst int) resilient.Config {
 	return resilient.Config{Name: "bts", Redis: rdb, KeyPrefix: prefix, RatePerSecond: 1.0 / 3600, Burst: burst,
 		AttemptTimeout: 5 * time.Second, MinAttemptTime: 50 * time.Millisecond}
-}
-
-func slotsTaken(t *testing.T, c redis.UniversalClient, key string) int {
-	t.Helper()
-	ctx := context.Background()
-	tat, err := c.Get(ctx, key).Int64()
-	if errors.Is(err, redis.Nil) {
-		return 0
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	now, err := c.Time(ctx).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(math.Round(float64(tat-now.UnixMicro()) / float64(time.Hour.Microseconds())))
 }
 
 // countingSupplier answers every GET 200 and counts them.
@@ -135,7 +118,7 @@ func TestReservedSlotsAcrossReplicas(t *testing.T) {
 	if got := sent.Load(); got != n {
 		t.Fatalf("supplier got %d requests; want %d", got, n)
 	}
-	if got := slotsTaken(t, redistest.ClientFor(t, url), prefix+"bts"); got != n {
+	if got := gcratest.SlotsTaken(t, redistest.ClientFor(t, url), prefix+"bts", time.Hour); got != n {
 		t.Fatalf("%d slots taken for %d trackings; want exactly %d", got, n, n)
 	}
 }
@@ -166,7 +149,7 @@ func TestReservationSpentOnce(t *testing.T) {
 			t.Fatalf("request %d: %v", i+1, err)
 		}
 	}
-	if got := slotsTaken(t, rdb, prefix+"bts"); got != 2 || sent.Load() != 2 {
+	if got := gcratest.SlotsTaken(t, rdb, prefix+"bts", time.Hour); got != 2 || sent.Load() != 2 {
 		t.Fatalf("%d slots for %d requests; want 2 for 2", got, sent.Load())
 	}
 
@@ -175,7 +158,7 @@ func TestReservationSpentOnce(t *testing.T) {
 	if err := get(refused, c.HTTPClient(), srv.URL); !problem.Is(err, problem.CodeSupplierRateLimited) {
 		t.Fatalf("refused reservation: %v; want supplier_rate_limited", err)
 	}
-	if got := slotsTaken(t, rdb, prefix+"bts"); got != 2 || sent.Load() != 2 {
+	if got := gcratest.SlotsTaken(t, rdb, prefix+"bts", time.Hour); got != 2 || sent.Load() != 2 {
 		t.Fatalf("after a refused reservation: %d slots, %d sent; want 2 and 2", got, sent.Load())
 	}
 
@@ -185,7 +168,7 @@ func TestReservationSpentOnce(t *testing.T) {
 	if err := get(other, c.HTTPClient(), srv.URL); err != nil {
 		t.Fatal(err)
 	}
-	if got := slotsTaken(t, rdb, prefix+"bts"); got != 3 {
+	if got := gcratest.SlotsTaken(t, rdb, prefix+"bts", time.Hour); got != 3 {
 		t.Fatalf("%d slots after a foreign reservation; want 3", got)
 	}
 }

@@ -1,6 +1,7 @@
 // Command fbprof is flowbridge's serve command with a CPU profile written
-// on exit, so bench/run -profile can say where a request's time goes. It
-// calls the same server.Run as cmd/flowbridge; only the profiles are added.
+// on exit, so a benchmark run can say where a request's time goes (pass
+// it to bench/cmd/benchrun as -flowbridge). It calls the same server.Run
+// as cmd/flowbridge; only the profiles are added.
 //
 // FBPROF_OUT is the CPU profile's path. With FBPROF_HEAP set to a path, a
 // heap profile is written there too when the stop signal arrives, after a
