@@ -146,45 +146,10 @@ func (s *Store) cluster() bool {
 	return ok
 }
 
-// AppendEntry writes one journal entry on its own, through c: one script
-// call, or in a Cluster the script plus the index and link writes in one
-// pipeline. The caller bounds it with ctx (the timeline's writers have
-// their own timeout).
+// AppendEntry writes one journal entry on its own (AppendEntries with
+// one entry: one round trip).
 func AppendEntry(ctx context.Context, c redis.UniversalClient, e store.Entry) error {
-	if err := checkEntry(e); err != nil {
-		return err
-	}
-	_, cluster := c.(*redis.ClusterClient)
-	keys := journalKeys(nil, e, !cluster)
-	args := journalArgs(nil, e, !cluster)
-	if !cluster || !hasSide(e) {
-		if err := journalScript.Run(ctx, c, keys, args...).Err(); err != nil {
-			return fmt.Errorf("redis journal: %w", err)
-		}
-		return nil
-	}
-	// EVALSHA in a pipeline cannot fall back to EVAL on NOSCRIPT, so the
-	// script is loaded first when the server does not know it (once per
-	// server start).
-	send := func() error {
-		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			journalScript.EvalSha(ctx, p, keys, args...)
-			sideWrites(ctx, p, e)
-			return nil
-		})
-		return err
-	}
-	err := send()
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		if lerr := journalScript.Load(ctx, c).Err(); lerr != nil {
-			return fmt.Errorf("redis journal: %w", lerr)
-		}
-		err = send()
-	}
-	if err != nil {
-		return fmt.Errorf("redis journal: %w", err)
-	}
-	return nil
+	return AppendEntries(ctx, c, []store.Entry{e})
 }
 
 // AppendEntries writes several journal entries in one pipeline (one round
