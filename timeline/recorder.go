@@ -58,14 +58,14 @@ type Recorder struct {
 	// Dropped, when set, is told of every event not recorded ("failed":
 	// the write failed; "queue_full": the queue was full), for a metric.
 	Dropped func(ctx context.Context, reason string)
-	// MaxQueuedBytes bounds the memory of the events waiting in the
-	// queue (their estimated size, see job.bytes); an event that would
+	// MaxQueuedBytes bounds the memory of the events not yet written,
+	// queued or in a writer's batch (their estimated size, see job.bytes); an event that would
 	// take the queue past it is dropped as "queue_full". Zero means
 	// DefaultMaxQueuedBytes. Set it before Async.
 	MaxQueuedBytes int64
 
 	shards []chan *job
-	// queuedBytes is the estimated size of the jobs in the shards' queues.
+	// queuedBytes is the estimated size of the jobs queued or being written.
 	queuedBytes atomic.Int64
 	wg          sync.WaitGroup
 	// mu guards closed against sends racing Close.
@@ -170,13 +170,13 @@ func (r *Recorder) Async(shards, queue int) {
 					close(j.barrier)
 					continue
 				}
-				r.queuedBytes.Add(-j.bytes())
 				// What has queued up meanwhile goes with it, up to a
 				// barrier (a Flush waits for what came before it only).
 				batch = append(batch[:0], j)
 				var barrier chan struct{}
-				// Only what is queued now: a writer holds at most one
-				// queue's worth besides the queue itself.
+				// Only what is queued now. The batch's bytes stay
+				// counted until it is written, so MaxQueuedBytes bounds
+				// what the writer holds and what is queued together.
 				take := min(len(ch), maxBatch-1)
 			more:
 				for ; take > 0; take-- {
@@ -189,13 +189,15 @@ func (r *Recorder) Async(shards, queue int) {
 							barrier = k.barrier
 							break more
 						}
-						r.queuedBytes.Add(-k.bytes())
 						batch = append(batch, k)
 					default:
 						break more
 					}
 				}
 				r.writeBatch(batch)
+				for _, k := range batch {
+					r.queuedBytes.Add(-k.bytes())
+				}
 				if barrier != nil {
 					close(barrier)
 				}
