@@ -31,6 +31,15 @@ import (
 
 // readJSON parses the request body into generic values.
 func readJSON(r *http.Request) (any, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	return parseJSON(body)
+}
+
+// readBody reads a request body within the body limit.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var he *echo.HTTPError
@@ -43,7 +52,7 @@ func readJSON(r *http.Request) (any, error) {
 		}
 		return nil, problem.Wrap(err, problem.Invalid, problem.CodeInvalidJSON, "the request body could not be read")
 	}
-	return parseJSON(body)
+	return body, nil
 }
 
 func tooLarge() *problem.Error {
