@@ -92,3 +92,25 @@ func TestOrderInputKeepsDecodedBodies(t *testing.T) {
 		}
 	})
 }
+
+// go test -run '^$' -bench OrderInput -benchmem ./handlers
+func BenchmarkOrderInput(b *testing.B) {
+	body := []byte(validOrderBody)
+	for _, bc := range []struct {
+		name string
+		kept int
+	}{{"decoded", -1}, {"kept", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			h, err := New(Config{Spec: flowbridge.OpenAPI(), DecodedOrders: bc.kept})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := h.orderInput(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
