@@ -276,3 +276,57 @@ func (s *RedisStore) OrderFor(ctx context.Context, shop, supplierOrderID string)
 	}
 	return id, true, nil
 }
+
+// Link names a supplier number of a shop, for OrdersFor.
+type Link struct {
+	Shop, Number string
+}
+
+// OrdersFor looks several supplier numbers up in one pipelined round
+// trip (a writer's batch of tracking events by number). orders[i] is the
+// Shopify order of links[i], "" when unknown; a link that cannot be a key
+// (invalid) is returned by index in bad; err is the store's failure,
+// which concerns all the rest.
+func (s *RedisStore) OrdersFor(ctx context.Context, links []Link) (orders []string, bad map[int]error, err error) {
+	orders = make([]string, len(links))
+	cmds := make([]*redis.StringCmd, len(links))
+	ask := 0
+	for i, l := range links {
+		if err := checkKey(l.Shop, l.Number); err != nil {
+			if bad == nil {
+				bad = map[int]error{}
+			}
+			bad[i] = err
+			continue
+		}
+		ask++
+	}
+	if ask == 0 {
+		return orders, bad, nil
+	}
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, l := range links {
+			if _, ok := bad[i]; !ok {
+				cmds[i] = p.Get(ctx, s.supplierKey(l.Shop, l.Number))
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, bad, unavailable(err)
+	}
+	for i, c := range cmds {
+		if c == nil {
+			continue
+		}
+		v, cerr := c.Result()
+		switch {
+		case errors.Is(cerr, redis.Nil):
+		case cerr != nil:
+			return nil, bad, unavailable(cerr)
+		default:
+			orders[i] = v
+		}
+	}
+	return orders, bad, nil
+}
