@@ -139,6 +139,9 @@ type job struct {
 	linked bool
 	// counted: the job counts in Recorder.queued until written.
 	counted bool
+	// byNumber: the order was found from the supplier number (queue,
+	// cache or store), so the event does not rewrite the link (Item.NoLink).
+	byNumber bool
 	// looked: the writer found the order (cache or store): the job was
 	// not checked for folding when queued.
 	looked bool
@@ -400,14 +403,15 @@ func (r *Recorder) enqueue(ctx context.Context, j *job) {
 		j.ev.At = r.now()
 	}
 	r.linkMu.Lock()
+	given := j.order != ""
 	if j.order == "" {
 		// Queued behind the placement event that links the number, on
 		// the order's shard (see the type's documentation); or on the
 		// order's shard anyway when the link is cached.
 		if l, ok := r.links[orderKey(j.shop, j.number)]; ok {
-			j.order, j.number = l.order, ""
+			j.order, j.number, j.byNumber = l.order, "", true
 		} else if o, ok := r.cached(j.shop, j.number); ok {
-			j.order, j.number = o, ""
+			j.order, j.number, j.byNumber = o, "", true
 		}
 	}
 	if j.order != "" && !r.admit(j) {
@@ -428,7 +432,11 @@ func (r *Recorder) enqueue(ctx context.Context, j *job) {
 	r.linkMu.Unlock()
 	// Learnt when queued: the next tracking call by this number joins the
 	// order's shard (r.links covers it until written, the cache after).
-	r.learn(j.shop, j.order, j.ev.SupplierOrderID)
+	// Only from an order the caller named: an event whose order came from
+	// the cache would keep its own entry alive past LinkTTL.
+	if given {
+		r.learn(j.shop, j.order, j.ev.SupplierOrderID)
+	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(j.shop + "\n" + j.order + j.number))
 	j.size = j.bytes()
@@ -458,9 +466,10 @@ func (r *Recorder) notQueued(j *job) {
 // writeNow writes j at once (no writers, or after Drain), folding it as
 // a queued one would be.
 func (r *Recorder) writeNow(j *job) {
-	if j.order == "" {
+	given := j.order != ""
+	if !given {
 		if o, ok := r.cached(j.shop, j.number); ok {
-			j.order, j.number = o, ""
+			j.order, j.number, j.byNumber = o, "", true
 		}
 	}
 	if j.order != "" {
@@ -468,7 +477,9 @@ func (r *Recorder) writeNow(j *job) {
 			r.folded(j)
 			return
 		}
-		r.learn(j.shop, j.order, j.ev.SupplierOrderID)
+		if given {
+			r.learn(j.shop, j.order, j.ev.SupplierOrderID)
+		}
 	}
 	r.write(j)
 }
@@ -547,6 +558,11 @@ func (r *Recorder) writeBatch(jobs []*job) {
 		r.shutdown(jobs)
 		return
 	}
+	r.writeRedis(rs, jobs)
+}
+
+// writeRedis writes jobs in at most two round trips (see writeBatch).
+func (r *Recorder) writeRedis(rs *RedisStore, jobs []*job) {
 	r.lookUp(rs, jobs)
 	write := make([]*job, 0, len(jobs))
 	for _, j := range jobs {
@@ -562,7 +578,7 @@ func (r *Recorder) writeBatch(jobs []*job) {
 	if len(write) == 0 {
 		return
 	}
-	if r.stopped.Err() != nil {
+	if r.stopped != nil && r.stopped.Err() != nil {
 		r.shutdown(write)
 		return
 	}
@@ -601,7 +617,7 @@ func (r *Recorder) lookUp(rs *RedisStore, jobs []*job) {
 			continue
 		}
 		if o, ok := r.cached(j.shop, j.number); ok {
-			j.order, j.looked = o, true
+			j.order, j.looked, j.byNumber = o, true, true
 			continue
 		}
 		k := orderKey(j.shop, j.number)
@@ -636,7 +652,7 @@ func (r *Recorder) lookUp(rs *RedisStore, jobs []*job) {
 		}
 		r.remember(ask[i].Shop, ask[i].Number, found[i])
 		for _, j := range js {
-			j.order, j.looked = found[i], true
+			j.order, j.looked, j.byNumber = found[i], true, true
 		}
 	}
 }
@@ -656,7 +672,7 @@ func (r *Recorder) writeMany(rs *RedisStore, jobs []*job) {
 	defer cancel()
 	items := make([]Item, len(jobs))
 	for i, j := range jobs {
-		items[i] = Item{Shop: j.shop, OrderID: j.order, Event: j.ev}
+		items[i] = Item{Shop: j.shop, OrderID: j.order, Event: j.ev, NoLink: j.byNumber}
 	}
 	bad, err := rs.AppendBatch(ctx, items)
 	for i, j := range jobs {
@@ -671,6 +687,10 @@ func (r *Recorder) writeMany(rs *RedisStore, jobs []*job) {
 // write writes one event, looking its order up first when the job names
 // only a supplier number (the cache, then the store).
 func (r *Recorder) write(j *job) {
+	if rs, ok := r.store.(*RedisStore); ok {
+		r.writeRedis(rs, []*job{j})
+		return
+	}
 	ctx, cancel := r.writeCtx(j.ctx)
 	defer cancel()
 	if j.order == "" {
@@ -686,7 +706,7 @@ func (r *Recorder) write(j *job) {
 			}
 			r.remember(j.shop, j.number, found)
 		}
-		j.order, j.looked = found, true
+		j.order, j.looked, j.byNumber = found, true, true
 		if !r.admit(j) {
 			r.folded(j)
 			return
@@ -782,7 +802,7 @@ func placedEvent(in orders.PlaceInput, res orders.PlaceResult, err error) Event 
 	case res.Outcome == orders.OutcomeNeedsReview || res.NeedsReview:
 		ev.Kind, ev.Reason = KindHeldForReview, res.ReviewReason
 		if res.Replay {
-			ev.Note = "answered again from the stored review; nothing was sent to the supplier"
+			ev.Note = replayHeldNote
 		}
 	case res.Outcome == orders.OutcomeRecorded:
 		ev.Kind, ev.Note = KindOrderRecorded, "the supplier order number was already on the Shopify order; nothing was created"
