@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -519,7 +520,9 @@ func TestRecorderKeepsOrderInMixedBatches(t *testing.T) {
 	rec.WriteTimeout = 10 * time.Second
 	rec.Async(1, 64)
 	t.Cleanup(rec.Close)
-	note := func(s string) timeline.Event { return timeline.Event{Kind: timeline.KindRatesQuoted, Op: "rates", Note: s} }
+	note := func(s string) timeline.Event {
+		return timeline.Event{Kind: timeline.KindRatesQuoted, Op: "rates", Note: s}
+	}
 
 	srv.Pause(t)
 	rec.Record(ctx, "shop", "1", note("a"))
@@ -547,7 +550,7 @@ func TestRecorderKeepsOrderInMixedBatches(t *testing.T) {
 		}
 		var got []string
 		for _, e := range o.Events {
-			got = append(got, e.Kind+map[bool]string{true: " " + e.Note + e.Status, false: ""}[e.Note != "" || e.Status != ""])
+			got = append(got, strings.TrimSpace(e.Kind+" "+e.Note+e.Status))
 		}
 		if fmt.Sprint(got) != fmt.Sprint(w) {
 			t.Errorf("order %s events\n got %q\nwant %q", id, got, w)
