@@ -820,8 +820,9 @@ func placedEvent(in orders.PlaceInput, res orders.PlaceResult, err error) Event 
 }
 
 // Tracked records a /tracking call. A call by supplier number is attached
-// to the Shopify order that number was recorded for (one store read);
-// numbers flowbridge never placed are ignored.
+// to the Shopify order that number was recorded for (from the queue or
+// the link cache, else a store read batched by the writer); numbers
+// flowbridge never placed are ignored.
 func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders.TrackResult, err error) {
 	if r == nil {
 		return
@@ -847,8 +848,9 @@ func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders
 			Status: string(res.Status), RawStatus: res.RawStatus, TrackingNumbers: n, Cached: res.Cached, TestMode: res.TestMode}
 	}
 	if id == "" && number != "" {
-		// The order is found from the number by the writer (one more
-		// store read, off the answer's path).
+		// The order is found from the number: when queued (the queue or
+		// the link cache), else by the writer (a store read, batched and
+		// off the answer's path).
 		r.enqueue(ctx, &job{shop: shop, number: number, ev: ev})
 		return
 	}
