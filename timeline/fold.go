@@ -191,17 +191,26 @@ func (f *folds) sweep(now time.Time, window time.Duration, full bool) {
 	}
 }
 
-// giveBack returns the count an event took (check) when that event was
-// then not recorded (queue full), so the next one carries it.
-func (f *folds) giveBack(key string, repeats int) {
-	if repeats == 0 {
-		return
-	}
+// unwritten undoes check for an event that was then not recorded (the
+// queue was full): its count goes back to the order, for the next event
+// to carry, and the next repeat is written, not folded into an event
+// that was never written.
+func (f *folds) unwritten(key string, repeats, maxOrders int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if e := f.m[key]; e != nil {
-		e.repeats += repeats
+	e := f.m[key]
+	if e == nil {
+		if repeats == 0 || len(f.m) >= maxOrders {
+			return
+		}
+		if f.m == nil {
+			f.m = map[string]*foldEntry{}
+		}
+		e = &foldEntry{}
+		f.m[key] = e
 	}
+	e.repeats += repeats
+	e.at, e.last = time.Time{}, answer{}
 }
 
 // forget ends an order's run: an event was written without the Recorder

@@ -635,3 +635,58 @@ func TestOrdersForExtendsTheLink(t *testing.T) {
 		t.Fatalf("link TTL after a lookup = %v, want about %v", ttl, timeline.DefaultRetention)
 	}
 }
+
+// holdStore holds the write of a created event until open is closed and
+// says when the writer has reached it.
+type holdStore struct {
+	timeline.Store
+	entered, open chan struct{}
+}
+
+func (h *holdStore) Append(ctx context.Context, shop, orderID string, ev timeline.Event) error {
+	if ev.Kind == timeline.KindOrderCreated {
+		h.entered <- struct{}{}
+		<-h.open
+	}
+	return h.Store.Append(ctx, shop, orderID, ev)
+}
+
+// A repeat is folded only into an event that was queued: when the queue
+// had no room for the first replay (dropped, counted), the next one is
+// written, not folded into an event that never reached the timeline.
+func TestNoFoldIntoADroppedEvent(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	hs := &holdStore{Store: timeline.NewMemoryStore(clk.Options()), entered: make(chan struct{}, 1), open: make(chan struct{})}
+	rec := timeline.NewRecorder(hs, "shop", nil)
+	rec.Now = clk.Now
+	var f folded
+	rec.Folded = f.hook
+	var dropped atomic.Int32
+	rec.Dropped = func(context.Context, string) { dropped.Add(1) }
+	rec.Async(1, 1)
+	t.Cleanup(rec.Close)
+
+	rec.Record(ctx, "shop", "1", created)
+	<-hs.entered                                                                              // the writer holds it
+	rec.Record(ctx, "shop", "1", timeline.Event{Kind: timeline.KindRatesQuoted, Op: "rates"}) // fills the queue
+	rec.Record(ctx, "shop", "1", replayed)                                                    // no room: dropped
+	close(hs.open)
+	rec.Flush(ctx)
+	rec.Record(ctx, "shop", "1", replayed)
+	rec.Flush(ctx)
+	o, err := hs.Get(ctx, "shop", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range o.Events {
+		kinds = append(kinds, e.Kind)
+	}
+	if want := []string{timeline.KindOrderCreated, timeline.KindRatesQuoted, timeline.KindOrderReplayed}; fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Fatalf("events = %v, want %v", kinds, want)
+	}
+	if dropped.Load() != 1 || f.get(timeline.KindOrderReplayed) != 0 {
+		t.Fatalf("dropped %d, folded %d; want 1 dropped, none folded", dropped.Load(), f.get(timeline.KindOrderReplayed))
+	}
+}

@@ -454,12 +454,12 @@ func (r *Recorder) enqueue(ctx context.Context, j *job) {
 }
 
 // notQueued drops a job the queue has no room for; the repeats it
-// carried go to the order's next event.
+// carried go to the order's next event, and its next repeat is written.
 func (r *Recorder) notQueued(j *job) {
 	r.drop(j.ctx, j.ev, "queue_full", nil)
 	r.unlink(j)
 	if j.order != "" {
-		r.folds.giveBack(orderKey(j.shop, j.order), j.ev.Repeats)
+		r.folds.unwritten(orderKey(j.shop, j.order), j.ev.Repeats, r.MaxFoldOrders)
 	}
 }
 
