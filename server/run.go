@@ -161,6 +161,7 @@ func Build(ctx context.Context, cfg Config, o BuildOptions) (s *Server, closeAll
 		return nil, nil, err
 	}
 	deps.Timeline.Dropped = func(ctx context.Context, reason string) { tel.Metrics.StoreError(ctx, "timeline_"+reason) }
+	deps.Timeline.Folded = tel.Metrics.TimelineFolded
 	// On a normal stop the queued timeline events are written before the
 	// store closes (closers run last first): they are often the last
 	// answers' events, the ones an operator looks for. The drain is

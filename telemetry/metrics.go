@@ -27,6 +27,7 @@ type Metrics struct {
 	httpDuration    metric.Float64Histogram
 	redisCmdErrors  metric.Int64Counter
 	redisRoundTrips metric.Int64Counter
+	timelineFolded  metric.Int64Counter
 	// Precomputed attribute sets, [kind][source]: the round-trip count runs
 	// on every Redis call, so it should not build a set each time.
 	rtSets [2][2]metric.AddOption
@@ -88,6 +89,10 @@ func newMetrics(m metric.Meter) (*Metrics, error) {
 	}
 	if mt.redisRoundTrips, err = m.Int64Counter("flowbridge.redis.round_trips",
 		metric.WithDescription("Redis round trips this process made, by kind: command (one command on its own, a script call included) or pipeline (a pipeline or MULTI/EXEC block, however many commands it holds); and by source: scrape for the reads a /metrics scrape makes to count orders needing review, service for everything else.")); err != nil {
+		return nil, err
+	}
+	if mt.timelineFolded, err = m.Int64Counter("flowbridge.timeline.folded",
+		metric.WithDescription("Timeline events not written because they repeat the order's last written event within the fold window (a replayed placement or review, a tracking answer from the cache), by kind; the next written event of the order carries the count.")); err != nil {
 		return nil, err
 	}
 	if _, err = m.Int64ObservableGauge("flowbridge.supplier.breaker.state",
@@ -158,6 +163,12 @@ func (m *Metrics) LimiterWait(ctx context.Context, supplier string, d time.Durat
 // StoreError counts a failed store operation.
 func (m *Metrics) StoreError(ctx context.Context, op string) {
 	m.redisErrors.Add(ctx, 1, metric.WithAttributes(attribute.String("operation", op)))
+}
+
+// TimelineFolded counts a timeline event folded into the order's last
+// one (timeline.Recorder.Folded).
+func (m *Metrics) TimelineFolded(ctx context.Context, kind string) {
+	m.timelineFolded.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", kind)))
 }
 
 // UnknownStatus counts a raw supplier status that has no mapping.

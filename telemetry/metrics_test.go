@@ -143,6 +143,8 @@ func TestMetricsScriptedSequence(t *testing.T) {
 	m.SupplierBreakerChange("bts", "open", "half-open")
 	m.SupplierBreakerChange("bts", "half-open", "open")
 	m.StoreError(ctx, "claim")
+	m.TimelineFolded(ctx, "order_replayed")
+	m.TimelineFolded(ctx, "order_replayed")
 
 	// Real Redis: a failing command counts, a missing key does not.
 	rdb := redistest.ClientFor(t, redistest.Start(t).URL())
@@ -194,6 +196,7 @@ func TestMetricsScriptedSequence(t *testing.T) {
 		{"flowbridge_supplier_breaker_transitions_total", L("supplier", "bts", "state", "open"), 2},
 		{"flowbridge_supplier_breaker_transitions_total", L("supplier", "bts", "state", "half-open"), 1},
 		{"flowbridge_store_errors_total", L("operation", "claim"), 1},
+		{"flowbridge_timeline_folded_total", L("kind", "order_replayed"), 2},
 		{"flowbridge_redis_command_errors_total", L("command", "incr", "kind", "server"), 1},
 		{"flowbridge_redis_command_errors_total", nil, 1},
 	} {

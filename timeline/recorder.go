@@ -44,6 +44,22 @@ import (
 // (or its write failed) and the writer looks it up there. Without this the
 // lookup, run by another shard's writer, could come before the placement
 // event was written and the tracking event was lost.
+//
+// Links this Recorder has seen (events it queued or the store journaled,
+// and lookup answers) are kept in a bounded cache for LinkTTL, so a
+// tracking call by number usually needs no lookup at all and joins its
+// order's shard at once; the writer looks up what the cache cannot
+// answer, a whole batch in one pipeline. A link can change (every event
+// carrying a number rewrites it, and an operator may adopt a number on
+// another order), so a cached one is trusted for LinkTTL only; numbers
+// not found are never cached.
+//
+// Repeats are folded: a replayed placement, a hold answered again from
+// the stored review, or a tracking answer from the cache, when it gives
+// the same answer as the last event of its order that this Recorder
+// wrote less than FoldWindow ago, is not written but counted (Folded);
+// the next event of that order that is written carries the count in
+// Repeats. The timeline is the order's story, not an access log.
 // A nil *Recorder records nothing, so callers need no checks.
 type Recorder struct {
 	store Store
@@ -63,6 +79,23 @@ type Recorder struct {
 	// take the queue past it is dropped as "queue_full". Zero means
 	// DefaultMaxQueuedBytes. Set it before Async.
 	MaxQueuedBytes int64
+	// FoldWindow: a repeat within it of the order's last written event is
+	// folded (see the type's documentation). Default DefaultFoldWindow;
+	// zero or less folds nothing.
+	FoldWindow time.Duration
+	// MaxFoldOrders bounds the orders remembered for folding (default
+	// DefaultMaxFoldOrders). Set it before the first Record.
+	MaxFoldOrders int
+	// Folded, when set, is told of every event folded, by kind, for a
+	// metric.
+	Folded func(ctx context.Context, kind string)
+	// LinkTTL is how long a cached supplier link is trusted (default
+	// DefaultLinkTTL; zero or less caches nothing). Set it before the
+	// first Record.
+	LinkTTL time.Duration
+
+	cache linkCache
+	folds folds
 
 	shards []chan *job
 	// queuedBytes is the estimated size of the jobs queued or being written.
@@ -106,6 +139,15 @@ type job struct {
 	linked bool
 	// counted: the job counts in Recorder.queued until written.
 	counted bool
+	// byNumber: the order was found from the supplier number (queue,
+	// cache or store), so the event does not rewrite the link (Item.NoLink).
+	byNumber bool
+	// looked: the writer found the order (cache or store): the job was
+	// not checked for folding when queued.
+	looked bool
+	// size: bytes() when queued, given back when written (the writer
+	// sets order, which would change the estimate).
+	size int64
 }
 
 // DefaultWriteTimeout is Recorder.WriteTimeout's default.
@@ -143,7 +185,61 @@ func NewRecorder(st Store, defaultShop string, log *slog.Logger) *Recorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{store: st, shop: defaultShop, log: log, WriteTimeout: DefaultWriteTimeout}
+	return &Recorder{store: st, shop: defaultShop, log: log, WriteTimeout: DefaultWriteTimeout,
+		FoldWindow: DefaultFoldWindow, MaxFoldOrders: DefaultMaxFoldOrders, LinkTTL: DefaultLinkTTL,
+		cache: linkCache{max: DefaultMaxLinks}}
+}
+
+func (r *Recorder) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// orderKey names an order in the Recorder's maps.
+func orderKey(shop, order string) string { return shop + "\n" + order }
+
+// cached answers a supplier number from the link cache.
+func (r *Recorder) cached(shop, number string) (string, bool) {
+	if r.LinkTTL <= 0 {
+		return "", false
+	}
+	return r.cache.get(orderKey(shop, number), r.now())
+}
+
+// learn caches the links an event of a known order writes (every number
+// of a split order's value, as the store links them).
+func (r *Recorder) learn(shop, order, value string) {
+	if r.LinkTTL <= 0 || order == "" {
+		return
+	}
+	now := r.now()
+	for _, n := range supplierNumbers(value) {
+		r.cache.put(orderKey(shop, n), order, now.Add(r.LinkTTL), now)
+	}
+}
+
+// admit decides whether j, of a known order, is written or folded (see
+// the type's documentation); a written one takes the count folded before
+// it. The caller tells Folded after releasing its locks.
+func (r *Recorder) admit(j *job) bool {
+	at := j.ev.At
+	if at.IsZero() {
+		at = r.now()
+	}
+	n, fold := r.folds.check(orderKey(j.shop, j.order), j.ev, at, r.FoldWindow, r.MaxFoldOrders)
+	if fold {
+		return false
+	}
+	j.ev.Repeats = n
+	return true
+}
+
+func (r *Recorder) folded(j *job) {
+	if r.Folded != nil {
+		r.Folded(j.ctx, j.ev.Kind)
+	}
 }
 
 // Async starts workers (shards of them, each with a queue of queue
@@ -196,7 +292,7 @@ func (r *Recorder) Async(shards, queue int) {
 				}
 				r.writeBatch(batch)
 				for _, k := range batch {
-					r.queuedBytes.Add(-k.bytes())
+					r.queuedBytes.Add(-k.size)
 				}
 				if barrier != nil {
 					close(barrier)
@@ -293,58 +389,99 @@ func (r *Recorder) enqueue(ctx context.Context, j *job) {
 	// has gone; the trace context stays for the logs.
 	j.ctx = context.WithoutCancel(ctx)
 	if len(r.shards) == 0 {
-		r.write(j)
+		r.writeNow(j)
 		return
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
-		r.write(j)
+		r.writeNow(j)
 		return
 	}
 	if j.ev.At.IsZero() {
 		// Stamped now: the writer may run a little later.
-		if r.Now != nil {
-			j.ev.At = r.Now()
-		} else {
-			j.ev.At = time.Now()
-		}
+		j.ev.At = r.now()
 	}
 	r.linkMu.Lock()
+	given := j.order != ""
 	if j.order == "" {
 		// Queued behind the placement event that links the number, on
-		// the order's shard (see the type's documentation).
-		if l, ok := r.links[j.shop+"\n"+j.number]; ok {
-			j.order, j.number = l.order, ""
+		// the order's shard (see the type's documentation); or on the
+		// order's shard anyway when the link is cached.
+		if l, ok := r.links[orderKey(j.shop, j.number)]; ok {
+			j.order, j.number, j.byNumber = l.order, "", true
+		} else if o, ok := r.cached(j.shop, j.number); ok {
+			j.order, j.number, j.byNumber = o, "", true
 		}
 	}
+	if j.order != "" && !r.admit(j) {
+		r.linkMu.Unlock()
+		r.folded(j)
+		return
+	}
 	if j.order != "" && j.ev.SupplierOrderID != "" {
-		k := j.shop + "\n" + j.ev.SupplierOrderID
+		k := orderKey(j.shop, j.ev.SupplierOrderID)
 		l := r.links[k]
 		r.links[k] = queuedLink{order: j.order, n: l.n + 1}
 		j.linked = true
 	}
 	if j.order != "" {
-		r.queued[j.shop+"\n"+j.order]++
+		r.queued[orderKey(j.shop, j.order)]++
 		j.counted = true
 	}
 	r.linkMu.Unlock()
+	// Learnt when queued: the next tracking call by this number joins the
+	// order's shard (r.links covers it until written, the cache after).
+	// Only from an order the caller named: an event whose order came from
+	// the cache would keep its own entry alive past LinkTTL.
+	if given {
+		r.learn(j.shop, j.order, j.ev.SupplierOrderID)
+	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(j.shop + "\n" + j.order + j.number))
-	size := j.bytes()
-	if r.queuedBytes.Add(size) > r.MaxQueuedBytes {
-		r.queuedBytes.Add(-size)
-		r.drop(j.ctx, j.ev, "queue_full", nil)
-		r.unlink(j)
+	j.size = j.bytes()
+	if r.queuedBytes.Add(j.size) > r.MaxQueuedBytes {
+		r.queuedBytes.Add(-j.size)
+		r.notQueued(j)
 		return
 	}
 	select {
 	case r.shards[h.Sum32()%uint32(len(r.shards))] <- j:
 	default:
-		r.queuedBytes.Add(-size)
-		r.drop(j.ctx, j.ev, "queue_full", nil)
-		r.unlink(j)
+		r.queuedBytes.Add(-j.size)
+		r.notQueued(j)
 	}
+}
+
+// notQueued drops a job the queue has no room for; the repeats it
+// carried go to the order's next event, and its next repeat is written.
+func (r *Recorder) notQueued(j *job) {
+	r.drop(j.ctx, j.ev, "queue_full", nil)
+	r.unlink(j)
+	if j.order != "" {
+		r.folds.unwritten(orderKey(j.shop, j.order), j.ev.Repeats, r.MaxFoldOrders)
+	}
+}
+
+// writeNow writes j at once (no writers, or after Drain), folding it as
+// a queued one would be.
+func (r *Recorder) writeNow(j *job) {
+	given := j.order != ""
+	if !given {
+		if o, ok := r.cached(j.shop, j.number); ok {
+			j.order, j.number, j.byNumber = o, "", true
+		}
+	}
+	if j.order != "" {
+		if !r.admit(j) {
+			r.folded(j)
+			return
+		}
+		if given {
+			r.learn(j.shop, j.order, j.ev.SupplierOrderID)
+		}
+	}
+	r.write(j)
 }
 
 // QueuedBytes is the estimated size of the events waiting to be written.
@@ -394,50 +531,148 @@ func (r *Recorder) pending(shop, order string) bool {
 // maxBatch bounds the events one writer sends in one round trip.
 const maxBatch = 64
 
-// writeBatch writes a writer's batch in queue order. On Redis, runs of
-// events whose order is known go in one pipeline each (one round trip);
-// an event that must look its order up first is written alone, in its
-// place.
+// writeBatch writes a writer's batch in queue order. On Redis the whole
+// batch costs at most two round trips: one pipelined lookup of the
+// supplier numbers the link cache cannot answer, then one pipeline of
+// every event (AppendBatch applies them in their order, so an order's
+// events keep the order they were queued in, a looked-up one in its
+// place). Other stores write one event at a time.
 func (r *Recorder) writeBatch(jobs []*job) {
-	rs, batched := r.store.(*RedisStore)
-	for len(jobs) > 0 {
-		if r.stopped.Err() != nil {
-			// A drain past its deadline: what this writer still holds
-			// is dropped like what is still queued.
-			for _, j := range jobs {
-				r.drop(j.ctx, j.ev, "shutdown", nil)
-				r.unlink(j)
-			}
-			return
-		}
-		n := 0
-		for batched && n < len(jobs) && jobs[n].order != "" {
-			n++
-		}
-		if n <= 1 {
-			r.write(jobs[0])
-			r.unlink(jobs[0])
-			jobs = jobs[1:]
-			continue
-		}
-		r.writeMany(rs, jobs[:n])
-		for _, j := range jobs[:n] {
+	defer func() {
+		for _, j := range jobs {
 			r.unlink(j)
 		}
-		jobs = jobs[n:]
+	}()
+	rs, batched := r.store.(*RedisStore)
+	if !batched {
+		for i, j := range jobs {
+			if r.stopped.Err() != nil {
+				r.shutdown(jobs[i:])
+				return
+			}
+			r.write(j)
+		}
+		return
 	}
+	if r.stopped.Err() != nil {
+		r.shutdown(jobs)
+		return
+	}
+	r.writeRedis(rs, jobs)
+}
+
+// writeRedis writes jobs in at most two round trips (see writeBatch).
+func (r *Recorder) writeRedis(rs *RedisStore, jobs []*job) {
+	r.lookUp(rs, jobs)
+	write := make([]*job, 0, len(jobs))
+	for _, j := range jobs {
+		if j.order == "" {
+			continue // not found (never placed here) or a failed lookup (counted)
+		}
+		if j.looked && !r.admit(j) {
+			r.folded(j)
+			continue
+		}
+		write = append(write, j)
+	}
+	if len(write) == 0 {
+		return
+	}
+	if r.stopped != nil && r.stopped.Err() != nil {
+		r.shutdown(write)
+		return
+	}
+	r.writeMany(rs, write)
+}
+
+// shutdown drops what a writer holds when a drain's deadline has passed,
+// like what is still queued.
+func (r *Recorder) shutdown(jobs []*job) {
+	for _, j := range jobs {
+		r.drop(j.ctx, j.ev, "shutdown", nil)
+	}
+}
+
+// writeCtx bounds one write (or lookup) by WriteTimeout and a drain past
+// its deadline.
+func (r *Recorder) writeCtx(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(parent, r.WriteTimeout)
+	if r.stopped == nil {
+		return ctx, cancel
+	}
+	stop := context.AfterFunc(r.stopped, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// lookUp finds the orders of the batch's number-only jobs: from the link
+// cache, else all in one pipelined lookup (each number asked once). A
+// job left without an order is not written: its number is unknown, or
+// the lookup failed (counted as "failed").
+func (r *Recorder) lookUp(rs *RedisStore, jobs []*job) {
+	var ask []Link
+	var who [][]*job
+	seen := map[string]int{}
+	for _, j := range jobs {
+		if j.order != "" {
+			continue
+		}
+		if o, ok := r.cached(j.shop, j.number); ok {
+			j.order, j.looked, j.byNumber = o, true, true
+			continue
+		}
+		k := orderKey(j.shop, j.number)
+		i, ok := seen[k]
+		if !ok {
+			i = len(ask)
+			seen[k] = i
+			ask = append(ask, Link{Shop: j.shop, Number: j.number})
+			who = append(who, nil)
+		}
+		who[i] = append(who[i], j)
+	}
+	if len(ask) == 0 {
+		return
+	}
+	ctx, cancel := r.writeCtx(who[0][0].ctx)
+	defer cancel()
+	found, bad, err := rs.OrdersFor(ctx, ask)
+	for i, js := range who {
+		e := err
+		if be, ok := bad[i]; ok {
+			e = be
+		}
+		if e != nil {
+			for _, j := range js {
+				r.drop(j.ctx, j.ev, "failed", e)
+			}
+			continue
+		}
+		if found[i] == "" {
+			continue // a number flowbridge never placed has no timeline
+		}
+		r.remember(ask[i].Shop, ask[i].Number, found[i])
+		for _, j := range js {
+			j.order, j.looked, j.byNumber = found[i], true, true
+		}
+	}
+}
+
+// remember caches a lookup's answer.
+func (r *Recorder) remember(shop, number, order string) {
+	if r.LinkTTL <= 0 {
+		return
+	}
+	now := r.now()
+	r.cache.put(orderKey(shop, number), order, now.Add(r.LinkTTL), now)
 }
 
 // writeMany writes events of known orders in one pipeline.
 func (r *Recorder) writeMany(rs *RedisStore, jobs []*job) {
-	ctx, cancel := context.WithTimeout(jobs[0].ctx, r.WriteTimeout)
+	ctx, cancel := r.writeCtx(jobs[0].ctx)
 	defer cancel()
-	if r.stopped != nil {
-		defer context.AfterFunc(r.stopped, cancel)()
-	}
 	items := make([]Item, len(jobs))
 	for i, j := range jobs {
-		items[i] = Item{Shop: j.shop, OrderID: j.order, Event: j.ev}
+		items[i] = Item{Shop: j.shop, OrderID: j.order, Event: j.ev, NoLink: j.byNumber}
 	}
 	bad, err := rs.AppendBatch(ctx, items)
 	for i, j := range jobs {
@@ -449,22 +684,33 @@ func (r *Recorder) writeMany(rs *RedisStore, jobs []*job) {
 	}
 }
 
+// write writes one event, looking its order up first when the job names
+// only a supplier number (the cache, then the store).
 func (r *Recorder) write(j *job) {
-	ctx, cancel := context.WithTimeout(j.ctx, r.WriteTimeout)
-	defer cancel()
-	if r.stopped != nil {
-		// A drain past its deadline cancels the write in progress.
-		defer context.AfterFunc(r.stopped, cancel)()
+	if rs, ok := r.store.(*RedisStore); ok {
+		r.writeRedis(rs, []*job{j})
+		return
 	}
+	ctx, cancel := r.writeCtx(j.ctx)
+	defer cancel()
 	if j.order == "" {
-		found, ok, err := r.store.OrderFor(ctx, j.shop, j.number)
-		if err != nil {
-			r.drop(j.ctx, j.ev, "failed", err)
+		found, ok := r.cached(j.shop, j.number)
+		if !ok {
+			var err error
+			found, ok, err = r.store.OrderFor(ctx, j.shop, j.number)
+			if err != nil {
+				r.drop(j.ctx, j.ev, "failed", err)
+			}
+			if err != nil || !ok {
+				return // a number flowbridge never placed has no timeline
+			}
+			r.remember(j.shop, j.number, found)
 		}
-		if err != nil || !ok {
-			return // a number flowbridge never placed has no timeline
+		j.order, j.looked, j.byNumber = found, true, true
+		if !r.admit(j) {
+			r.folded(j)
+			return
 		}
-		j.order = found
 	}
 	if err := r.store.Append(ctx, j.shop, j.order, j.ev); err != nil {
 		r.drop(j.ctx, j.ev, "failed", err)
@@ -556,7 +802,7 @@ func placedEvent(in orders.PlaceInput, res orders.PlaceResult, err error) Event 
 	case res.Outcome == orders.OutcomeNeedsReview || res.NeedsReview:
 		ev.Kind, ev.Reason = KindHeldForReview, res.ReviewReason
 		if res.Replay {
-			ev.Note = "answered again from the stored review; nothing was sent to the supplier"
+			ev.Note = replayHeldNote
 		}
 	case res.Outcome == orders.OutcomeRecorded:
 		ev.Kind, ev.Note = KindOrderRecorded, "the supplier order number was already on the Shopify order; nothing was created"
@@ -574,8 +820,9 @@ func placedEvent(in orders.PlaceInput, res orders.PlaceResult, err error) Event 
 }
 
 // Tracked records a /tracking call. A call by supplier number is attached
-// to the Shopify order that number was recorded for (one store read);
-// numbers flowbridge never placed are ignored.
+// to the Shopify order that number was recorded for (from the queue or
+// the link cache, else a store read batched by the writer); numbers
+// flowbridge never placed are ignored.
 func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders.TrackResult, err error) {
 	if r == nil {
 		return
@@ -601,8 +848,9 @@ func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders
 			Status: string(res.Status), RawStatus: res.RawStatus, TrackingNumbers: n, Cached: res.Cached, TestMode: res.TestMode}
 	}
 	if id == "" && number != "" {
-		// The order is found from the number by the writer (one more
-		// store read, off the answer's path).
+		// The order is found from the number: when queued (the queue or
+		// the link cache), else by the writer (a store read, batched and
+		// off the answer's path).
 		r.enqueue(ctx, &job{shop: shop, number: number, ev: ev})
 		return
 	}
@@ -618,7 +866,15 @@ func (r *Recorder) tracked(ctx context.Context, in orders.TrackInput, res orders
 // with its claim or completion (Journaled, see Journal) is not written
 // again.
 func (r *Recorder) Observe(ctx context.Context, o orders.Observation) {
-	if r == nil || o.Journaled {
+	if r == nil {
+		return
+	}
+	if o.Journaled {
+		// The store wrote it with the completion: its link is known.
+		if o.Event == orders.EventPlaceAnswered && o.Place != nil {
+			shop := r.shopOr(o.Place.In.Shop)
+			r.learn(shop, OrderNumber(o.Place.In.OrderID), o.Place.Out.SupplierOrderID)
+		}
 		return
 	}
 	switch {
@@ -740,11 +996,15 @@ func (j journal) Entry(o orders.Observation) (store.Entry, bool) {
 		return store.Entry{}, false
 	}
 	shop = j.r.shopOr(shop)
-	if j.r.pending(shop, id) {
+	if j.r.pending(shop, id) || j.r.folds.pending(orderKey(shop, id)) > 0 {
 		// Earlier events of this order are still queued: this one goes
-		// behind them (Observe), or it would be written first.
+		// behind them (Observe), or it would be written first. Or
+		// repeats were folded: Observe writes it with their count.
 		return store.Entry{}, false
 	}
+	// Written by the store, not the Recorder: a repeat after it is a
+	// first again.
+	j.r.folds.forget(orderKey(shop, id))
 	// An entry that cannot be made is left to Observe, which counts its
 	// drop once.
 	e, err := j.rs.Entry(shop, id, ev)

@@ -117,6 +117,11 @@ func (s *RedisStore) Append(ctx context.Context, shop, orderID string, ev Event)
 type Item struct {
 	Shop, OrderID string
 	Event         Event
+	// NoLink: the order was found from the event's supplier number, so
+	// the event must not write the number's link. It would add nothing,
+	// and when the Recorder's cached link is stale (the number adopted on
+	// another order since) it would undo that change for every replica.
+	NoLink bool
 }
 
 // AppendBatch appends several events, of any orders, in one pipelined
@@ -133,6 +138,9 @@ func (s *RedisStore) AppendBatch(ctx context.Context, items []Item) (bad map[int
 			}
 			bad[i] = err
 			continue
+		}
+		if it.NoLink {
+			e.Links, e.LinkValue, e.LinkTTL = nil, "", 0
 		}
 		es = append(es, e)
 	}
@@ -275,4 +283,62 @@ func (s *RedisStore) OrderFor(ctx context.Context, shop, supplierOrderID string)
 		return "", false, unavailable(err)
 	}
 	return id, true, nil
+}
+
+// Link names a supplier number of a shop, for OrdersFor.
+type Link struct {
+	Shop, Number string
+}
+
+// OrdersFor looks several supplier numbers up in one pipelined round
+// trip (a writer's batch of tracking events by number). orders[i] is the
+// Shopify order of links[i], "" when unknown; a link that cannot be a key
+// (invalid) is returned by index in bad; err is the store's failure,
+// which concerns all the rest. A found link's life is extended to
+// Retention, as the event about to be written extends its order's (such
+// an event does not write the link itself: Item.NoLink).
+func (s *RedisStore) OrdersFor(ctx context.Context, links []Link) (orders []string, bad map[int]error, err error) {
+	orders = make([]string, len(links))
+	cmds := make([]*redis.StringCmd, len(links))
+	ask := 0
+	for i, l := range links {
+		if err := checkKey(l.Shop, l.Number); err != nil {
+			if bad == nil {
+				bad = map[int]error{}
+			}
+			bad[i] = err
+			continue
+		}
+		ask++
+	}
+	if ask == 0 {
+		return orders, bad, nil
+	}
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, l := range links {
+			if _, ok := bad[i]; !ok {
+				k := s.supplierKey(l.Shop, l.Number)
+				cmds[i] = p.Get(ctx, k)
+				p.PExpire(ctx, k, s.opt.Retention)
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, bad, unavailable(err)
+	}
+	for i, c := range cmds {
+		if c == nil {
+			continue
+		}
+		v, cerr := c.Result()
+		switch {
+		case errors.Is(cerr, redis.Nil):
+		case cerr != nil:
+			return nil, bad, unavailable(cerr)
+		default:
+			orders[i] = v
+		}
+	}
+	return orders, bad, nil
 }

@@ -111,6 +111,10 @@ type Event struct {
 	Note     string `json:"note,omitempty"`
 	TestMode bool   `json:"test_mode,omitempty"`
 	Cached   bool   `json:"cached,omitempty"`
+	// Repeats counts the repeats of this order's previous event (the same
+	// answer within the Recorder's FoldWindow) that were folded, not
+	// written, between it and this one: "and N more like it".
+	Repeats int `json:"repeats,omitempty"`
 }
 
 // Summary is the state of one order as its events left it.

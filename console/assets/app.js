@@ -199,6 +199,7 @@ function renderEvent(ev) {
     fact("", ev.note),
     ev.cached ? fact("", "from cache") : null,
     ev.test_mode ? fact("", "test mode") : null,
+    ev.repeats ? fact("", "after " + ev.repeats + " more like the one before (folded)") : null,
   );
   return el("li", { class: "k-" + ev.kind },
     el("div", {}, el("span", { class: "what", text: KINDS[ev.kind] || ev.kind }), " ", el("time", { class: "when", datetime: ev.at, text: when(ev.at) })),
