@@ -29,8 +29,9 @@ type Options struct {
 	// Prefix starts every key (default "fb:"). Tests use a unique prefix
 	// per test so they can share one Redis.
 	Prefix string
-	// MinReplicas, when above zero, makes a won claim wait (WAIT) until
-	// that many replicas have it before the caller may call the supplier.
+	// MinReplicas, when above zero, makes a won claim and a create's sent
+	// mark wait (WAIT) until that many replicas have them before the
+	// caller may call the supplier.
 	// Redis replication is asynchronous: in a Sentinel or Cluster failover
 	// a demoted master keeps taking writes for a moment and then drops
 	// them, so a claim won there can be won a second time elsewhere — two
@@ -63,10 +64,10 @@ type Store struct {
 	epoch atomic.Bool
 }
 
-// ErrNotReplicated means a claim was won but no replica acknowledged it in
-// time; the caller must not call the supplier (the claim's lease then
-// expires and the next call reconciles).
-var ErrNotReplicated = errors.New("redis claim: not acknowledged by enough replicas")
+// ErrNotReplicated means a claim was won, or a create marked sent, but no
+// replica acknowledged it in time; the caller must not call the supplier
+// (the claim's lease then expires and the next call reconciles).
+var ErrNotReplicated = errors.New("redis: not acknowledged by enough replicas")
 
 var _ store.Store = (*Store)(nil)
 
@@ -260,28 +261,14 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 		}
 		return v, nil
 	}
-	var node *redis.Client
-	switch c := s.c.(type) {
-	case *redis.ClusterClient:
-		n, err := c.MasterForKey(ctx, key)
-		if err != nil {
-			return nil, fmt.Errorf("redis claim: %w", err)
-		}
-		node = n
-	case *redis.Client:
-		node = c
-	default:
-		return nil, fmt.Errorf("redis claim: MinReplicas needs a single-node, Sentinel or Cluster client, not %T", s.c)
+	conn, err := s.masterConn(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("redis claim: %w", err)
 	}
-	conn := node.Conn()
 	defer conn.Close()
 	v, err := claimScript.Run(ctx, conn, keys, args...).Slice()
 	if err != nil {
-		if c, ok := s.c.(*redis.ClusterClient); ok {
-			// A node connection follows no redirects: refresh the slot map
-			// so the next attempt finds the new master.
-			c.ReloadState(ctx)
-		}
+		s.reloadSlots(ctx)
 		return nil, fmt.Errorf("redis claim: %w", err)
 	}
 	if st, _ := v[0].(string); st != "fresh" && st != "takeover" {
@@ -305,6 +292,31 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 		return nil, ErrNotReplicated
 	}
 	return v, nil
+}
+
+// masterConn is a dedicated connection to the master holding key, for a
+// write followed by WAIT (which counts the writes of its own connection).
+func (s *Store) masterConn(ctx context.Context, key string) (*redis.Conn, error) {
+	switch c := s.c.(type) {
+	case *redis.ClusterClient:
+		n, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		return n.Conn(), nil
+	case *redis.Client:
+		return c.Conn(), nil
+	}
+	return nil, fmt.Errorf("MinReplicas needs a single-node, Sentinel or Cluster client, not %T", s.c)
+}
+
+// reloadSlots refreshes a Cluster client's slot map after a failed write on
+// a node connection, which follows no redirects, so the next attempt finds
+// the new master.
+func (s *Store) reloadSlots(ctx context.Context) {
+	if c, ok := s.c.(*redis.ClusterClient); ok {
+		c.ReloadState(ctx)
+	}
 }
 
 // afterClusterClaim runs the epoch check and the journal entry's index and
@@ -365,10 +377,43 @@ func (s *Store) Renew(ctx context.Context, k store.Key, owner string, lease time
 func (s *Store) MarkSent(ctx context.Context, k store.Key, owner string) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	n, err := sentScript.Run(ctx, s.c, []string{s.RecordKey(k)}, owner).Int()
+	key := s.RecordKey(k)
+	if s.opts.MinReplicas <= 0 {
+		n, err := sentScript.Run(ctx, s.c, []string{key}, owner).Int()
+		if err != nil {
+			return fmt.Errorf("redis mark sent: %w", err)
+		}
+		return sentResult(n)
+	}
+	// The mark must outlive a failover as the claim does: a mark the new
+	// master never got leaves a claim that looks unsent, and its takeover
+	// places the order a second time although the first create left
+	// (internal/scaleout, Sentinel failover: 2 supplier orders for 1 of 300
+	// before this WAIT). Unacknowledged, the create does not leave.
+	conn, err := s.masterConn(ctx, key)
 	if err != nil {
 		return fmt.Errorf("redis mark sent: %w", err)
 	}
+	defer conn.Close()
+	n, err := sentScript.Run(ctx, conn, []string{key}, owner).Int()
+	if err != nil {
+		s.reloadSlots(ctx)
+		return fmt.Errorf("redis mark sent: %w", err)
+	}
+	if n != 1 {
+		return sentResult(n)
+	}
+	got, err := conn.Wait(ctx, s.opts.MinReplicas, s.opts.ReplicaWait).Result()
+	if err != nil {
+		return fmt.Errorf("redis mark sent: wait for replicas: %w", err)
+	}
+	if got < int64(s.opts.MinReplicas) {
+		return ErrNotReplicated
+	}
+	return nil
+}
+
+func sentResult(n int) error {
 	switch n {
 	case 1:
 		return nil

@@ -119,3 +119,64 @@ func startTCP(t *testing.T, replicaOf string) string {
 	}
 	return addr
 }
+
+// A create's sent mark must reach a replica before the create may leave,
+// like the claim: a failover that drops the mark leaves a claim that looks
+// unsent, and its takeover would place the order again. Without a replica
+// the mark is refused (ErrNotReplicated, the create does not leave); with
+// one the replica holds it.
+func TestMinReplicasMarkSent(t *testing.T) {
+	ctx := context.Background()
+	k := store.Key{Shop: "s", OrderID: "3", Purpose: "place"}
+	req := store.ClaimRequest{Owner: "a", Fingerprint: "f", Lease: time.Minute, TTL: time.Hour}
+
+	t.Run("no replica", func(t *testing.T) {
+		c := redistest.ClientFor(t, redistest.Start(t).URL())
+		prefix := redistest.Prefix(t)
+		// Claimed without MinReplicas (a replica acknowledged the claim,
+		// then went away): only the mark meets the missing replica.
+		if _, err := redisstore.New(c, redisstore.Options{Prefix: prefix}).Claim(ctx, k, req); err != nil {
+			t.Fatal(err)
+		}
+		s := redisstore.New(c, redisstore.Options{Prefix: prefix, MinReplicas: 1, ReplicaWait: 100 * time.Millisecond})
+		if err := s.MarkSent(ctx, k, "a"); !errors.Is(err, redisstore.ErrNotReplicated) {
+			t.Fatalf("mark without a replica: err = %v, want ErrNotReplicated", err)
+		}
+		// Not the holder: refused as before, no WAIT needed.
+		if err := s.MarkSent(ctx, k, "b"); !errors.Is(err, store.ErrNotOwner) {
+			t.Fatalf("mark by another owner: err = %v, want ErrNotOwner", err)
+		}
+	})
+
+	t.Run("with a replica", func(t *testing.T) {
+		master := startTCP(t, "")
+		replica := startTCP(t, master)
+		c := redis.NewClient(&redis.Options{Addr: master})
+		t.Cleanup(func() { _ = c.Close() })
+		rc := redis.NewClient(&redis.Options{Addr: replica})
+		t.Cleanup(func() { _ = rc.Close() })
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			info, _ := c.Info(ctx, "replication").Result()
+			if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica never connected: %s", info)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		s := redisstore.New(c, redisstore.Options{Prefix: "fb:", MinReplicas: 1, ReplicaWait: 2 * time.Second})
+		if _, err := s.Claim(ctx, k, req); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkSent(ctx, k, "a"); err != nil {
+			t.Fatalf("mark with a replica: %v", err)
+		}
+		// WAIT returned: the replica has the mark now, no polling needed.
+		sent, err := rc.HGet(ctx, s.RecordKey(k), "sent").Result()
+		if err != nil || sent == "" {
+			t.Fatalf("replica's record: sent = %q, err %v; want the mark", sent, err)
+		}
+	})
+}
