@@ -26,13 +26,17 @@ type ordersPlacer struct {
 	sb     *sandbox.Supplier
 	rate   string
 	lookup bool
+	// token: the service can read the order's metafield (BTS with
+	// SHOPIFY_ADMIN_TOKEN): here, the numbers Flow was answered, which its
+	// next step writes to the metafield.
+	token bool
 
 	mu      sync.Mutex
 	numbers map[string]map[string]bool // order → supplier numbers answered
 	review  map[string]bool
 }
 
-func newOrdersPlacer(t *testing.T, url string, lookup bool) *ordersPlacer {
+func newOrdersPlacer(t *testing.T, url string, lookup, token bool) *ordersPlacer {
 	t.Helper()
 	sb := sandbox.New(sandbox.Config{DisableLookup: !lookup})
 	rates, err := sb.Rates(context.Background(), supplier.RateRequest{CountryCode: "ES", PostalCode: "46005",
@@ -40,7 +44,7 @@ func newOrdersPlacer(t *testing.T, url string, lookup bool) *ordersPlacer {
 	if err != nil || len(rates) == 0 {
 		t.Fatalf("sandbox rates: %v %v", rates, err)
 	}
-	p := &ordersPlacer{sb: sb, rate: rates[0].ID, lookup: lookup,
+	p := &ordersPlacer{sb: sb, rate: rates[0].ID, lookup: lookup, token: token,
 		numbers: map[string]map[string]bool{}, review: map[string]bool{}}
 	for range replicas {
 		c, err := redisstore.NewClient(url)
@@ -48,14 +52,22 @@ func newOrdersPlacer(t *testing.T, url string, lookup bool) *ordersPlacer {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = c.Close() })
+		// As the server opens it (store.Open): with the epoch marker, so
+		// claims see data lost to a restart or a failover. A prefix per
+		// storm: each sees its own failover only.
+		st := redisstore.New(c, redisstore.Options{Prefix: "fbscale:" + strings.ReplaceAll(t.Name(), "/", ":") + ":", MinReplicas: minReplicas})
+		if _, err := st.InitEpoch(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		svc, err := orders.New(orders.Config{
 			Supplier: sb,
-			Store:    redisstore.New(c, redisstore.Options{Prefix: "fbscale:", MinReplicas: minReplicas}),
+			Store:    st,
 			Shop:     shop,
 			// Short lease so orders whose claim was lost or left behind
 			// are taken over within the run.
 			Lease:           3 * time.Second,
 			SupplierTimeout: 2 * time.Second,
+			Metafield:       p.metafield(),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -63,6 +75,21 @@ func newOrdersPlacer(t *testing.T, url string, lookup bool) *ordersPlacer {
 		p.svcs = append(p.svcs, svc)
 	}
 	return p
+}
+
+// metafield is orders.Config.Metafield when the placer has a token.
+func (p *ordersPlacer) metafield() func(context.Context, string, string) (string, bool, error) {
+	if !p.token {
+		return nil
+	}
+	return func(_ context.Context, _, order string) (string, bool, error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for n := range p.numbers[order] {
+			return n, true, nil
+		}
+		return "", false, nil
+	}
 }
 
 func (p *ordersPlacer) place(ctx context.Context, replica int, order string, st *stats) bool {
@@ -123,8 +150,11 @@ func (p *ordersPlacer) verify(t *testing.T, ids []string) int {
 }
 
 func (p *ordersPlacer) mode() string {
-	if p.lookup {
+	switch {
+	case p.lookup:
 		return "orders.Place on redisstore, supplier lookup on"
+	case p.token:
+		return "orders.Place on redisstore, no supplier lookup, Shopify metafield readable"
 	}
 	return "orders.Place on redisstore, no supplier lookup (store only)"
 }
@@ -135,17 +165,20 @@ func TestScaleOutOrdersCluster(t *testing.T) {
 	for _, lookup := range []bool{true, false} {
 		t.Run(fmt.Sprintf("lookup=%v", lookup), func(t *testing.T) {
 			settleCluster(t, nodes)
-			storm(t, "orders-cluster", newOrdersPlacer(t, u, lookup), clusterSwitchover(nodes))
+			storm(t, "orders-cluster", newOrdersPlacer(t, u, lookup, false), clusterSwitchover(nodes))
 		})
 	}
 }
 
 func TestScaleOutOrdersSentinel(t *testing.T) {
 	u := env(t, "FLOWBRIDGE_SCALEOUT_SENTINEL_URL")
-	for _, lookup := range []bool{true, false} {
-		t.Run(fmt.Sprintf("lookup=%v", lookup), func(t *testing.T) {
+	// A failover marks the data as lost (redisstore: a new master
+	// replication id), so after it a supplier that cannot be asked gets
+	// the Shopify metafield check (token) or review (no token).
+	for _, c := range []struct{ lookup, token bool }{{true, false}, {false, false}, {false, true}} {
+		t.Run(fmt.Sprintf("lookup=%v,token=%v", c.lookup, c.token), func(t *testing.T) {
 			settleSentinel(t, sentinelAddr(t, u))
-			storm(t, "orders-sentinel", newOrdersPlacer(t, u, lookup), sentinelSwitchover(sentinelAddr(t, u)))
+			storm(t, "orders-sentinel", newOrdersPlacer(t, u, c.lookup, c.token), sentinelSwitchover(sentinelAddr(t, u)))
 		})
 	}
 }

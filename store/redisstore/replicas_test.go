@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,4 +180,89 @@ func TestMinReplicasMarkSent(t *testing.T) {
 			t.Fatalf("replica's record: sent = %q, err %v; want the mark", sent, err)
 		}
 	})
+}
+
+// A claim on a master that was promoted since the Store's last claim
+// marks the data as lost: the demoted master's last writes are gone,
+// claims a replica had acknowledged included, so "no record" no longer
+// means "never placed". The claim that notices, and every later claim of
+// any Store on that data, carries the loss time (orders then holds or
+// checks before creating, orders.afterLoss). The first claim on a master
+// only remembers it.
+func TestMinReplicasFailoverMarksDataLost(t *testing.T) {
+	ctx := context.Background()
+	m := startTCP(t, "")
+	r := startTCP(t, m)
+	var addr atomic.Value
+	addr.Store(m)
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr.Load().(string))
+	}
+	// A connection per command (idle time 1 ns), so the switch below
+	// reaches every later command, as a Sentinel client's does.
+	c := redis.NewClient(&redis.Options{Dialer: dial, ConnMaxIdleTime: time.Nanosecond})
+	t.Cleanup(func() { _ = c.Close() })
+	online := func(node string) {
+		t.Helper()
+		nc := redis.NewClient(&redis.Options{Addr: node})
+		defer nc.Close()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			info, _ := nc.Info(ctx, "replication").Result()
+			if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: replica never online: %s", node, info)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	online(m)
+	s := redisstore.New(c, redisstore.Options{Prefix: "fb:", MinReplicas: 1, ReplicaWait: 2 * time.Second})
+	if _, err := s.InitEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req := store.ClaimRequest{Owner: "o", Fingerprint: "f", Lease: time.Minute, TTL: time.Hour}
+	claim := func(st *redisstore.Store, id string) store.ClaimResult {
+		t.Helper()
+		res, err := st.Claim(ctx, store.Key{Shop: "s", OrderID: id, Purpose: "place"}, req)
+		if err != nil || res.Status != store.ClaimFresh {
+			t.Fatalf("claim %s: %+v %v", id, res, err)
+		}
+		return res
+	}
+	if res := claim(s, "1"); !res.StoreLostAt.IsZero() {
+		t.Fatalf("first claim: lost at %v, want none", res.StoreLostAt)
+	}
+
+	// The failover: the replica is promoted, the old master follows it.
+	rc := redis.NewClient(&redis.Options{Addr: r})
+	t.Cleanup(func() { _ = rc.Close() })
+	if err := rc.Do(ctx, "replicaof", "no", "one").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rh, rp, _ := net.SplitHostPort(r)
+	mc := redis.NewClient(&redis.Options{Addr: m})
+	t.Cleanup(func() { _ = mc.Close() })
+	if err := mc.Do(ctx, "replicaof", rh, rp).Err(); err != nil {
+		t.Fatal(err)
+	}
+	addr.Store(r)
+	online(r)
+
+	res := claim(s, "2")
+	if res.StoreLostAt.IsZero() || res.Now.Sub(res.StoreLostAt).Abs() > 5*time.Second {
+		t.Fatalf("claim after the failover: lost at %v (now %v), want about now", res.StoreLostAt, res.Now)
+	}
+	// Another replica's Store (it never claimed before the failover)
+	// reads the loss from the shared marker.
+	other := redisstore.New(c, redisstore.Options{Prefix: "fb:", MinReplicas: 1, ReplicaWait: 2 * time.Second})
+	if _, err := other.InitEpoch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := claim(other, "3"); !got.StoreLostAt.Equal(res.StoreLostAt) {
+		t.Fatalf("another Store's claim: lost at %v, want %v", got.StoreLostAt, res.StoreLostAt)
+	}
 }

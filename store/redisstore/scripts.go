@@ -120,6 +120,14 @@ end
 return {since, redis.call('HGET', KEYS[1], 'lost') or '0'}
 `)
 
+// failover: KEYS[1] the epoch marker. A failover was seen: the data
+// written just before it may be lost, as after a restart without
+// persistence. Returns the loss time (ms, now).
+var failoverScript = redis.NewScript(clock + `
+redis.call('HSET', KEYS[1], 'since', ms(now), 'lost', '1')
+return ms(now)
+`)
+
 // epochCheck: KEYS[1] the epoch marker (Cluster: it cannot share a script
 // with a record in another slot). Returns lost ms or "0".
 var epochCheckScript = redis.NewScript(clock + `
