@@ -43,18 +43,7 @@ func TestMinReplicasWithReplica(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: master})
 	t.Cleanup(func() { _ = c.Close() })
 	ctx := context.Background()
-	// Poll until the replica is connected (a condition, not a fixed sleep).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		info, _ := c.Info(ctx, "replication").Result()
-		if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica never connected: %s", info)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitOnline(t, master)
 	s := redisstore.New(c, redisstore.Options{Prefix: "fb:", MinReplicas: 1, ReplicaWait: 2 * time.Second})
 	k := store.Key{Shop: "s", OrderID: "2", Purpose: "place"}
 	res, err := s.Claim(ctx, k, store.ClaimRequest{Owner: "a", Fingerprint: "f", Lease: time.Minute, TTL: time.Hour})
@@ -64,6 +53,25 @@ func TestMinReplicasWithReplica(t *testing.T) {
 	res, err = s.Claim(ctx, k, store.ClaimRequest{Owner: "b", Fingerprint: "f", Lease: time.Minute, TTL: time.Hour})
 	if err != nil || res.Status != store.ClaimBusy {
 		t.Fatalf("second claim: %+v %v", res, err)
+	}
+}
+
+// waitOnline polls until the master at addr has one replica online (a
+// condition, not a fixed sleep).
+func waitOnline(t *testing.T, addr string) {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, _ := c.Info(context.Background(), "replication").Result()
+		if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: replica never online: %s", addr, info)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -156,17 +164,7 @@ func TestMinReplicasMarkSent(t *testing.T) {
 		t.Cleanup(func() { _ = c.Close() })
 		rc := redis.NewClient(&redis.Options{Addr: replica})
 		t.Cleanup(func() { _ = rc.Close() })
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			info, _ := c.Info(ctx, "replication").Result()
-			if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replica never connected: %s", info)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitOnline(t, master)
 		s := redisstore.New(c, redisstore.Options{Prefix: "fb:", MinReplicas: 1, ReplicaWait: 2 * time.Second})
 		if _, err := s.Claim(ctx, k, req); err != nil {
 			t.Fatal(err)
@@ -203,23 +201,7 @@ func TestMinReplicasFailoverMarksDataLost(t *testing.T) {
 	// reaches every later command, as a Sentinel client's does.
 	c := redis.NewClient(&redis.Options{Dialer: dial, ConnMaxIdleTime: time.Nanosecond})
 	t.Cleanup(func() { _ = c.Close() })
-	online := func(node string) {
-		t.Helper()
-		nc := redis.NewClient(&redis.Options{Addr: node})
-		defer nc.Close()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			info, _ := nc.Info(ctx, "replication").Result()
-			if containsLine(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: replica never online: %s", node, info)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	online(m)
+	waitOnline(t, m)
 	s := redisstore.New(c, redisstore.Options{Prefix: "fb:", MinReplicas: 1, ReplicaWait: 2 * time.Second})
 	if _, err := s.InitEpoch(ctx); err != nil {
 		t.Fatal(err)
@@ -250,7 +232,7 @@ func TestMinReplicasFailoverMarksDataLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr.Store(r)
-	online(r)
+	waitOnline(t, r)
 
 	res := claim(s, "2")
 	if res.StoreLostAt.IsZero() || res.Now.Sub(res.StoreLostAt).Abs() > 5*time.Second {
