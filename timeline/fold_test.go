@@ -380,35 +380,13 @@ func TestLinkCacheIsBounded(t *testing.T) {
 	}
 }
 
-// getTrips counts the round trips that carry GET commands (the supplier
-// link lookups): single calls and pipelines.
-type getTrips struct{ n atomic.Int32 }
-
-func (*getTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (p *getTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "get" {
-			p.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (p *getTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) > 0 && cmds[0].Name() == "get" {
-			p.n.Add(1)
-		}
-		return next(ctx, cmds)
-	}
-}
-
-func redisTimeline(t *testing.T) (*redistest.Server, *timeline.RedisStore, *getTrips) {
+func redisTimeline(t *testing.T) (*redistest.Server, *timeline.RedisStore, *trips) {
 	t.Helper()
 	srv, st, gets, _ := redisTimelineWith(t, timeline.Options{})
 	return srv, st, gets
 }
 
-func redisTimelineWith(t *testing.T, opt timeline.Options) (*redistest.Server, *timeline.RedisStore, *getTrips, redis.UniversalClient) {
+func redisTimelineWith(t *testing.T, opt timeline.Options) (*redistest.Server, *timeline.RedisStore, *trips, redis.UniversalClient) {
 	t.Helper()
 	srv := redistest.Start(t)
 	c, err := redisstore.NewClient(srv.URL())
@@ -416,9 +394,9 @@ func redisTimelineWith(t *testing.T, opt timeline.Options) (*redistest.Server, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	var gets getTrips
-	c.AddHook(&gets)
-	return srv, timeline.NewRedisStore(c, opt), &gets, c
+	gets := &trips{names: []string{"get"}}
+	c.AddHook(gets)
+	return srv, timeline.NewRedisStore(c, opt), gets, c
 }
 
 // OrdersFor answers many numbers in one round trip: known ones with
