@@ -286,13 +286,15 @@ func (s *Store) claim(ctx context.Context, key string, req store.ClaimRequest) (
 	var info *redis.StringCmd
 	_, err = conn.Pipelined(ctx, func(p redis.Pipeliner) error {
 		wait = p.Do(ctx, "wait", s.opts.MinReplicas, s.opts.ReplicaWait.Milliseconds())
-		info = p.Info(ctx, "replication")
+		if !cluster && epoch {
+			info = p.Info(ctx, "replication")
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("redis claim: wait for replicas: %w", err)
 	}
-	if !cluster && epoch && s.promoted(info.Val()) {
+	if info != nil && s.promoted(info.Val()) {
 		// A failover drops what the demoted master took last, claims that
 		// a replica had acknowledged included (WAIT counts any replica, not
 		// the one the sentinels promote): 1 to 3 of 300 orders were placed
