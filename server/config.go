@@ -172,7 +172,7 @@ func Settings() []Setting {
 				return nil
 			}},
 		{Env: "FLOWBRIDGE_REDIS_MIN_REPLICAS", Flag: "redis-min-replicas", Default: "0",
-			Help: "Redis replicas that must acknowledge an order's claim (WAIT) before the supplier is called. Set `1` with Sentinel or Cluster (and two replicas per master): without it a failover can lose a claim and place an order twice (docs/OPERATIONS.md).",
+			Help: "Redis replicas that must acknowledge an order's claim and its sent mark (WAIT) before the supplier is called; with it a claim on a newly promoted master also marks the data as lost (recent claims may be gone). Set `1` with Sentinel or Cluster (and two replicas per master): without it a failover can lose a claim and place an order twice (docs/OPERATIONS.md).",
 			Set: func(c *Config, v string) error {
 				n, err := strconv.Atoi(strings.TrimSpace(v))
 				if err != nil || n < 0 || n > 5 {
