@@ -441,9 +441,8 @@ func (s *Store) MarkSent(ctx context.Context, k store.Key, owner string) error {
 	}
 	// The mark must outlive a failover as the claim does: a mark the new
 	// master never got leaves a claim that looks unsent, and its takeover
-	// places the order a second time although the first create left
-	// (internal/scaleout, Sentinel failover: 2 supplier orders for 1 of 300
-	// before this WAIT). Unacknowledged, the create does not leave.
+	// places the order a second time although the first create left.
+	// Unacknowledged, the create does not leave (TestMinReplicasMarkSent).
 	conn, err := s.masterConn(ctx, key)
 	if err != nil {
 		return fmt.Errorf("redis mark sent: %w", err)
